@@ -11,6 +11,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.sparkbert.testing.Fixtures;
 import java.io.IOException;
@@ -185,6 +186,10 @@ class BertModelBehaviourTest {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 BertOutputs out =
                         model.forward(scope, scope.create(IDS), null, scope.create(MASK), true);
+                // An evaluation pass inside the collector must not switch recording off for
+                // the training pass that follows.
+                model.forward(scope, scope.create(IDS), null, scope.create(MASK), false);
+                assertTrue(JniUtils.isGradMode());
                 gc.backward(out.logits().get(":, 1").sum());
             }
             for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
