@@ -1,0 +1,52 @@
+package io.sparkbert.jobs;
+
+import java.io.PrintStream;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Turns a {@link SparkJob} into a thin {@code main}: parse, run, print the summary line, stop the
+ * session in {@code finally}; bad options or input end with exit code 2 and a message, other
+ * failures with 1.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class JobRunner {
+    private JobRunner() {}
+
+    /**
+     * Runs {@code job} with {@code args} in the session of spark-submit.
+     *
+     * @return the process exit code
+     */
+    public static int run(SparkJob job, String[] args, PrintStream out, PrintStream err) {
+        JobOptions options;
+        try {
+            options = job.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            err.println("Run 'scripts/sparkbert " + job.name() + " --help' for the options.");
+            return 2;
+        }
+        if (options.helpRequested()) {
+            out.print(options.usage());
+            return 0;
+        }
+        SparkSession spark =
+                SparkSession.builder().appName("sparkbert-" + job.name()).getOrCreate();
+        try {
+            JobResult result = job.run(spark, options);
+            out.println(result.summaryLine());
+            return 0;
+        } catch (IllegalArgumentException e) {
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            return 2;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** The backend jobs use: the BERT stages. */
+    public static ModelBackend defaultBackend() {
+        return new MllibBackend();
+    }
+}
