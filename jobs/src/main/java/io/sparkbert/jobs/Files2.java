@@ -89,6 +89,30 @@ final class Files2 {
         }
     }
 
+    /** A fresh hidden sibling path of {@code out} for staging, e.g. {@code .out.staging-<uuid>}. */
+    static Path stagingFor(Path out) {
+        return new Path(
+                out.getParent(), "." + out.getName() + ".staging-" + java.util.UUID.randomUUID());
+    }
+
+    /**
+     * Puts the complete dir {@code staging} in place of {@code out}: an existing {@code out} is
+     * moved aside first and deleted after, so a reader sees the old or the new dir, never a mix.
+     */
+    static void replaceDir(Configuration conf, Path staging, Path out) {
+        Path old =
+                new Path(
+                        out.getParent(),
+                        "." + out.getName() + ".old-" + java.util.UUID.randomUUID());
+        if (exists(conf, out)) {
+            rename(conf, out, old);
+        }
+        rename(conf, staging, out);
+        if (exists(conf, old)) {
+            delete(conf, old);
+        }
+    }
+
     /**
      * Creates {@code p} only when it does not exist, atomically (O_EXCL on local files, {@code
      * create(overwrite=false)} elsewhere), writing {@code content}.

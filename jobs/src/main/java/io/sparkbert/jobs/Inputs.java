@@ -93,6 +93,7 @@ public final class Inputs {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         Path p = new Path(path);
         Format f = format;
+        String first = "";
         try {
             FileSystem fs = p.getFileSystem(hadoop);
             if (!fs.exists(p)) {
@@ -133,7 +134,9 @@ public final class Inputs {
             }
             for (FileStatus s : files) {
                 try {
-                    fs.open(s.getPath()).close();
+                    if (first.isEmpty()) {
+                        first = head(fs, s.getPath());
+                    }
                 } catch (IOException e) {
                     throw new IllegalArgumentException(
                             "--input: cannot read '" + s.getPath() + "': " + e.getMessage(), e);
@@ -152,7 +155,7 @@ public final class Inputs {
             df =
                     switch (f) {
                         case JSONL -> reader.option("mode", "FAILFAST").json(path);
-                        case JSON -> readJson(reader, path);
+                        case JSON -> readJson(reader, path, first);
                         case CSV ->
                                 reader.option("header", "true")
                                         .option("mode", "FAILFAST")
@@ -163,9 +166,13 @@ public final class Inputs {
                         case TXT -> reader.text(path).withColumnRenamed("value", "text");
                         case AUTO -> throw new IllegalStateException("format not resolved");
                     };
+            if (df.columns().length > 0 && df.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "--input: '" + path + "' holds no rows; give a non-empty input.");
+            }
         } catch (IllegalArgumentException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark throws the checked SparkException undeclared
             throw new IllegalArgumentException(
                     "--input: cannot read '"
                             + path
@@ -184,21 +191,22 @@ public final class Inputs {
                             + f.name().toLowerCase(Locale.ROOT)
                             + " records).");
         }
-        if (df.isEmpty()) {
-            throw new IllegalArgumentException(
-                    "--input: '" + path + "' holds no rows; give a non-empty input.");
-        }
         return df;
     }
 
-    private static Dataset<Row> readJson(DataFrameReader reader, String path) {
-        // A .json file may be JSON lines or one JSON document (array); Spark's line mode marks
-        // a multi-line document as corrupt, then multiLine reads it.
-        Dataset<Row> lines = reader.json(path);
-        if (lines.columns().length == 1 && lines.columns()[0].equals("_corrupt_record")) {
-            return reader.option("multiLine", "true").option("mode", "FAILFAST").json(path);
+    private static Dataset<Row> readJson(DataFrameReader reader, String path, String first) {
+        // A .json file holds either JSON lines or one document (an array of objects).
+        return reader.option("mode", "FAILFAST")
+                .option("multiLine", Boolean.toString(first.startsWith("[")))
+                .json(path);
+    }
+
+    /** The first non-blank characters of a file, to tell a JSON array from JSON lines. */
+    private static String head(FileSystem fs, Path file) throws IOException {
+        try (java.io.InputStream in = fs.open(file)) {
+            byte[] b = in.readNBytes(4096);
+            return new String(b, java.nio.charset.StandardCharsets.UTF_8).strip();
         }
-        return reader.option("mode", "FAILFAST").json(path);
     }
 
     /**
