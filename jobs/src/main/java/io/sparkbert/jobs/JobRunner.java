@@ -45,8 +45,22 @@ public final class JobRunner {
         }
     }
 
-    /** The backend jobs use: the BERT stages. */
+    /**
+     * Spark conf / system property choosing the jobs' backend: {@code bert} (the default once the
+     * BERT stages exist) or {@code mllib} (the stand-in, for framework tests). SparkSubmit turns
+     * {@code --conf spark.sparkbert.backend=mllib} into this system property on the driver.
+     */
+    public static final String BACKEND_PROPERTY = "spark.sparkbert.backend";
+
+    /** The backend the mains use, chosen by {@value #BACKEND_PROPERTY}. */
     public static ModelBackend defaultBackend() {
-        return new MllibBackend();
+        String name = System.getProperty(BACKEND_PROPERTY, "mllib");
+        switch (name) {
+            case "mllib":
+                return new MllibBackend();
+            default:
+                throw new IllegalArgumentException(
+                        BACKEND_PROPERTY + ": unknown backend '" + name + "'; use mllib.");
+        }
     }
 }
