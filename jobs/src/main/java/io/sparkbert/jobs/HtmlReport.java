@@ -179,7 +179,13 @@ final class HtmlReport {
                         "middle",
                         "#555",
                         12));
-        s.append(text(14, top + cell * k / 2.0, "true", "middle", "#555", 12));
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#555\""
+                                + " font-size=\"12\" transform=\"rotate(-90 16 %.1f)\">true</text>",
+                        top + cell * k / 2.0,
+                        top + cell * k / 2.0));
         return s.append("</svg>").toString();
     }
 
@@ -219,12 +225,13 @@ final class HtmlReport {
             }
         }
         StringBuilder s = svgOpen(W, H, "probability-histogram");
+        double top = niceTop(max);
         axes(
                 s,
                 0,
                 1,
                 0,
-                max,
+                top,
                 e.labels().size() == 2 ? "P(" + clip(e.labels().get(1)) + ")" : "top probability",
                 "rows");
         int bins = Evaluation.BINS;
@@ -232,9 +239,10 @@ final class HtmlReport {
         double pw = W - PAD_L - PAD_R;
         double ph = H - PAD_T - PAD_B;
         double bw = pw / bins / k;
+        int legendX = PAD_L + (int) pw / 2 - 45;
         for (int c = 0; c < k; c++) {
             for (int b = 0; b < bins; b++) {
-                double hgt = ph * hist[c][b] / max;
+                double hgt = ph * hist[c][b] / top;
                 double x = PAD_L + pw * b / bins + bw * c;
                 s.append(
                         String.format(
@@ -251,12 +259,12 @@ final class HtmlReport {
                     String.format(
                             Locale.ROOT,
                             "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>",
-                            PAD_L + 10,
+                            legendX,
                             PAD_T + 4 + 16 * c,
                             COLORS[c % COLORS.length]));
             s.append(
                     text(
-                            PAD_L + 26,
+                            legendX + 16,
                             PAD_T + 13 + 16 * c,
                             "true " + clip(e.labels().get(c)),
                             "start",
@@ -281,9 +289,10 @@ final class HtmlReport {
             }
         }
         StringBuilder s = svgOpen(W, H, "loss-curve");
-        double top = maxLoss > 0 ? maxLoss * 1.05 : 1;
-        axes(s, 0, maxStep, 0, top, "step", "loss");
-        s.append(polyline(pts, 0, maxStep, 0, top, COLORS[1], null));
+        double top = niceTop(maxLoss);
+        double right = niceTop(maxStep);
+        axes(s, 0, right, 0, top, "step", "loss");
+        s.append(polyline(pts, 0, right, 0, top, COLORS[1], null));
         return s.append("</svg>").toString();
     }
 
@@ -318,9 +327,10 @@ final class HtmlReport {
                         PAD_T,
                         pw,
                         ph));
-        for (int i = 0; i <= 5; i++) {
-            double fx = PAD_L + pw * i / 5.0;
-            double fy = PAD_T + ph - ph * i / 5.0;
+        double xs = niceStep(x1 - x0);
+        for (int i = 0; x0 + i * xs <= x1 + 1e-9 * xs; i++) {
+            double v = x0 + i * xs;
+            double fx = PAD_L + pw * (v - x0) / (x1 - x0);
             s.append(
                     String.format(
                             Locale.ROOT,
@@ -329,14 +339,12 @@ final class HtmlReport {
                             PAD_T + ph,
                             fx,
                             PAD_T + ph + 5));
-            s.append(
-                    text(
-                            fx,
-                            PAD_T + ph + 18,
-                            tick(x0 + (x1 - x0) * i / 5.0),
-                            "middle",
-                            "#000",
-                            11));
+            s.append(text(fx, PAD_T + ph + 18, tick(v, xs), "middle", "#000", 11));
+        }
+        double ys = niceStep(y1 - y0);
+        for (int i = 0; y0 + i * ys <= y1 + 1e-9 * ys; i++) {
+            double v = y0 + i * ys;
+            double fy = PAD_T + ph - ph * (v - y0) / (y1 - y0);
             s.append(
                     String.format(
                             Locale.ROOT,
@@ -345,7 +353,7 @@ final class HtmlReport {
                             fy,
                             PAD_L,
                             fy));
-            s.append(text(PAD_L - 8, fy + 4, tick(y0 + (y1 - y0) * i / 5.0), "end", "#000", 11));
+            s.append(text(PAD_L - 8, fy + 4, tick(v, ys), "end", "#000", 11));
         }
         s.append(text(PAD_L + pw / 2.0, H - 10, xLabel, "middle", "#555", 12));
         s.append(
@@ -398,11 +406,31 @@ final class HtmlReport {
                 esc(t));
     }
 
-    private static String tick(double v) {
-        if (v == Math.rint(v) && Math.abs(v) >= 1) {
-            return Long.toString((long) v);
+    /** A tick label with as many decimals as the step needs. */
+    private static String tick(double v, double step) {
+        int decimals = step >= 1 ? 0 : (int) Math.ceil(-Math.log10(step) - 1e-9);
+        return String.format(Locale.ROOT, "%." + decimals + "f", v);
+    }
+
+    /** A step of 1, 2 or 5 times a power of ten giving about five ticks over {@code range}. */
+    static double niceStep(double range) {
+        if (!(range > 0)) {
+            return 1;
         }
-        return String.format(Locale.ROOT, Math.abs(v) >= 10 ? "%.0f" : "%.2f", v);
+        double raw = range / 5;
+        double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+        double f = raw / mag;
+        double nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+        return nice * mag;
+    }
+
+    /** {@code max} rounded up to a whole number of {@link #niceStep} steps. */
+    static double niceTop(double max) {
+        if (!(max > 0)) {
+            return 1;
+        }
+        double step = niceStep(max);
+        return Math.ceil(max / step - 1e-9) * step;
     }
 
     private static String clip(String s) {
