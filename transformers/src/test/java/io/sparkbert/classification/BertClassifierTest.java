@@ -116,7 +116,12 @@ class BertClassifierTest {
         assertEquals(4, model.summary().steps().size());
         assertEquals(2, model.summary().epochs().size());
 
+        int loadsBefore = ScorerCache.loadCount();
         Dataset<Row> out = model.transform(data);
+        out.count();
+        model.transform(data).count();
+        // One load per JVM for this model, however many tasks and transforms.
+        assertEquals(loadsBefore + 1, ScorerCache.loadCount());
         assertEquals(
                 Arrays.asList("text", "label", "prediction", "probability", "rawPrediction"),
                 Arrays.asList(out.columns()));
