@@ -54,13 +54,15 @@ public final class JobRunner {
 
     /** The backend the mains use, chosen by {@value #BACKEND_PROPERTY}. */
     public static ModelBackend defaultBackend() {
-        String name = System.getProperty(BACKEND_PROPERTY, "mllib");
+        String name = System.getProperty(BACKEND_PROPERTY, "bert");
         switch (name) {
+            case "bert":
+                return new BertBackend();
             case "mllib":
                 return new MllibBackend();
             default:
                 throw new IllegalArgumentException(
-                        BACKEND_PROPERTY + ": unknown backend '" + name + "'; use mllib.");
+                        BACKEND_PROPERTY + ": unknown backend '" + name + "'; use bert or mllib.");
         }
     }
 }

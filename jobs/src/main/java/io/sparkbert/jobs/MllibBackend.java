@@ -93,7 +93,7 @@ public final class MllibBackend implements ModelBackend {
     }
 
     @Override
-    public boolean writeHfCheckpoint(PipelineModel model, String dir) {
+    public boolean writeHfCheckpoint(PipelineModel model, String savedPipeline, String hfDir) {
         return false;
     }
 

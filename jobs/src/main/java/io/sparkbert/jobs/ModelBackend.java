@@ -52,10 +52,12 @@ public interface ModelBackend {
     Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions options);
 
     /**
-     * Writes the HF weights of a fitted pipeline into {@code dir} (config.json, weights,
-     * tokenizer), or does nothing and returns false when the backend has no HF form.
+     * Writes the HF checkpoint of a fitted pipeline (config.json, weights, tokenizer) into {@code
+     * hfDir}, or does nothing and returns false when the backend has no HF form.
+     *
+     * @param savedPipeline where the pipeline was just saved
      */
-    boolean writeHfCheckpoint(PipelineModel model, String dir);
+    boolean writeHfCheckpoint(PipelineModel model, String savedPipeline, String hfDir);
 
     /**
      * Loads a HF checkpoint dir with a classification head as a pipeline reading {@link #TEXT} (and

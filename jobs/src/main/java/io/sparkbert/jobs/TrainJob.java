@@ -123,7 +123,8 @@ public final class TrainJob extends SparkJob {
                         "Cannot save the model to " + staging + ": " + e, e);
             }
             boolean hf =
-                    backend.writeHfCheckpoint(fitted.model(), new Path(staging, "hf").toString());
+                    backend.writeHfCheckpoint(
+                            fitted.model(), staging.toString(), new Path(staging, "hf").toString());
             new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
                     .write(conf);
             double seconds = (System.nanoTime() - start) / 1e9;
