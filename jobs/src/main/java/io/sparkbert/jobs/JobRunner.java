@@ -5,8 +5,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Turns a {@link SparkJob} into a thin {@code main}: parse, run, print the summary line, stop the
- * session in {@code finally}; bad options or input end with exit code 2 and a message, other
- * failures with 1.
+ * session in {@code finally}; bad options or input end with exit code 2 and a message, a broken
+ * state (such as an output locked by another run) with 1 and a message; other failures propagate.
  *
  * <p>Stateless and thread-safe.
  */
@@ -40,6 +40,10 @@ public final class JobRunner {
         } catch (IllegalArgumentException e) {
             err.println("sparkbert " + job.name() + ": " + e.getMessage());
             return 2;
+        } catch (IllegalStateException e) {
+            // e.g. another run holds the output lock: the message says what to do
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            return 1;
         } finally {
             spark.stop();
         }
