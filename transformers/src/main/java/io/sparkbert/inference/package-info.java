@@ -1,5 +1,5 @@
 /**
- * Executor-side inference: the per-JVM model cache, length-bucketed batching of partitions, and the
- * choice of device for a Spark task.
+ * Executor-side inference: per-JVM caches of tokenizers and models, length-bucketed batching of
+ * partitions, and the choice of device for a Spark task.
  */
 package io.sparkbert.inference;

@@ -1,0 +1,145 @@
+package io.sparkbert.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Evaluates a model on labelled data: accuracy, precision/recall/F1 per class, confusion matrix
+ * and, for two classes, ROC AUC (see {@link Evaluation}), written as {@code metrics.json} and a
+ * self-contained {@code report.html} with inline SVG plots. The output dir is written to a staging
+ * dir and swapped in at the end. Rows with a null text are left out and counted.
+ *
+ * <p>Thread-safe (stateless between runs).
+ */
+public final class EvaluateJob extends SparkJob {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String LABEL_NAME = ModelBackend.INTERNAL_PREFIX + "label_name";
+
+    /** The evaluate job over the default backend. */
+    public EvaluateJob() {
+        this(JobRunner.defaultBackend());
+    }
+
+    /** The evaluate job over {@code backend}. */
+    public EvaluateJob(ModelBackend backend) {
+        super(backend);
+    }
+
+    /** spark-submit entry point. */
+    public static void main(String[] args) {
+        System.exit(JobRunner.run(new EvaluateJob(), args, System.out, System.err));
+    }
+
+    @Override
+    public String name() {
+        return "evaluate";
+    }
+
+    @Override
+    public List<JobOption> options() {
+        return List.of(
+                JobOption.string("model", "model dir from the train job, or a HF checkpoint dir"),
+                JobOption.string("input", "labelled data (file or directory)"),
+                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                JobOption.string("output", "directory for metrics.json and report.html"),
+                JobOption.string("text-col", "column with the texts"),
+                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
+                JobOption.string("label-col", "column with class indices or class names"),
+                JobOption.integer("batch-size", "texts per forward pass"),
+                JobOption.integer("max-length", "max tokens per text"),
+                JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
+                JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"));
+    }
+
+    @Override
+    public JobResult run(SparkSession spark, JobOptions o) {
+        long start = System.nanoTime();
+        Instant startedAt = Instant.now();
+        o.checkRange("batch-size", 1, 1 << 16);
+        o.checkRange("max-length", 2, 512);
+        String output = o.require("output");
+        String input = o.require("input");
+        String model = o.require("model");
+        String textCol = o.require("text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        Scorer scorer = Scorer.load(spark, backend, model, pairCol != null, o);
+        Dataset<Row> df = Inputs.read(spark, input, Inputs.format(o.require("input-format")), null);
+        Labels labels = Labels.forModel(df, o.require("label-col"), scorer.labels());
+        Dataset<Row> withLabel = df.withColumn(ModelBackend.LABEL, labels.index());
+        Dataset<Row> scored =
+                scorer.score(withLabel, textCol, pairCol, LABEL_NAME)
+                        .filter(org.apache.spark.sql.functions.col(Scorer.PREDICTION).isNotNull())
+                        .cache();
+        try {
+            long nullTexts = df.count() - scored.count();
+            Evaluation e =
+                    Evaluation.compute(
+                            scored,
+                            Scorer.PREDICTION,
+                            ModelBackend.LABEL,
+                            Scorer.PROBABILITY,
+                            scorer.labels());
+            Configuration conf = spark.sparkContext().hadoopConfiguration();
+            JsonNode training = trainingMetrics(conf, model);
+            ObjectNode metrics = e.toJson();
+            metrics.put("null_texts_skipped", nullTexts);
+            metrics.put("model", model);
+            metrics.put("input", input);
+            metrics.put("start", startedAt.toString());
+            metrics.put("end", Instant.now().toString());
+            Path out = new Path(output);
+            Path staging = Files2.stagingFor(out);
+            try {
+                Files2.mkdirs(conf, staging);
+                Files2.writeString(
+                        conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
+                Files2.writeString(
+                        conf,
+                        new Path(staging, "report.html"),
+                        HtmlReport.render("spark-bert evaluation", model, input, e, training));
+                Files2.replaceDir(conf, staging, out);
+            } finally {
+                if (Files2.exists(conf, staging)) {
+                    Files2.delete(conf, staging);
+                }
+            }
+            return new JobResult(
+                    name(),
+                    e.rows(),
+                    (System.nanoTime() - start) / 1e9,
+                    output,
+                    String.format(
+                            java.util.Locale.ROOT,
+                            "accuracy %.4f%s",
+                            e.accuracy(),
+                            scorer.labels().size() == 2
+                                    ? String.format(
+                                            java.util.Locale.ROOT, ", ROC AUC %.4f", e.rocAuc())
+                                    : ""));
+        } finally {
+            scored.unpersist();
+        }
+    }
+
+    /** The training metrics.json of a model dir, or null. */
+    static JsonNode trainingMetrics(Configuration conf, String model) {
+        Path p = new Path(model, "metrics.json");
+        if (!Files2.exists(conf, p)) {
+            return null;
+        }
+        try {
+            return JSON.readTree(Files2.readString(conf, p));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.sparkbert.jobs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Small helpers over Hadoop's {@code FileSystem}, so that outputs may live on any file system Spark
+ * writes to. Failures become {@link IllegalStateException}s that name the path.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class Files2 {
+    private Files2() {}
+
+    static FileSystem fs(Configuration conf, Path p) {
+        try {
+            return p.getFileSystem(conf);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("No file system for '" + p + "': " + e, e);
+        }
+    }
+
+    static boolean exists(Configuration conf, Path p) {
+        try {
+            return fs(conf, p).exists(p);
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot check '" + p + "': " + e, e);
+        }
+    }
+
+    static void writeString(Configuration conf, Path p, String text) {
+        try (OutputStream out = fs(conf, p).create(p, true)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot write '" + p + "': " + e, e);
+        }
+    }
+
+    static String readString(Configuration conf, Path p) {
+        try (InputStream in = fs(conf, p).open(p)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read '" + p + "': " + e.getMessage(), e);
+        }
+    }
+
+    static void delete(Configuration conf, Path p) {
+        try {
+            fs(conf, p).delete(p, true);
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot delete '" + p + "': " + e, e);
+        }
+    }
+
+    static void mkdirs(Configuration conf, Path p) {
+        try {
+            fs(conf, p).mkdirs(p);
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot create '" + p + "': " + e, e);
+        }
+    }
+
+    /**
+     * Renames {@code from} to {@code to}, which must not exist; the commit step of every output.
+     *
+     * @throws IllegalStateException when the rename fails
+     */
+    static void rename(Configuration conf, Path from, Path to) {
+        try {
+            FileSystem fs = fs(conf, from);
+            if (fs.exists(to)) {
+                throw new IllegalStateException(
+                        "Cannot commit '" + from + "': target '" + to + "' exists.");
+            }
+            if (!fs.rename(from, to)) {
+                throw new IllegalStateException("Rename of '" + from + "' to '" + to + "' failed.");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(
+                    "Rename of '" + from + "' to '" + to + "' failed: " + e, e);
+        }
+    }
+
+    /** A fresh hidden sibling path of {@code out} for staging, e.g. {@code .out.staging-<uuid>}. */
+    static Path stagingFor(Path out) {
+        return new Path(
+                out.getParent(), "." + out.getName() + ".staging-" + java.util.UUID.randomUUID());
+    }
+
+    /**
+     * Puts the complete dir {@code staging} in place of {@code out}: an existing {@code out} is
+     * moved aside first and deleted after, so a reader sees the old or the new dir, never a mix.
+     */
+    static void replaceDir(Configuration conf, Path staging, Path out) {
+        Path old =
+                new Path(
+                        out.getParent(),
+                        "." + out.getName() + ".old-" + java.util.UUID.randomUUID());
+        if (exists(conf, out)) {
+            rename(conf, out, old);
+        }
+        rename(conf, staging, out);
+        if (exists(conf, old)) {
+            delete(conf, old);
+        }
+    }
+
+    /**
+     * Creates {@code p} only when it does not exist, atomically (O_EXCL on local files, {@code
+     * create(overwrite=false)} elsewhere), writing {@code content}.
+     *
+     * @return false when it already existed
+     */
+    static boolean createExclusive(Configuration conf, Path p, String content) {
+        FileSystem fs = fs(conf, p);
+        try {
+            if ("file".equals(fs.getScheme())) {
+                java.nio.file.Path local = Paths.get(fs.makeQualified(p).toUri());
+                Files.createDirectories(local.getParent());
+                try {
+                    Files.writeString(
+                            local,
+                            content,
+                            java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE);
+                    return true;
+                } catch (FileAlreadyExistsException e) {
+                    return false;
+                }
+            }
+            try (OutputStream out = fs.create(p, false)) {
+                out.write(content.getBytes(StandardCharsets.UTF_8));
+                return true;
+            } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+                return false;
+            }
+        } catch (IOException e) {
+            if (exists(conf, p)) {
+                return false;
+            }
+            throw new IllegalStateException("Cannot create '" + p + "': " + e, e);
+        }
+    }
+}

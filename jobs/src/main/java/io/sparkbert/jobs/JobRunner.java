@@ -1,0 +1,72 @@
+package io.sparkbert.jobs;
+
+import java.io.PrintStream;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Turns a {@link SparkJob} into a thin {@code main}: parse, run, print the summary line, stop the
+ * session in {@code finally}; bad options or input end with exit code 2 and a message, a broken
+ * state (such as an output locked by another run) with 1 and a message; other failures propagate.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class JobRunner {
+    private JobRunner() {}
+
+    /**
+     * Runs {@code job} with {@code args} in the session of spark-submit.
+     *
+     * @return the process exit code
+     */
+    public static int run(SparkJob job, String[] args, PrintStream out, PrintStream err) {
+        JobOptions options;
+        try {
+            options = job.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            err.println("Run 'scripts/sparkbert " + job.name() + " --help' for the options.");
+            return 2;
+        }
+        if (options.helpRequested()) {
+            out.print(options.usage());
+            return 0;
+        }
+        SparkSession spark =
+                SparkSession.builder().appName("sparkbert-" + job.name()).getOrCreate();
+        try {
+            JobResult result = job.run(spark, options);
+            out.println(result.summaryLine());
+            return 0;
+        } catch (IllegalArgumentException e) {
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            return 2;
+        } catch (IllegalStateException e) {
+            // e.g. another run holds the output lock: the message says what to do
+            err.println("sparkbert " + job.name() + ": " + e.getMessage());
+            return 1;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /**
+     * Spark conf / system property choosing the jobs' backend: {@code bert} (the default once the
+     * BERT stages exist) or {@code mllib} (the stand-in, for framework tests). SparkSubmit turns
+     * {@code --conf spark.sparkbert.backend=mllib} into this system property on the driver.
+     */
+    public static final String BACKEND_PROPERTY = "spark.sparkbert.backend";
+
+    /** The backend the mains use, chosen by {@value #BACKEND_PROPERTY}. */
+    public static ModelBackend defaultBackend() {
+        String name = System.getProperty(BACKEND_PROPERTY, "bert");
+        switch (name) {
+            case "bert":
+                return new BertBackend();
+            case "mllib":
+                return new MllibBackend();
+            default:
+                throw new IllegalArgumentException(
+                        BACKEND_PROPERTY + ": unknown backend '" + name + "'; use bert or mllib.");
+        }
+    }
+}

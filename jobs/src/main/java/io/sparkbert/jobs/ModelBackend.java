@@ -1,0 +1,79 @@
+package io.sparkbert.jobs;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Optional;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * The seam between the jobs and the classifier stages: everything a job needs from a model family.
+ * Pipelines built by a backend read the text from {@link #TEXT}, the optional second segment from
+ * {@link #PAIR} and the class index from {@link #LABEL}, and add MLlib's {@code prediction}
+ * (double), {@code probability} and {@code rawPrediction} (Vector) columns; columns whose names
+ * start with {@link #INTERNAL_PREFIX} are the jobs' own and dropped from outputs.
+ *
+ * <p>Implementations are stateless and thread-safe.
+ */
+public interface ModelBackend {
+    /** Prefix of the jobs' internal column names. */
+    String INTERNAL_PREFIX = "_sb_";
+
+    /** Internal column holding the text. */
+    String TEXT = INTERNAL_PREFIX + "text";
+
+    /** Internal column holding the second text of a pair (absent without {@code --pair-col}). */
+    String PAIR = INTERNAL_PREFIX + "pair";
+
+    /** Internal column holding the class index (double). */
+    String LABEL = INTERNAL_PREFIX + "label";
+
+    /** A fitted pipeline with its training summary. */
+    record Fitted(PipelineModel model, ObjectNode summary) {}
+
+    /** Short name stored in model dirs, e.g. {@code bert}. */
+    String name();
+
+    /**
+     * The label names of the starting checkpoint named by {@code model} (its {@code id2label}), if
+     * it has explicit ones.
+     */
+    Optional<List<String>> checkpointLabels(String model);
+
+    /**
+     * Fits a pipeline.
+     *
+     * @param data rows with {@link #TEXT}, optionally {@link #PAIR}, and {@link #LABEL}
+     * @param labels the class names, index = class id
+     * @param hasPair whether {@link #PAIR} is present
+     * @param options the train job's options (epochs, batch-size, ...)
+     */
+    Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions options);
+
+    /**
+     * Writes the HF checkpoint of a fitted pipeline (config.json, weights, tokenizer) into {@code
+     * hfDir}, or does nothing and returns false when the backend has no HF form.
+     *
+     * @param savedPipeline where the pipeline was just saved
+     */
+    boolean writeHfCheckpoint(PipelineModel model, String savedPipeline, String hfDir);
+
+    /**
+     * Loads a HF checkpoint dir with a classification head as a pipeline reading {@link #TEXT} (and
+     * {@link #PAIR} when {@code hasPair}).
+     *
+     * @throws IllegalArgumentException when the dir is not such a checkpoint or the backend cannot
+     *     load checkpoints
+     */
+    LoadedModel loadCheckpoint(String dir, boolean hasPair);
+
+    /**
+     * Applies the scoring options (batch-size, max-length, overflow, device) to the stages of a
+     * loaded pipeline that take them.
+     */
+    void configureScoring(PipelineModel model, JobOptions options);
+
+    /** A pipeline and its class names. */
+    record LoadedModel(PipelineModel model, List<String> labels) {}
+}

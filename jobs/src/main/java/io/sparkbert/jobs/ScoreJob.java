@@ -1,0 +1,380 @@
+package io.sparkbert.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Scores a corpus with a trained model (a {@link TrainJob} dir or a HF checkpoint with a
+ * classification head). The output keeps the input columns and adds {@code prediction} (double),
+ * the class name ({@code label}, renamable with {@code --label-out-col}), {@code probability} and
+ * {@code rawPrediction} (arrays of doubles; in CSV a JSON array string such as {@code "[0.1,0.9]"},
+ * since CSV has no array type). Rows with a null text are kept with null outputs and counted.
+ *
+ * <p>Commit protocol: an exclusive lock file {@code <output>.lock} for the whole run (a second
+ * concurrent run fails at once).
+ *
+ * <ul>
+ *   <li>{@code --mode overwrite}: everything is written into a hidden staging dir next to the
+ *       output, then renamed into place (an older output is moved aside first and deleted after).
+ *   <li>{@code --mode incremental}: the input is a directory of files, or of Hive-style partition
+ *       dirs ({@code k=v/...}); each such unit is scored on its own into {@code
+ *       <output>/_staging/}, gets its record {@value #UNIT_RECORD} and is renamed to {@code
+ *       <output>/<partition path>} (or {@code <output>/source_file=<file name>}) in one step. Units
+ *       already committed are skipped, so a retried run neither duplicates nor loses rows.
+ * </ul>
+ *
+ * In both modes {@code <output>/_manifest.json} holds the row counts, null texts, throughput, model
+ * and times; in incremental mode it is rebuilt from all committed units at the end of each run.
+ *
+ * <p>Thread-safe (stateless between runs); see {@link #beforeUnitCommit} for the test hook.
+ */
+public final class ScoreJob extends SparkJob {
+    /** Name of the per-unit record inside each committed unit dir of an incremental output. */
+    public static final String UNIT_RECORD = "_sparkbert_unit.json";
+
+    /** Name of the manifest. */
+    public static final String MANIFEST = "_manifest.json";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Called with each unit's name just before its commit rename (tests inject failures). */
+    volatile java.util.function.Consumer<String> beforeUnitCommit = unit -> {};
+
+    /** The score job over the default backend. */
+    public ScoreJob() {
+        this(JobRunner.defaultBackend());
+    }
+
+    /** The score job over {@code backend}. */
+    public ScoreJob(ModelBackend backend) {
+        super(backend);
+    }
+
+    /** spark-submit entry point. */
+    public static void main(String[] args) {
+        System.exit(JobRunner.run(new ScoreJob(), args, System.out, System.err));
+    }
+
+    @Override
+    public String name() {
+        return "score";
+    }
+
+    @Override
+    public List<JobOption> options() {
+        return List.of(
+                JobOption.string("model", "model dir from the train job, or a HF checkpoint dir"),
+                JobOption.string("input", "texts to score (file or directory)"),
+                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                JobOption.string("output", "output directory"),
+                JobOption.choice("format", "output format", "parquet", "json", "csv"),
+                JobOption.string("text-col", "column with the texts"),
+                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
+                JobOption.string("id-col", "column identifying rows; output sorted by it"),
+                JobOption.string("label-out-col", "output column of the class names"),
+                JobOption.integer("batch-size", "texts per forward pass"),
+                JobOption.integer("max-length", "max tokens per text"),
+                JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
+                JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"),
+                JobOption.choice(
+                        "mode",
+                        "replace the output, or add new input units",
+                        "overwrite",
+                        "incremental"));
+    }
+
+    @Override
+    public JobResult run(SparkSession spark, JobOptions o) {
+        long start = System.nanoTime();
+        Instant startedAt = Instant.now();
+        o.checkRange("batch-size", 1, 1 << 16);
+        o.checkRange("max-length", 2, 512);
+        String output = o.require("output");
+        String input = o.require("input");
+        String textCol = o.require("text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        String labelOut = o.require("label-out-col");
+        Inputs.Format format = Inputs.format(o.require("input-format"));
+        Scorer scorer = Scorer.load(spark, backend, o.require("model"), pairCol != null, o);
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path out = new Path(output);
+        try (OutputLock lock = OutputLock.acquire(conf, out)) {
+            ObjectNode manifest;
+            if (o.require("mode").equals("overwrite")) {
+                manifest = overwrite(spark, o, scorer, input, format, out, startedAt);
+            } else {
+                manifest = incremental(spark, o, scorer, input, format, out, startedAt);
+            }
+            ObjectNode run = (ObjectNode) manifest.get("this_run");
+            return new JobResult(
+                    name(),
+                    run.get("output_rows").asLong(),
+                    (System.nanoTime() - start) / 1e9,
+                    output,
+                    String.format(
+                            java.util.Locale.ROOT,
+                            "%.1f sentences/s scoring, %d null texts",
+                            run.get("sentences_per_second").asDouble(),
+                            run.get("null_texts").asLong()));
+        }
+    }
+
+    private ObjectNode overwrite(
+            SparkSession spark,
+            JobOptions o,
+            Scorer scorer,
+            String input,
+            Inputs.Format format,
+            Path out,
+            Instant startedAt) {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path staging =
+                new Path(out.getParent(), "." + out.getName() + ".staging-" + UUID.randomUUID());
+        Path old = new Path(out.getParent(), "." + out.getName() + ".old-" + UUID.randomUUID());
+        try {
+            Dataset<Row> df = Inputs.read(spark, input, format, null);
+            ObjectNode unit = scoreUnit(spark, o, scorer, df, input, staging, List.of());
+            ObjectNode manifest = manifest(o, scorer, input, "overwrite", startedAt, List.of(unit));
+            manifest.set("this_run", thisRun(List.of(unit)));
+            Files2.writeString(conf, new Path(staging, MANIFEST), manifest.toPrettyString());
+            if (Files2.exists(conf, out)) {
+                Files2.rename(conf, out, old);
+            }
+            Files2.rename(conf, staging, out);
+            return manifest;
+        } finally {
+            for (Path p : List.of(staging, old)) {
+                if (Files2.exists(conf, p)) {
+                    Files2.delete(conf, p);
+                }
+            }
+        }
+    }
+
+    private ObjectNode incremental(
+            SparkSession spark,
+            JobOptions o,
+            Scorer scorer,
+            String input,
+            Inputs.Format format,
+            Path out,
+            Instant startedAt) {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        if (Files2.exists(conf, new Path(out, MANIFEST))) {
+            JsonNode m = readJson(conf, new Path(out, MANIFEST));
+            if (!"incremental".equals(m.path("mode").asText())) {
+                throw new IllegalArgumentException(
+                        "--mode incremental: '"
+                                + out
+                                + "' was written in "
+                                + m.path("mode").asText()
+                                + " mode; use a new --output or --mode overwrite.");
+            }
+        }
+        List<InputUnits.Unit> units = InputUnits.list(conf, new Path(input));
+        Path stagingRoot = new Path(out, "_staging");
+        Files2.delete(conf, stagingRoot); // leftovers of a failed run are never committed
+        Files2.mkdirs(conf, stagingRoot);
+        List<ObjectNode> scoredNow = new ArrayList<>();
+        try {
+            for (InputUnits.Unit u : units) {
+                Path target = new Path(out, u.outputName());
+                if (Files2.exists(conf, new Path(target, UNIT_RECORD))) {
+                    continue;
+                }
+                if (Files2.exists(conf, target)) {
+                    Files2.delete(conf, target);
+                }
+                Dataset<Row> df =
+                        Inputs.read(
+                                spark,
+                                u.path().toString(),
+                                format,
+                                u.partitionColumns().isEmpty() ? null : input);
+                Path staging = new Path(stagingRoot, UUID.randomUUID().toString());
+                ObjectNode record =
+                        scoreUnit(
+                                spark,
+                                o,
+                                scorer,
+                                df,
+                                u.path().toString(),
+                                staging,
+                                u.partitionColumns());
+                record.put("unit", u.outputName());
+                record.put("committed", Instant.now().toString());
+                Files2.writeString(conf, new Path(staging, UNIT_RECORD), record.toPrettyString());
+                beforeUnitCommit.accept(u.outputName());
+                Files2.rename(conf, staging, target);
+                scoredNow.add(record);
+            }
+        } finally {
+            Files2.delete(conf, stagingRoot);
+        }
+        List<ObjectNode> all = new ArrayList<>();
+        for (InputUnits.Unit u : units) {
+            Path rec = new Path(new Path(out, u.outputName()), UNIT_RECORD);
+            if (Files2.exists(conf, rec)) {
+                all.add((ObjectNode) readJson(conf, rec));
+            }
+        }
+        ObjectNode manifest = manifest(o, scorer, input, "incremental", startedAt, all);
+        manifest.set("this_run", thisRun(scoredNow));
+        Path tmp = new Path(out, "_manifest.json.tmp-" + UUID.randomUUID());
+        Files2.writeString(conf, tmp, manifest.toPrettyString());
+        Files2.delete(conf, new Path(out, MANIFEST));
+        Files2.rename(conf, tmp, new Path(out, MANIFEST));
+        return manifest;
+    }
+
+    /**
+     * Scores one Dataset into {@code dir} and returns its record: input rows, output rows, null
+     * texts, seconds.
+     */
+    private ObjectNode scoreUnit(
+            SparkSession spark,
+            JobOptions o,
+            Scorer scorer,
+            Dataset<Row> df,
+            String source,
+            Path dir,
+            List<String> dropColumns) {
+        String textCol = o.require("text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        String idCol = o.get("id-col").orElse(null);
+        if (idCol != null) {
+            Inputs.field(df.schema(), idCol, "id-col");
+        }
+        Inputs.requireStringColumn(df, textCol, "text-col");
+        Row counts =
+                df.agg(count(lit(1)), sum(when(col("`" + textCol + "`").isNull(), 1).otherwise(0)))
+                        .first();
+        long inputRows = counts.getLong(0);
+        long nullTexts = counts.isNullAt(1) ? 0 : counts.getLong(1);
+        long t0 = System.nanoTime();
+        Dataset<Row> scored = scorer.score(df, textCol, pairCol, o.require("label-out-col"));
+        for (String c : dropColumns) {
+            scored = scored.drop(c);
+        }
+        if (idCol != null) {
+            scored = scored.orderBy(col("`" + idCol + "`"));
+        }
+        String fmt = o.require("format");
+        if (fmt.equals("csv")) {
+            scored =
+                    scored.withColumn(Scorer.PROBABILITY, to_json(col(Scorer.PROBABILITY)))
+                            .withColumn(Scorer.RAW_PREDICTION, to_json(col(Scorer.RAW_PREDICTION)));
+        }
+        var writer = scored.write().mode(SaveMode.ErrorIfExists).format(fmt);
+        if (fmt.equals("csv")) {
+            writer = writer.option("header", "true").option("escape", "\"");
+        }
+        writer.save(dir.toString());
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long outputRows =
+                spark.read().format(fmt).option("header", "true").load(dir.toString()).count();
+        if (outputRows != inputRows) {
+            throw new IllegalStateException(
+                    "Scoring "
+                            + source
+                            + " wrote "
+                            + outputRows
+                            + " rows for "
+                            + inputRows
+                            + " input rows; nothing was committed.");
+        }
+        ObjectNode r = JSON.createObjectNode();
+        r.put("source", source);
+        r.put("input_rows", inputRows);
+        r.put("output_rows", outputRows);
+        r.put("null_texts", nullTexts);
+        r.put("seconds", seconds);
+        return r;
+    }
+
+    private static ObjectNode thisRun(List<ObjectNode> units) {
+        long rows = 0;
+        long nulls = 0;
+        double seconds = 0;
+        for (ObjectNode u : units) {
+            rows += u.get("output_rows").asLong();
+            nulls += u.get("null_texts").asLong();
+            seconds += u.get("seconds").asDouble();
+        }
+        ObjectNode n = JSON.createObjectNode();
+        n.put("units", units.size());
+        n.put("output_rows", rows);
+        n.put("null_texts", nulls);
+        n.put("seconds", seconds);
+        n.put("sentences_per_second", seconds > 0 ? (rows - nulls) / seconds : 0.0);
+        return n;
+    }
+
+    private static ObjectNode manifest(
+            JobOptions o,
+            Scorer scorer,
+            String input,
+            String mode,
+            Instant startedAt,
+            List<ObjectNode> units) {
+        long in = 0;
+        long outRows = 0;
+        long nulls = 0;
+        double seconds = 0;
+        for (ObjectNode u : units) {
+            in += u.get("input_rows").asLong();
+            outRows += u.get("output_rows").asLong();
+            nulls += u.get("null_texts").asLong();
+            seconds += u.get("seconds").asDouble();
+        }
+        ObjectNode m = JSON.createObjectNode();
+        m.put("mode", mode);
+        m.put("input", input);
+        m.put("model", scorer.source());
+        ArrayNode labels = m.putArray("id2label");
+        scorer.labels().forEach(labels::add);
+        m.put("format", o.require("format"));
+        m.put("input_rows", in);
+        m.put("output_rows", outRows);
+        m.put("null_texts", nulls);
+        m.put("scoring_seconds", seconds);
+        m.put("sentences_per_second", seconds > 0 ? (outRows - nulls) / seconds : 0.0);
+        m.put("start", startedAt.toString());
+        m.put("end", Instant.now().toString());
+        if (mode.equals("incremental")) {
+            ArrayNode a = m.putArray("units");
+            units.forEach(a::add);
+        }
+        ObjectNode opts = m.putObject("options");
+        o.asMap().forEach(opts::put);
+        return m;
+    }
+
+    private static JsonNode readJson(Configuration conf, Path p) {
+        try {
+            return JSON.readTree(Files2.readString(conf, p));
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot parse " + p + ": " + e.getMessage(), e);
+        }
+    }
+}

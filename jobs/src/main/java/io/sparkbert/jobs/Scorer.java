@@ -1,0 +1,146 @@
+package io.sparkbert.jobs;
+
+import static org.apache.spark.ml.functions.vector_to_array;
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.element_at;
+import static org.apache.spark.sql.functions.lit;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * A loaded classifier applied to input rows: keeps the input columns and adds {@value #PREDICTION}
+ * (double), the class name column, {@value #PROBABILITY} and {@value #RAW_PREDICTION} (arrays of
+ * doubles). Rows whose text is null are kept with null outputs.
+ *
+ * <p>Immutable and thread-safe (Spark plans only).
+ *
+ * @param model the pipeline
+ * @param labels class names, index = class id
+ * @param hasPair whether the model reads a second text
+ * @param source what {@code --model} named, for manifests
+ */
+record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String source) {
+    /** Output column of the class index. */
+    static final String PREDICTION = "prediction";
+
+    /** Output column of the class probabilities. */
+    static final String PROBABILITY = "probability";
+
+    /** Output column of the raw scores (logits). */
+    static final String RAW_PREDICTION = "rawPrediction";
+
+    /**
+     * Loads {@code --model}: a model dir written by {@link TrainJob}, or a HF checkpoint dir with a
+     * classification head.
+     *
+     * @param wantPair whether the job was given {@code --pair-col}
+     * @throws IllegalArgumentException for a dir that is neither, or a pair mismatch
+     */
+    static Scorer load(
+            SparkSession spark, ModelBackend backend, String dir, boolean wantPair, JobOptions o) {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(dir))) {
+            throw new IllegalArgumentException("--model: '" + dir + "' does not exist.");
+        }
+        Scorer s;
+        if (ModelDir.isModelDir(conf, dir)) {
+            ModelDir md = ModelDir.read(conf, dir);
+            if (md.hasPair() != wantPair) {
+                throw new IllegalArgumentException(
+                        md.hasPair()
+                                ? "--pair-col: the model was trained on text pairs; name the"
+                                        + " column of the second texts with --pair-col."
+                                : "--pair-col: the model was trained on single texts; drop"
+                                        + " --pair-col.");
+            }
+            s = new Scorer(md.load(), md.labels(), md.hasPair(), dir);
+        } else if (ModelDir.isCheckpointDir(conf, dir)) {
+            ModelBackend.LoadedModel m = backend.loadCheckpoint(dir, wantPair);
+            s = new Scorer(m.model(), m.labels(), wantPair, dir);
+        } else {
+            throw new IllegalArgumentException(
+                    "--model: '"
+                            + dir
+                            + "' is neither a model dir written by the train job ("
+                            + ModelDir.META
+                            + ") nor a HF checkpoint dir (config.json).");
+        }
+        backend.configureScoring(s.model, o);
+        return s;
+    }
+
+    /** Checks that the output columns do not exist in {@code schema} columns. */
+    void checkOutputColumns(String[] columns, String labelOut) {
+        List<String> present = Arrays.asList(columns);
+        for (String c : List.of(PREDICTION, PROBABILITY, RAW_PREDICTION, labelOut)) {
+            if (present.contains(c)) {
+                throw new IllegalArgumentException(
+                        "The input already has a column '"
+                                + c
+                                + "', which scoring adds; drop or rename it first"
+                                + (c.equals(labelOut)
+                                        ? " or choose another name with --label-out-col."
+                                        : "."));
+            }
+        }
+    }
+
+    /**
+     * Scores {@code input}: its columns followed by the outputs.
+     *
+     * @param textCol the text column (checked)
+     * @param pairCol the pair column or null
+     * @param labelOut name of the class name column
+     */
+    Dataset<Row> score(Dataset<Row> input, String textCol, String pairCol, String labelOut) {
+        Inputs.requireStringColumn(input, textCol, "text-col");
+        if (pairCol != null) {
+            Inputs.requireStringColumn(input, pairCol, "pair-col");
+        }
+        checkOutputColumns(input.columns(), labelOut);
+        List<Column> keep = new ArrayList<>();
+        for (String c : input.columns()) {
+            keep.add(col("`" + c + "`"));
+        }
+        Dataset<Row> withText = input.withColumn(ModelBackend.TEXT, col("`" + textCol + "`"));
+        Column present = col(ModelBackend.TEXT).isNotNull();
+        if (pairCol != null) {
+            withText = withText.withColumn(ModelBackend.PAIR, col("`" + pairCol + "`"));
+            present = present.and(col(ModelBackend.PAIR).isNotNull());
+        }
+        Column[] names = labels.stream().map(l -> lit(l)).toArray(Column[]::new);
+        List<Column> scoredCols = new ArrayList<>(keep);
+        scoredCols.add(col(PREDICTION).cast(DataTypes.DoubleType).as(PREDICTION));
+        scoredCols.add(
+                element_at(array(names), col(PREDICTION).cast(DataTypes.IntegerType).plus(1))
+                        .as(labelOut));
+        scoredCols.add(vector_to_array(col(PROBABILITY), "float64").as(PROBABILITY));
+        scoredCols.add(vector_to_array(col(RAW_PREDICTION), "float64").as(RAW_PREDICTION));
+        Dataset<Row> scored =
+                model.transform(withText.filter(present)).select(scoredCols.toArray(new Column[0]));
+        List<Column> nullCols = new ArrayList<>(keep);
+        nullCols.add(lit(null).cast(DataTypes.DoubleType).as(PREDICTION));
+        nullCols.add(lit(null).cast(DataTypes.StringType).as(labelOut));
+        nullCols.add(
+                lit(null).cast(DataTypes.createArrayType(DataTypes.DoubleType)).as(PROBABILITY));
+        nullCols.add(
+                lit(null).cast(DataTypes.createArrayType(DataTypes.DoubleType)).as(RAW_PREDICTION));
+        Dataset<Row> missing =
+                withText.filter(functionsNot(present)).select(nullCols.toArray(new Column[0]));
+        return scored.unionByName(missing);
+    }
+
+    private static Column functionsNot(Column c) {
+        return org.apache.spark.sql.functions.not(c);
+    }
+}

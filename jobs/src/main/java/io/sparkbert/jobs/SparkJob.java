@@ -1,0 +1,39 @@
+package io.sparkbert.jobs;
+
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * One spark-submit job: its name (which names its {@code conf/<name>.conf}), its options and its
+ * body. Library code: never calls {@code System.exit}; bad input surfaces as {@link
+ * IllegalArgumentException}. {@link JobRunner} turns a job into a {@code main}.
+ *
+ * <p>Jobs hold only their backend and are thread-safe; a run uses the given session.
+ */
+public abstract class SparkJob {
+    /** The model family the job builds or loads. */
+    protected final ModelBackend backend;
+
+    /** A job over {@code backend}. */
+    protected SparkJob(ModelBackend backend) {
+        this.backend = backend;
+    }
+
+    /** The job name, e.g. {@code train}. */
+    public abstract String name();
+
+    /** The options the job accepts (their defaults live in {@code conf/<name>.conf}). */
+    public abstract List<JobOption> options();
+
+    /**
+     * Runs the job.
+     *
+     * @throws IllegalArgumentException for bad options or input
+     */
+    public abstract JobResult run(SparkSession spark, JobOptions options);
+
+    /** Parses {@code args} against this job's options and the defaults found from the env. */
+    public JobOptions parse(String... args) {
+        return JobOptions.parse(name(), options(), args);
+    }
+}

@@ -1,0 +1,171 @@
+package io.sparkbert.jobs;
+
+import static org.apache.spark.sql.functions.col;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Fine-tunes a classifier on labelled texts and saves a model dir (see {@link ModelDir}): the
+ * PipelineModel, {@code hf/} (the HF checkpoint, BERT backend), {@code metrics.json} (the training
+ * summary: {@code steps [{step, loss, lr}]} and per-epoch metrics) and {@value ModelDir#META}.
+ * Everything is written to a hidden staging dir next to {@code --output} and renamed into place at
+ * the end, so a half-written dir never looks like a model.
+ *
+ * <p>Thread-safe (stateless between runs).
+ */
+public final class TrainJob extends SparkJob {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The train job over the default backend. */
+    public TrainJob() {
+        this(JobRunner.defaultBackend());
+    }
+
+    /** The train job over {@code backend}. */
+    public TrainJob(ModelBackend backend) {
+        super(backend);
+    }
+
+    /** spark-submit entry point. */
+    public static void main(String[] args) {
+        System.exit(JobRunner.run(new TrainJob(), args, System.out, System.err));
+    }
+
+    @Override
+    public String name() {
+        return "train";
+    }
+
+    @Override
+    public List<JobOption> options() {
+        return List.of(
+                JobOption.string("input", "labelled training data (file or directory)"),
+                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                JobOption.string("output", "model directory to create (must not exist)"),
+                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
+                JobOption.string("text-col", "column with the texts"),
+                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
+                JobOption.string("label-col", "column with class indices or class names"),
+                JobOption.integer("epochs", "passes over the training data"),
+                JobOption.integer("batch-size", "examples per optimizer step"),
+                JobOption.decimal("learning-rate", "peak AdamW learning rate"),
+                JobOption.decimal("weight-decay", "AdamW decoupled weight decay"),
+                JobOption.bool("decay-bias-and-norm", "also decay biases and LayerNorm weights"),
+                JobOption.decimal("warmup-ratio", "share of steps with linear warm-up"),
+                JobOption.decimal("max-grad-norm", "global gradient-norm clip (0 = off)"),
+                JobOption.integer("max-length", "max tokens per example"),
+                JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),
+                JobOption.bool("shuffle", "shuffle the examples every epoch"),
+                JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
+                JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
+    }
+
+    @Override
+    public JobResult run(SparkSession spark, JobOptions o) {
+        long start = System.nanoTime();
+        Instant startedAt = Instant.now();
+        String output = o.require("output");
+        checkTrainingOptions(o);
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Path out = new Path(output);
+        if (Files2.exists(conf, out)) {
+            throw new IllegalArgumentException(
+                    "--output: '" + output + "' exists; choose a new directory or delete it.");
+        }
+        String input = o.require("input");
+        Dataset<Row> df = Inputs.read(spark, input, Inputs.format(o.require("input-format")), null);
+        String textCol = o.require("text-col");
+        Inputs.requireStringColumn(df, textCol, "text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        if (pairCol != null) {
+            Inputs.requireStringColumn(df, pairCol, "pair-col");
+        }
+        String labelCol = o.require("label-col");
+        long nullTexts = df.filter(col(textCol).isNull()).count();
+        if (nullTexts > 0) {
+            throw new IllegalArgumentException(
+                    "--text-col: column '"
+                            + textCol
+                            + "' has "
+                            + nullTexts
+                            + " null texts; drop or fill them before training.");
+        }
+        String model = o.require("model");
+        Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
+        List<Column> cols = new ArrayList<>();
+        cols.add(col(textCol).as(ModelBackend.TEXT));
+        if (pairCol != null) {
+            cols.add(col(pairCol).as(ModelBackend.PAIR));
+        }
+        cols.add(labels.index().as(ModelBackend.LABEL));
+        Dataset<Row> data = df.select(cols.toArray(new Column[0]));
+        long rows = data.count();
+
+        Path staging =
+                new Path(out.getParent(), "." + out.getName() + ".staging-" + UUID.randomUUID());
+        try {
+            ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
+            try {
+                fitted.model().write().save(staging.toString());
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(
+                        "Cannot save the model to " + staging + ": " + e, e);
+            }
+            boolean hf =
+                    backend.writeHfCheckpoint(
+                            fitted.model(), staging.toString(), new Path(staging, "hf").toString());
+            new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
+                    .write(conf);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            ObjectNode metrics = fitted.summary().deepCopy();
+            metrics.put("rows", rows);
+            metrics.putArray("id2label")
+                    .addAll(labels.names().stream().map(JSON.getNodeFactory()::textNode).toList());
+            metrics.put("input", input);
+            metrics.put("model", model);
+            metrics.put("hf_checkpoint", hf);
+            metrics.put("seconds", seconds);
+            metrics.put("start", startedAt.toString());
+            metrics.put("end", Instant.now().toString());
+            ObjectNode opts = metrics.putObject("options");
+            o.asMap().forEach(opts::put);
+            Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
+            Files2.rename(conf, staging, out);
+            return new JobResult(
+                    name(),
+                    rows,
+                    (System.nanoTime() - start) / 1e9,
+                    output,
+                    labels.names().size() + " classes" + (hf ? ", HF weights in hf/" : ""));
+        } finally {
+            if (Files2.exists(conf, staging)) {
+                Files2.delete(conf, staging);
+            }
+        }
+    }
+
+    private static void checkTrainingOptions(JobOptions o) {
+        o.checkRange("epochs", 1, 1000);
+        o.checkRange("batch-size", 1, 1 << 16);
+        o.checkRange("learning-rate", Double.MIN_VALUE, 1);
+        o.checkRange("weight-decay", 0, 10);
+        o.checkRange("warmup-ratio", 0, 1);
+        o.checkRange("max-grad-norm", 0, 1e6);
+        o.checkRange("max-length", 2, 512);
+        o.checkRange("validation-fraction", 0, 0.5);
+        o.getBoolean("shuffle");
+        o.getBoolean("decay-bias-and-norm");
+        o.getLong("seed");
+    }
+}

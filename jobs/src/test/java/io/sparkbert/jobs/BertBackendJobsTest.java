@@ -1,0 +1,177 @@
+package io.sparkbert.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkbert.testing.Fixtures;
+import io.sparkbert.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The jobs over the real BERT stages, on the tiny reference checkpoint. */
+class BertBackendJobsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final SparkSession spark = SparkTestSession.get();
+    private final BertBackend backend = new BertBackend();
+
+    @TempDir Path tmp;
+
+    private static JsonNode golden() throws IOException {
+        return JSON.readTree(Fixtures.tinyBert().resolve("golden.json").toFile()).get("eval");
+    }
+
+    @Test
+    void scoringAHfCheckpointReproducesTheReferenceProbabilities() throws IOException {
+        JsonNode eval = golden();
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < eval.get("texts").size(); i++) {
+            ObjectNodeLine l = new ObjectNodeLine(i, eval.get("texts").get(i).asText());
+            lines.add(l.json());
+        }
+        Path in = JobFixtures.write(tmp.resolve("eval.jsonl"), lines);
+        Path out = tmp.resolve("scores");
+        ScoreJob job = new ScoreJob(backend);
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--model",
+                                Fixtures.tinyBert().toString(),
+                                "--input",
+                                in.toString(),
+                                "--output",
+                                out.toString(),
+                                "--format",
+                                "json",
+                                "--batch-size",
+                                "2"));
+        assertEquals(5, r.rows());
+        List<Row> rows = spark.read().json(out.toString()).orderBy("id").collectAsList();
+        for (Row row : rows) {
+            int i = (int) row.getLong(row.fieldIndex("id"));
+            List<Double> p = row.getList(row.fieldIndex("probability"));
+            List<Double> logits = row.getList(row.fieldIndex("rawPrediction"));
+            for (int c = 0; c < 2; c++) {
+                assertEquals(eval.get("probs").get(i).get(c).asDouble(), p.get(c), 1e-4);
+                assertEquals(eval.get("logits").get(i).get(c).asDouble(), logits.get(c), 1e-4);
+            }
+            // no id2label in the tiny config: HF's default names
+            assertEquals("LABEL_1", row.getString(row.fieldIndex("label")));
+        }
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--model",
+                                                Fixtures.tinyBert().toString(),
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                tmp.resolve("w").toString(),
+                                                "--overflow",
+                                                "window")));
+        assertTrue(e.getMessage().startsWith("--overflow window"), e.getMessage());
+    }
+
+    @Test
+    void trainWritesPipelineHfWeightsAndStepMetricsThenScores() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("train.jsonl"), JobFixtures.lines(0, 24, true));
+        Path model = tmp.resolve("model");
+        TrainJob t = new TrainJob(backend);
+        JobResult r =
+                t.run(
+                        spark,
+                        t.parse(
+                                "--input", train.toString(),
+                                "--output", model.toString(),
+                                "--model", Fixtures.tinyBert().toString(),
+                                "--epochs", "1",
+                                "--batch-size", "8",
+                                "--max-length", "32",
+                                "--learning-rate", "1e-3"));
+        assertEquals(24, r.rows());
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+            assertTrue(Files.isRegularFile(model.resolve("hf").resolve(f)), f);
+        }
+        JsonNode config = JSON.readTree(model.resolve("hf/config.json").toFile());
+        // the tiny checkpoint has a head without explicit names: string labels index sorted
+        JsonNode meta = JSON.readTree(model.resolve(ModelDir.META).toFile());
+        assertEquals("[\"neg\",\"pos\"]", meta.get("id2label").toString());
+        assertEquals(2, config.get("id2label").size());
+        JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
+        JsonNode steps = metrics.get("steps");
+        assertEquals(3, steps.size(), "24 rows / batch 8");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(i + 1, steps.get(i).get("step").asInt());
+            assertTrue(steps.get(i).get("loss").asDouble() > 0);
+            assertTrue(steps.get(i).get("lr").asDouble() >= 0);
+        }
+        // one warm-up step (10% of 3, rounded up) starting at 0, then linear decay from the peak
+        assertEquals(0.0, steps.get(0).get("lr").asDouble(), steps.toString());
+        assertEquals(1e-3, steps.get(1).get("lr").asDouble(), 1e-12, steps.toString());
+        assertTrue(steps.get(2).get("lr").asDouble() < 1e-3, steps.toString());
+        assertEquals(1, metrics.get("epochs").size());
+
+        // the saved dir scores, and its hf/ dir scores the same as a plain checkpoint
+        Path corpus =
+                JobFixtures.write(tmp.resolve("corpus.jsonl"), JobFixtures.unlabelled(100, 6));
+        ScoreJob s = new ScoreJob(backend);
+        s.run(
+                spark,
+                s.parse(
+                        "--model",
+                        model.toString(),
+                        "--input",
+                        corpus.toString(),
+                        "--output",
+                        tmp.resolve("a").toString()));
+        s.run(
+                spark,
+                s.parse(
+                        "--model",
+                        model.resolve("hf").toString(),
+                        "--input",
+                        corpus.toString(),
+                        "--output",
+                        tmp.resolve("b").toString()));
+        List<Row> a =
+                spark.read()
+                        .parquet(tmp.resolve("a").toString())
+                        .orderBy("id")
+                        .select("id", "prediction", "probability")
+                        .collectAsList();
+        List<Row> b =
+                spark.read()
+                        .parquet(tmp.resolve("b").toString())
+                        .orderBy("id")
+                        .select("id", "prediction", "probability")
+                        .collectAsList();
+        assertEquals(6, a.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).getDouble(1), b.get(i).getDouble(1));
+            List<Double> pa = a.get(i).getList(2);
+            List<Double> pb = b.get(i).getList(2);
+            assertEquals(pa.get(1), pb.get(1), 1e-6);
+        }
+    }
+
+    /** One JSON line with an integer id and a text. */
+    private record ObjectNodeLine(int id, String text) {
+        String json() throws IOException {
+            return JSON.createObjectNode().put("id", id).put("text", text).toString();
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.sparkbert.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkbert.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class InputsTest {
+    @TempDir Path tmp;
+
+    private final SparkSession spark = SparkTestSession.get();
+
+    private Dataset<Row> read(Path p, String format) {
+        return Inputs.read(spark, p.toString(), Inputs.format(format), null);
+    }
+
+    private static List<String> texts(Dataset<Row> df) {
+        return df.orderBy("text")
+                .select("text")
+                .as(org.apache.spark.sql.Encoders.STRING())
+                .collectAsList();
+    }
+
+    @Test
+    void eachFormatByExtension() throws IOException {
+        Path jsonl = tmp.resolve("a.jsonl");
+        Files.writeString(
+                jsonl, "{\"text\":\"good\",\"label\":1}\n{\"text\":\"bad\",\"label\":0}\n");
+        assertEquals(List.of("bad", "good"), texts(read(jsonl, "auto")));
+
+        Path json = tmp.resolve("b.json");
+        Files.writeString(
+                json,
+                "[\n {\"text\": \"x, y\", \"label\": 1},\n {\"text\": \"z\", \"label\": 0}\n]\n");
+        Dataset<Row> j = read(json, "auto");
+        assertEquals(List.of("x, y", "z"), texts(j));
+
+        Path csv = tmp.resolve("c.csv");
+        Files.writeString(csv, "id,text\n1,\"hello, \"\"world\"\"\"\n2,plain\n");
+        Dataset<Row> c = read(csv, "auto");
+        assertArrayEquals(new String[] {"id", "text"}, c.columns());
+        assertEquals(List.of("hello, \"world\"", "plain"), texts(c));
+
+        Path txt = tmp.resolve("d.txt");
+        Files.writeString(txt, "one text\nanother, text\n");
+        Dataset<Row> t = read(txt, "auto");
+        assertArrayEquals(new String[] {"text"}, t.columns());
+        assertEquals(List.of("another, text", "one text"), texts(t));
+
+        Path parquet = tmp.resolve("e.parquet");
+        c.write().parquet(parquet.toString());
+        assertEquals(List.of("hello, \"world\"", "plain"), texts(read(parquet, "auto")));
+
+        Path noExt = tmp.resolve("f.data");
+        Files.writeString(noExt, "{\"text\":\"q\"}\n");
+        assertEquals(List.of("q"), texts(read(noExt, "jsonl")), "--input-format overrides");
+    }
+
+    @Test
+    void directoryOfFiles() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("dir"));
+        Files.writeString(dir.resolve("1.jsonl"), "{\"text\":\"a\"}\n");
+        Files.writeString(dir.resolve("2.jsonl"), "{\"text\":\"b\"}\n{\"text\":\"c\"}\n");
+        Files.writeString(dir.resolve("_SUCCESS"), "");
+        assertEquals(List.of("a", "b", "c"), texts(read(dir, "auto")));
+        Files.writeString(dir.resolve("3.csv"), "text\nd\n");
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> read(dir, "auto"));
+        assertTrue(e.getMessage().contains("--input-format"), e.getMessage());
+    }
+
+    @Test
+    void clearErrors() throws IOException {
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> read(tmp.resolve("nope.jsonl"), "auto"));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+
+        Path empty = tmp.resolve("empty.csv");
+        Files.writeString(empty, "text,label\n");
+        e = assertThrows(IllegalArgumentException.class, () -> read(empty, "auto"));
+        assertTrue(e.getMessage().contains("holds no rows"), e.getMessage());
+
+        Path emptyDir = Files.createDirectories(tmp.resolve("emptydir"));
+        e = assertThrows(IllegalArgumentException.class, () -> read(emptyDir, "auto"));
+        assertTrue(e.getMessage().contains("holds no data files"), e.getMessage());
+
+        Path unknown = tmp.resolve("x.xml");
+        Files.writeString(unknown, "<a/>");
+        e = assertThrows(IllegalArgumentException.class, () -> read(unknown, "auto"));
+        assertTrue(e.getMessage().contains("x.xml"), e.getMessage());
+
+        Path broken = tmp.resolve("broken.jsonl");
+        Files.writeString(broken, "{\"text\": \"a\"}\n{not json\n");
+        e = assertThrows(IllegalArgumentException.class, () -> read(broken, "auto").count());
+        assertTrue(e.getMessage().contains("broken.jsonl"), e.getMessage());
+
+        Path unreadable = tmp.resolve("secret.jsonl");
+        Files.writeString(unreadable, "{\"text\":\"a\"}\n");
+        unreadable.toFile().setReadable(false);
+        if (!Files.isReadable(unreadable)) { // root can read anything
+            e = assertThrows(IllegalArgumentException.class, () -> read(unreadable, "auto"));
+            assertTrue(e.getMessage().contains("cannot read"), e.getMessage());
+        }
+
+        Path ok = tmp.resolve("ok.jsonl");
+        Files.writeString(ok, "{\"text\":\"a\",\"n\":1}\n");
+        Dataset<Row> df = read(ok, "auto");
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Inputs.requireStringColumn(df, "body", "text-col"));
+        assertEquals(
+                "--text-col: the input has no column 'body' (columns: [n, text]); set --text-col"
+                        + " to one of them.",
+                e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Inputs.requireStringColumn(df, "n", "text-col"));
+        assertTrue(e.getMessage().contains("must hold strings but is bigint"), e.getMessage());
+    }
+}

@@ -1,0 +1,86 @@
+package io.sparkbert.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkbert.testing.SparkTestSession;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Label handling: class indices as they are, names through a checkpoint's id2label or sorted. */
+class LabelsTest {
+    private final SparkSession spark = SparkTestSession.get();
+
+    private Dataset<Row> strings() {
+        return spark.createDataset(List.of("pos", "neg", "neutral", "pos"), Encoders.STRING())
+                .toDF("y");
+    }
+
+    private static List<Double> indices(Dataset<Row> df, Labels l) {
+        return df.select(l.index()).as(Encoders.DOUBLE()).collectAsList();
+    }
+
+    @Test
+    void stringLabelsAreSortedWithoutCheckpointNames() {
+        Labels l = Labels.forTraining(strings(), "y", Optional.empty());
+        assertEquals(List.of("neg", "neutral", "pos"), l.names());
+        assertEquals(List.of(2.0, 0.0, 1.0, 2.0), indices(strings(), l));
+    }
+
+    @Test
+    void stringLabelsFollowTheCheckpointsId2label() {
+        Labels l =
+                Labels.forTraining(strings(), "y", Optional.of(List.of("pos", "neutral", "neg")));
+        assertEquals(List.of("pos", "neutral", "neg"), l.names());
+        assertEquals(List.of(0.0, 2.0, 1.0, 0.0), indices(strings(), l));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                Labels.forTraining(
+                                        strings(), "y", Optional.of(List.of("pos", "neg"))));
+        assertTrue(e.getMessage().contains("[neutral]"), e.getMessage());
+    }
+
+    @Test
+    void numericLabelsAreIndicesAsTheyAre() {
+        Dataset<Row> df = spark.createDataset(List.of(2, 0, 1, 2), Encoders.INT()).toDF("y");
+        Labels l = Labels.forTraining(df, "y", Optional.empty());
+        assertEquals(List.of("0", "1", "2"), l.names());
+        assertEquals(List.of(2.0, 0.0, 1.0, 2.0), indices(df, l));
+        Labels named = Labels.forTraining(df, "y", Optional.of(List.of("a", "b", "c")));
+        assertEquals(List.of("a", "b", "c"), named.names());
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Labels.forModel(df, "y", List.of("a", "b")));
+        assertTrue(e.getMessage().contains("of the model (0..1)"), e.getMessage());
+        Dataset<Row> withNull =
+                spark.sql("SELECT * FROM VALUES (1.0), (CAST(NULL AS DOUBLE)) AS t(y)");
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Labels.forTraining(withNull, "y", Optional.empty()));
+        assertTrue(e.getMessage().contains("1 null labels"), e.getMessage());
+    }
+
+    @Test
+    void checkpointId2labelIsReadFromConfigJson(@TempDir Path tmp) throws Exception {
+        Files.writeString(
+                tmp.resolve("config.json"),
+                "{\"model_type\":\"bert\",\"id2label\":{\"1\":\"pos\",\"0\":\"neg\"}}");
+        assertEquals(
+                Optional.of(List.of("neg", "pos")),
+                new BertBackend().checkpointLabels(tmp.toString()));
+        assertEquals(Optional.empty(), new BertBackend().checkpointLabels("default"));
+    }
+}

@@ -1,0 +1,495 @@
+package io.sparkbert.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkbert.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Train and score jobs on the MLlib stand-in backend: layout, labels, commits, manifest, lock. */
+class TrainScoreJobTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final MllibBackend BACKEND = new MllibBackend();
+
+    @TempDir static Path shared;
+    @TempDir Path tmp;
+
+    static Path model;
+    static Path trainFile;
+    private final SparkSession spark = SparkTestSession.get();
+
+    @BeforeAll
+    static void trainOnce() throws IOException {
+        trainFile =
+                JobFixtures.write(shared.resolve("train.jsonl"), JobFixtures.lines(0, 60, true));
+        model = shared.resolve("model");
+        TrainJob job = new TrainJob(BACKEND);
+        JobResult r =
+                job.run(
+                        SparkTestSession.get(),
+                        job.parse(
+                                "--input",
+                                trainFile.toString(),
+                                "--output",
+                                model.toString(),
+                                "--epochs",
+                                "1"));
+        assertEquals(60, r.rows());
+    }
+
+    private static JsonNode json(Path p) throws IOException {
+        return JSON.readTree(p.toFile());
+    }
+
+    @Test
+    void trainWritesACompleteModelDir() throws IOException {
+        assertTrue(Files.isDirectory(model.resolve("metadata")));
+        assertTrue(Files.isDirectory(model.resolve("stages")));
+        JsonNode meta = json(model.resolve(ModelDir.META));
+        assertEquals("mllib", meta.get("backend").asText());
+        assertEquals("[\"neg\",\"pos\"]", meta.get("id2label").toString(), "sorted string labels");
+        JsonNode metrics = json(model.resolve("metrics.json"));
+        assertEquals(60, metrics.get("rows").asInt());
+        JsonNode steps = metrics.get("steps");
+        assertTrue(steps.size() > 1 && steps.size() <= 20, "at most 20 iterations per epoch");
+        for (int i = 0; i < steps.size(); i++) {
+            assertEquals(i + 1, steps.get(i).get("step").asInt());
+            assertTrue(steps.get(i).has("lr"));
+        }
+        assertTrue(
+                steps.get(steps.size() - 1).get("loss").asDouble()
+                        < steps.get(0).get("loss").asDouble(),
+                "the loss falls");
+        assertEquals(1, metrics.get("epochs").size());
+        try (var s = Files.list(shared)) {
+            assertEquals(
+                    List.of(),
+                    s.map(p -> p.getFileName().toString())
+                            .filter(n -> n.startsWith("."))
+                            .collect(Collectors.toList()),
+                    "no staging leftovers");
+        }
+        TrainJob job = new TrainJob(BACKEND);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input",
+                                                trainFile.toString(),
+                                                "--output",
+                                                model.toString())));
+        assertTrue(e.getMessage().contains("exists"), e.getMessage());
+    }
+
+    @Test
+    void numericLabelsAreClassIndicesAndBadLabelsFail() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("num.jsonl"), JobFixtures.lines(0, 20, false));
+        TrainJob job = new TrainJob(BACKEND);
+        job.run(
+                spark,
+                job.parse(
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("m").toString(),
+                        "--epochs",
+                        "1"));
+        assertEquals(
+                "[\"0\",\"1\"]",
+                json(tmp.resolve("m").resolve(ModelDir.META)).get("id2label").toString());
+        Path frac =
+                JobFixtures.write(
+                        tmp.resolve("frac.jsonl"),
+                        List.of("{\"text\":\"a\",\"label\":0.5}", "{\"text\":\"b\",\"label\":1}"));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input",
+                                                frac.toString(),
+                                                "--output",
+                                                tmp.resolve("m2").toString())));
+        assertTrue(e.getMessage().contains("numeric label 0.5"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("m2")));
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                tmp.resolve("m3").toString(),
+                                                "--text-col",
+                                                "body")));
+        assertTrue(
+                e.getMessage().startsWith("--text-col: the input has no column 'body'"),
+                e.getMessage());
+    }
+
+    private ScoreJob score() {
+        return new ScoreJob(BACKEND);
+    }
+
+    @Test
+    void overwriteScoresEveryRowWithTypedOutputsAndAManifest() throws IOException {
+        List<String> lines = new ArrayList<>(JobFixtures.lines(100, 9, true));
+        lines.add("{\"id\":\"r999\",\"text\":null,\"label\":\"pos\"}");
+        Path in = JobFixtures.write(tmp.resolve("in.jsonl"), lines);
+        Path out = tmp.resolve("scores");
+        ScoreJob job = score();
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--model",
+                                model.toString(),
+                                "--input",
+                                in.toString(),
+                                "--output",
+                                out.toString(),
+                                "--label-out-col",
+                                "predicted",
+                                "--id-col",
+                                "id"));
+        assertEquals(10, r.rows());
+        Dataset<Row> df = spark.read().parquet(out.toString());
+        assertEquals(10, df.count());
+        assertEquals(DataTypes.DoubleType, df.schema().apply("prediction").dataType());
+        assertEquals(DataTypes.StringType, df.schema().apply("predicted").dataType());
+        assertEquals(
+                DataTypes.createArrayType(DataTypes.DoubleType),
+                df.schema().apply("probability").dataType());
+        assertEquals(
+                DataTypes.createArrayType(DataTypes.DoubleType),
+                df.schema().apply("rawPrediction").dataType());
+        assertEquals(
+                List.of(
+                        "id",
+                        "label",
+                        "text",
+                        "prediction",
+                        "predicted",
+                        "probability",
+                        "rawPrediction"),
+                List.of(df.columns()));
+        // the toy model is right on its own vocabulary; names follow id2label
+        for (Row row : df.filter("text is not null").collectAsList()) {
+            assertEquals(row.getString(1), row.getString(4), row.toString());
+            List<Double> p = row.getList(5);
+            assertEquals(1.0, p.get(0) + p.get(1), 1e-9);
+            assertEquals(row.getString(1).equals("pos") ? 1.0 : 0.0, row.getDouble(3));
+        }
+        Row nullRow = df.filter("id = 'r999'").first();
+        assertTrue(nullRow.isNullAt(3) && nullRow.isNullAt(4) && nullRow.isNullAt(5));
+
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals("overwrite", m.get("mode").asText());
+        assertEquals(10, m.get("input_rows").asLong());
+        assertEquals(10, m.get("output_rows").asLong());
+        assertEquals(1, m.get("null_texts").asLong());
+        assertEquals(model.toString(), m.get("model").asText());
+        assertTrue(m.get("sentences_per_second").asDouble() > 0);
+        assertTrue(m.get("start").asText().compareTo(m.get("end").asText()) <= 0);
+        assertFalse(Files.exists(OutputLockPath.of(out)), "lock released");
+
+        // a second run replaces the output as a whole
+        Path in2 = JobFixtures.write(tmp.resolve("in2.jsonl"), JobFixtures.unlabelled(200, 3));
+        job.run(
+                spark,
+                job.parse(
+                        "--model",
+                        model.toString(),
+                        "--input",
+                        in2.toString(),
+                        "--output",
+                        out.toString(),
+                        "--format",
+                        "csv"));
+        Dataset<Row> csv = spark.read().option("header", "true").csv(out.toString());
+        assertEquals(3, csv.count());
+        String prob = csv.select("probability").as(Encoders.STRING()).first();
+        assertTrue(prob.matches("\\[[0-9.Ee-]+,[0-9.Ee-]+\\]"), prob);
+        try (var s = Files.list(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".scores")));
+        }
+    }
+
+    @Test
+    void incrementalRetryAfterFailureGivesEachRowExactlyOnce() throws IOException {
+        Path in = tmp.resolve("incoming");
+        for (int f = 0; f < 4; f++) {
+            JobFixtures.write(
+                    in.resolve("batch-" + f + ".jsonl"), JobFixtures.unlabelled(f * 10, 10));
+        }
+        Path out = tmp.resolve("inc");
+        String[] args = {
+            "--model",
+            model.toString(),
+            "--input",
+            in.toString(),
+            "--output",
+            out.toString(),
+            "--mode",
+            "incremental",
+            "--format",
+            "json"
+        };
+        ScoreJob failing = score();
+        failing.beforeUnitCommit =
+                unit -> {
+                    if (unit.contains("batch-2")) {
+                        throw new IllegalStateException(
+                                "simulated crash before committing " + unit);
+                    }
+                };
+        IllegalStateException crash =
+                assertThrows(
+                        IllegalStateException.class, () -> failing.run(spark, failing.parse(args)));
+        assertTrue(crash.getMessage().contains("simulated"));
+        assertEquals(20, spark.read().json(out.toString()).count(), "two units committed");
+        assertFalse(Files.exists(out.resolve(ScoreJob.MANIFEST)));
+
+        ScoreJob retry = score();
+        List<String> scoredUnits = new ArrayList<>();
+        retry.beforeUnitCommit = scoredUnits::add;
+        JobResult r = retry.run(spark, retry.parse(args));
+        assertEquals(
+                List.of("source_file=batch-2.jsonl", "source_file=batch-3.jsonl"), scoredUnits);
+        assertEquals(20, r.rows(), "only the missing units");
+        Dataset<Row> all = spark.read().json(out.toString());
+        List<String> ids = all.select("id").as(Encoders.STRING()).collectAsList();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            expected.add(String.format("r%03d", i));
+        }
+        assertEquals(
+                expected,
+                ids.stream().sorted().collect(Collectors.toList()),
+                "every row exactly once");
+
+        // a new file arrives: only it is scored, the manifest covers all units
+        JobFixtures.write(in.resolve("batch-4.jsonl"), JobFixtures.unlabelled(40, 5));
+        ScoreJob next = score();
+        JobResult r3 = next.run(spark, next.parse(args));
+        assertEquals(5, r3.rows());
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals("incremental", m.get("mode").asText());
+        assertEquals(45, m.get("input_rows").asLong());
+        assertEquals(45, m.get("output_rows").asLong());
+        assertEquals(5, m.get("units").size());
+        assertEquals(1, m.get("this_run").get("units").asInt());
+        assertEquals(45, spark.read().json(out.toString()).count());
+        assertFalse(Files.exists(out.resolve("_staging")));
+    }
+
+    @Test
+    void incrementalOverPartitionDirsKeepsPartitionColumns() throws IOException {
+        Path in = tmp.resolve("parts");
+        JobFixtures.write(in.resolve("day=1").resolve("a.jsonl"), JobFixtures.unlabelled(0, 4));
+        JobFixtures.write(in.resolve("day=2").resolve("b.jsonl"), JobFixtures.unlabelled(4, 6));
+        Path out = tmp.resolve("partsout");
+        ScoreJob job = score();
+        job.run(
+                spark,
+                job.parse(
+                        "--model",
+                        model.toString(),
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        out.toString(),
+                        "--mode",
+                        "incremental"));
+        assertTrue(Files.exists(out.resolve("day=1").resolve(ScoreJob.UNIT_RECORD)));
+        Dataset<Row> df = spark.read().parquet(out.toString());
+        assertEquals(6, df.filter("day = 2").count());
+        assertEquals(4, df.filter("day = 1").count());
+    }
+
+    @Test
+    void aSecondConcurrentRunFailsOnTheLock() throws Exception {
+        Path in = tmp.resolve("lockin");
+        for (int f = 0; f < 2; f++) {
+            JobFixtures.write(in.resolve("b" + f + ".jsonl"), JobFixtures.unlabelled(f * 5, 5));
+        }
+        Path out = tmp.resolve("locked");
+        String[] args = {
+            "--model",
+            model.toString(),
+            "--input",
+            in.toString(),
+            "--output",
+            out.toString(),
+            "--mode",
+            "incremental"
+        };
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ScoreJob first = score();
+        first.beforeUnitCommit =
+                unit -> {
+                    inside.countDown();
+                    try {
+                        release.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                };
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<JobResult> f = pool.submit(() -> first.run(spark, first.parse(args)));
+            assertTrue(inside.await(60, TimeUnit.SECONDS));
+            ScoreJob second = score();
+            IllegalStateException e =
+                    assertThrows(
+                            IllegalStateException.class,
+                            () -> second.run(spark, second.parse(args)));
+            assertTrue(e.getMessage().startsWith("Another run is writing '"), e.getMessage());
+            assertTrue(e.getMessage().contains("locked.lock"), e.getMessage());
+            release.countDown();
+            assertEquals(10, f.get(120, TimeUnit.SECONDS).rows());
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+        assertEquals(10, spark.read().parquet(out.toString()).count());
+        assertFalse(Files.exists(OutputLockPath.of(out)));
+    }
+
+    @Test
+    void aLockOfADeadProcessIsTakenOver() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("s.jsonl"), JobFixtures.unlabelled(0, 3));
+        Path out = tmp.resolve("stale");
+        Process p = new ProcessBuilder("true").start();
+        long deadPid = p.pid();
+        try {
+            p.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        Files.writeString(OutputLockPath.of(out), host + " " + deadPid + " 2020-01-01T00:00:00Z x");
+        ScoreJob job = score();
+        assertEquals(
+                3,
+                job.run(
+                                spark,
+                                job.parse(
+                                        "--model",
+                                        model.toString(),
+                                        "--input",
+                                        in.toString(),
+                                        "--output",
+                                        out.toString()))
+                        .rows());
+        // a live holder (this JVM under another run id) is respected
+        Files.writeString(
+                OutputLockPath.of(out),
+                host + " " + ProcessHandle.current().pid() + " 2020-01-01T00:00:00Z other-run");
+        assertThrows(
+                IllegalStateException.class,
+                () ->
+                        job.run(
+                                spark,
+                                job.parse(
+                                        "--model",
+                                        model.toString(),
+                                        "--input",
+                                        in.toString(),
+                                        "--output",
+                                        out.toString())));
+    }
+
+    @Test
+    void outputColumnClashesAndModelDirsAreChecked() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("c.jsonl"), JobFixtures.lines(0, 3, true));
+        ScoreJob job = score();
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--model",
+                                                model.toString(),
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                tmp.resolve("o").toString())));
+        assertTrue(
+                e.getMessage().contains("'label'") && e.getMessage().contains("--label-out-col"),
+                e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--model",
+                                                tmp.toString(),
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                tmp.resolve("o").toString())));
+        assertTrue(e.getMessage().contains("is neither a model dir"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--model",
+                                                model.toString(),
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                tmp.resolve("o").toString(),
+                                                "--pair-col",
+                                                "id",
+                                                "--label-out-col",
+                                                "x")));
+        assertTrue(e.getMessage().contains("single texts"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("o")));
+    }
+
+    /** The lock path of an output, as {@link OutputLock} names it. */
+    static final class OutputLockPath {
+        static Path of(Path out) {
+            return out.resolveSibling(out.getFileName() + ".lock");
+        }
+    }
+}
