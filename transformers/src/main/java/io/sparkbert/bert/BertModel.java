@@ -1,0 +1,824 @@
+package io.sparkbert.bert;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.pytorch.jni.JniUtils;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A HuggingFace-exact BERT encoder (optionally with pooler and sequence-classification head) whose
+ * forward pass is written with DJL NDArray operations.
+ *
+ * <p>Parameters are float32 NDArrays owned by a manager that belongs to this model, keyed by HF
+ * state-dict names without the {@code bert.} prefix ({@code embeddings.word_embeddings.weight},
+ * {@code encoder.layer.0.attention.self.query.weight}, ..., {@code pooler.dense.weight}) plus
+ * {@code classifier.weight} / {@code classifier.bias} when there is a head.
+ *
+ * <p>The forward pass follows {@code transformers.BertModel} (eager attention): embeddings = word +
+ * position + token type, LayerNorm, dropout; per layer Q/K/V projections, scores scaled by
+ * 1/sqrt(head size) plus an additive mask, softmax, dropout, context, output projection, dropout,
+ * residual, LayerNorm; feed-forward with erf GELU, dropout, residual, LayerNorm; pooler =
+ * tanh(dense(h[:, 0])); logits = classifier(dropout(pooled)). Masked key positions receive {@code
+ * -Float.MAX_VALUE} (HF's {@code torch.finfo(float32).min}), so their softmax weight is exactly 0
+ * and a fully masked row stays finite (uniform) instead of NaN.
+ *
+ * <p>Thread-safety: {@link #forward} and the Java-array helpers only read the parameters and create
+ * every intermediate in a scope that belongs to the call, so several threads may run inference on
+ * one model concurrently (PyTorch ops on shared read-only tensors are re-entrant; grad mode is a
+ * per-thread setting). A test runs four threads against one model and compares with single-thread
+ * results. Training (updating {@link #parameters()} in place) must not overlap with other calls.
+ * {@link #close()} is idempotent and must not race with running calls.
+ */
+public final class BertModel implements AutoCloseable {
+    static final String PREFIX = "bert.";
+
+    private final BertConfig config;
+    private final Device device;
+    private final NDManager manager;
+    private final Map<String, NDArray> params;
+    private final boolean hasPooler;
+    private final boolean hasClassifier;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * Wraps parameters that already live in {@code manager}; the model takes ownership of the
+     * manager. Names and shapes must match the config (see {@link #expectedShapes}).
+     */
+    BertModel(BertConfig config, NDManager manager, Map<String, NDArray> byName, String source) {
+        this.config = config;
+        this.manager = manager;
+        this.device = manager.getDevice();
+        this.hasPooler = byName.containsKey("pooler.dense.weight");
+        this.hasClassifier = byName.containsKey("classifier.weight");
+        Map<String, Shape> expected = expectedShapes(config, hasPooler, hasClassifier);
+        Map<String, NDArray> ordered = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : expected.entrySet()) {
+            NDArray a = byName.get(e.getKey());
+            if (a == null) {
+                throw new IllegalArgumentException(
+                        source
+                                + ": missing tensor "
+                                + e.getKey()
+                                + " (expected shape "
+                                + e.getValue()
+                                + ")");
+            }
+            if (!a.getShape().equals(e.getValue())) {
+                throw new IllegalArgumentException(
+                        source
+                                + ": tensor "
+                                + e.getKey()
+                                + " has shape "
+                                + a.getShape()
+                                + " but the config expects "
+                                + e.getValue());
+            }
+            if (a.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException(
+                        source
+                                + ": tensor "
+                                + e.getKey()
+                                + " is "
+                                + a.getDataType()
+                                + ", expected float32");
+            }
+            a.setName(e.getKey());
+            ordered.put(e.getKey(), a);
+        }
+        for (String k : byName.keySet()) {
+            if (!expected.containsKey(k)) {
+                throw new IllegalArgumentException(source + ": unexpected tensor " + k);
+            }
+        }
+        if (!hasPooler && hasClassifier) {
+            throw new IllegalArgumentException(
+                    source
+                            + ": has classifier weights but no pooler (missing"
+                            + " pooler.dense.weight); a BertForSequenceClassification checkpoint"
+                            + " carries both.");
+        }
+        this.params = Collections.unmodifiableMap(ordered);
+    }
+
+    /**
+     * The HF parameter names (without {@code bert.}) and shapes a model of this config has, in
+     * state-dict order.
+     *
+     * @param config the architecture
+     * @param pooler whether the pooler is included
+     * @param classifier whether the classification head is included
+     * @return name to shape, ordered
+     */
+    public static Map<String, Shape> expectedShapes(
+            BertConfig config, boolean pooler, boolean classifier) {
+        long h = config.hiddenSize();
+        long i = config.intermediateSize();
+        Map<String, Shape> m = new LinkedHashMap<>();
+        m.put("embeddings.word_embeddings.weight", new Shape(config.vocabSize(), h));
+        m.put(
+                "embeddings.position_embeddings.weight",
+                new Shape(config.maxPositionEmbeddings(), h));
+        m.put("embeddings.token_type_embeddings.weight", new Shape(config.typeVocabSize(), h));
+        m.put("embeddings.LayerNorm.weight", new Shape(h));
+        m.put("embeddings.LayerNorm.bias", new Shape(h));
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            String p = "encoder.layer." + l + ".";
+            for (String qkv : new String[] {"query", "key", "value"}) {
+                m.put(p + "attention.self." + qkv + ".weight", new Shape(h, h));
+                m.put(p + "attention.self." + qkv + ".bias", new Shape(h));
+            }
+            m.put(p + "attention.output.dense.weight", new Shape(h, h));
+            m.put(p + "attention.output.dense.bias", new Shape(h));
+            m.put(p + "attention.output.LayerNorm.weight", new Shape(h));
+            m.put(p + "attention.output.LayerNorm.bias", new Shape(h));
+            m.put(p + "intermediate.dense.weight", new Shape(i, h));
+            m.put(p + "intermediate.dense.bias", new Shape(i));
+            m.put(p + "output.dense.weight", new Shape(h, i));
+            m.put(p + "output.dense.bias", new Shape(h));
+            m.put(p + "output.LayerNorm.weight", new Shape(h));
+            m.put(p + "output.LayerNorm.bias", new Shape(h));
+        }
+        if (pooler) {
+            m.put("pooler.dense.weight", new Shape(h, h));
+            m.put("pooler.dense.bias", new Shape(h));
+        }
+        if (classifier) {
+            m.put("classifier.weight", new Shape(config.numLabels(), h));
+            m.put("classifier.bias", new Shape(config.numLabels()));
+        }
+        return m;
+    }
+
+    // ---------------------------------------------------------------- factories
+
+    /**
+     * Loads a HuggingFace checkpoint directory; see {@link Checkpoints#load(Path, Device)}.
+     *
+     * @param dir the directory with config.json and model.safetensors (or a sharded index)
+     * @param device where the parameters live
+     * @return the model
+     */
+    public static BertModel load(Path dir, Device device) {
+        return Checkpoints.load(dir, device);
+    }
+
+    /**
+     * The built-in all-MiniLM-L6-v2 encoder (no pooler, no head), read from the ONNX file in the
+     * langchain4j jar. The parsed weights are cached per JVM, so later calls only copy them to the
+     * device.
+     *
+     * @param device where the parameters live
+     * @return the model
+     */
+    public static BertModel builtIn(Device device) {
+        return OnnxWeights.builtInModel(device);
+    }
+
+    /**
+     * Rebuilds a model from {@link #toSafetensorsBytes()} output, e.g. on a Spark executor.
+     *
+     * @param config the architecture (the one of the model that produced the bytes)
+     * @param safetensors the safetensors bytes
+     * @param device where the parameters live
+     * @return the model
+     */
+    public static BertModel fromBytes(BertConfig config, byte[] safetensors, Device device) {
+        return Checkpoints.fromBytes(config, safetensors, device, "<safetensors bytes>");
+    }
+
+    /**
+     * A freshly initialised model as HF {@code _init_weights} does it: linear and embedding weights
+     * normal(0, initializer_range), biases 0, LayerNorm weight 1 and bias 0; the row of {@code
+     * pad_token_id} (default 0) in the word embeddings is zero. Drawn from {@code new
+     * Random(seed)}, so equal seeds give equal models.
+     *
+     * @param config the architecture
+     * @param withPooler whether to create the pooler
+     * @param withClassifier whether to create the classification head (needs the pooler)
+     * @param seed the random seed
+     * @param device where the parameters live
+     * @return the model
+     */
+    public static BertModel initialize(
+            BertConfig config,
+            boolean withPooler,
+            boolean withClassifier,
+            long seed,
+            Device device) {
+        if (withClassifier && !withPooler) {
+            throw new IllegalArgumentException("withClassifier=true needs withPooler=true");
+        }
+        NDManager m = NDManager.newBaseManager(device);
+        try {
+            Random rnd = new Random(seed);
+            Map<String, NDArray> p = new LinkedHashMap<>();
+            for (Map.Entry<String, Shape> e :
+                    expectedShapes(config, withPooler, withClassifier).entrySet()) {
+                p.put(e.getKey(), initTensor(m, config, e.getKey(), e.getValue(), rnd));
+            }
+            return new BertModel(config, m, p, "initialised model");
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private static NDArray initTensor(
+            NDManager m, BertConfig config, String name, Shape shape, Random rnd) {
+        float[] v = new float[Math.toIntExact(shape.size())];
+        if (name.endsWith("LayerNorm.weight")) {
+            java.util.Arrays.fill(v, 1f);
+        } else if (name.endsWith(".weight")) {
+            double std = config.initializerRange();
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rnd.nextGaussian() * std);
+            }
+            if (name.equals("embeddings.word_embeddings.weight")) {
+                String pad = config.rawValue("pad_token_id");
+                int padId = pad == null || "null".equals(pad) ? 0 : (int) Double.parseDouble(pad);
+                if (padId >= 0 && padId < shape.get(0)) {
+                    java.util.Arrays.fill(
+                            v,
+                            (int) (padId * shape.get(1)),
+                            (int) ((padId + 1) * shape.get(1)),
+                            0f);
+                }
+            }
+        }
+        return m.create(FloatBuffer.wrap(v), shape);
+    }
+
+    /**
+     * A copy of this model with a new, randomly initialised classification head of {@code
+     * numLabels} classes (labels {@code LABEL_i}); a missing pooler is initialised too. Init as
+     * {@link #initialize}, from {@code new Random(seed)}. This model is unchanged.
+     *
+     * @param numLabels number of classes, at least 1
+     * @param seed random seed
+     * @return the new model (close it separately)
+     */
+    public BertModel withFreshClassifier(int numLabels, long seed) {
+        return withFreshClassifier(config.withNumLabels(numLabels).labels(), seed);
+    }
+
+    /**
+     * Like {@link #withFreshClassifier(int, long)} with named labels.
+     *
+     * @param labels class names by id
+     * @param seed random seed
+     * @return the new model
+     */
+    public BertModel withFreshClassifier(List<String> labels, long seed) {
+        checkOpen();
+        BertConfig newConfig = config.withLabels(labels);
+        NDManager m = NDManager.newBaseManager(device);
+        try {
+            Random rnd = new Random(seed);
+            Map<String, NDArray> p = new LinkedHashMap<>();
+            for (Map.Entry<String, Shape> e : expectedShapes(newConfig, true, true).entrySet()) {
+                String k = e.getKey();
+                NDArray existing = k.startsWith("classifier.") ? null : params.get(k);
+                if (existing != null) {
+                    NDArray copy = existing.duplicate();
+                    copy.attach(m);
+                    p.put(k, copy);
+                } else {
+                    p.put(k, initTensor(m, newConfig, k, e.getValue(), rnd));
+                }
+            }
+            return new BertModel(newConfig, m, p, "model with fresh classifier");
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /**
+     * The forward pass. Every array it creates lives in {@code scope} (inputs from another manager
+     * are copied into it first). With {@code training=false} dropout is off and, on PyTorch,
+     * autograd recording is switched off for the calling thread during the call. With {@code
+     * training=true} dropout draws from PyTorch's global generator: seed it with {@code
+     * Engine.getInstance().setRandomSeed(seed)} for repeatable runs.
+     *
+     * @param scope the manager that receives all results and intermediates
+     * @param inputIds [batch, seq] int64 (or int32) token ids
+     * @param tokenTypeIds [batch, seq] segment ids, or null for all zeros
+     * @param attentionMask [batch, seq] 1 for real tokens, 0 for padding, or null for all ones
+     * @param training whether dropout is active
+     * @return last hidden state, pooled output (null without pooler), logits (null without head)
+     */
+    public BertOutputs forward(
+            NDManager scope,
+            NDArray inputIds,
+            NDArray tokenTypeIds,
+            NDArray attentionMask,
+            boolean training) {
+        checkOpen();
+        boolean pytorch = "PyTorch".equals(Engine.getInstance().getEngineName());
+        boolean restoreGrad = false;
+        if (!training && pytorch && JniUtils.isGradMode()) {
+            JniUtils.setGradMode(false);
+            restoreGrad = true;
+        }
+        try {
+            NDArray hidden = encode(scope, inputIds, tokenTypeIds, attentionMask, training);
+            NDArray pooled = null;
+            NDArray logits = null;
+            if (hasPooler) {
+                pooled = pool(hidden);
+                if (hasClassifier) {
+                    logits = classify(pooled, training);
+                }
+            }
+            return new BertOutputs(hidden, pooled, logits);
+        } finally {
+            if (restoreGrad) {
+                JniUtils.setGradMode(true);
+            }
+        }
+    }
+
+    private NDArray encode(
+            NDManager scope, NDArray ids, NDArray types, NDArray mask, boolean training) {
+        if (ids == null || ids.getShape().dimension() != 2) {
+            throw new IllegalArgumentException(
+                    "inputIds must be [batch, seq], got " + (ids == null ? null : ids.getShape()));
+        }
+        Shape shape = ids.getShape();
+        long batch = shape.get(0);
+        long seq = shape.get(1);
+        if (seq < 1 || seq > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException(
+                    "sequence length "
+                            + seq
+                            + " is outside 1.."
+                            + config.maxPositionEmbeddings()
+                            + " (max_position_embeddings); truncate the input.");
+        }
+        checkSame("tokenTypeIds", types, shape);
+        checkSame("attentionMask", mask, shape);
+        NDArray x = inScope(scope, ids).toType(DataType.INT64, false);
+        NDArray tt =
+                types == null
+                        ? scope.zeros(shape, DataType.INT64)
+                        : inScope(scope, types).toType(DataType.INT64, false);
+        NDArray positions = scope.arange(0, (int) seq, 1, DataType.INT64).reshape(1, seq);
+        NDArray keep =
+                mask == null
+                        ? scope.ones(shape, DataType.FLOAT32)
+                        : inScope(scope, mask).toType(DataType.FLOAT32, false);
+        // [batch, 1, 1, seq]: 0 where attended, finfo(float32).min where masked.
+        NDArray additiveMask = keep.neg().add(1f).mul(-Float.MAX_VALUE).reshape(batch, 1, 1, seq);
+
+        NDArray h =
+                Embedding.embedding(x, p("embeddings.word_embeddings.weight"), SparseFormat.DENSE)
+                        .singletonOrThrow()
+                        .add(
+                                Embedding.embedding(
+                                                positions,
+                                                p("embeddings.position_embeddings.weight"),
+                                                SparseFormat.DENSE)
+                                        .singletonOrThrow())
+                        .add(
+                                Embedding.embedding(
+                                                tt,
+                                                p("embeddings.token_type_embeddings.weight"),
+                                                SparseFormat.DENSE)
+                                        .singletonOrThrow());
+        h = layerNorm(h, "embeddings.LayerNorm");
+        h = dropout(h, config.hiddenDropoutProb(), training);
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            // Per-layer scope: the layer's intermediates are released as soon as it is done
+            // (autograd keeps its own references to what backward needs).
+            try (NDManager layerScope = scope.newSubManager()) {
+                h.attach(layerScope);
+                NDArray out = layer(h, additiveMask, "encoder.layer." + l + ".", training);
+                out.attach(scope);
+                h = out;
+            }
+        }
+        return h;
+    }
+
+    private NDArray layer(NDArray h, NDArray additiveMask, String p, boolean training) {
+        Shape s = h.getShape();
+        long b = s.get(0);
+        long n = s.get(1);
+        int heads = config.numAttentionHeads();
+        int hd = config.headSize();
+        String a = p + "attention.self.";
+        NDArray q = linear(h, a + "query").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
+        NDArray kT = linear(h, a + "key").reshape(b, n, heads, hd).transpose(0, 2, 3, 1);
+        NDArray v = linear(h, a + "value").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
+        NDArray scores = q.matMul(kT).mul((float) (1.0 / Math.sqrt(hd))).add(additiveMask);
+        NDArray probs = dropout(scores.softmax(-1), config.attentionProbsDropoutProb(), training);
+        NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, (long) heads * hd);
+        NDArray attn = linear(context, p + "attention.output.dense");
+        attn = dropout(attn, config.hiddenDropoutProb(), training);
+        attn = layerNorm(attn.add(h), p + "attention.output.LayerNorm");
+        NDArray inter = Activation.gelu(linear(attn, p + "intermediate.dense"));
+        NDArray out = linear(inter, p + "output.dense");
+        out = dropout(out, config.hiddenDropoutProb(), training);
+        return layerNorm(out.add(attn), p + "output.LayerNorm");
+    }
+
+    /**
+     * The HF pooler: tanh(dense(h[:, 0])).
+     *
+     * @param lastHiddenState [batch, seq, hidden]
+     * @return [batch, hidden], in the manager of {@code lastHiddenState}
+     */
+    public NDArray pool(NDArray lastHiddenState) {
+        if (!hasPooler) {
+            throw new IllegalStateException(
+                    "this model has no pooler; use withFreshClassifier(...) or pool with"
+                            + " Pooling.MEAN / CLS instead");
+        }
+        return linear(lastHiddenState.get(":, 0, :"), "pooler.dense").tanh();
+    }
+
+    /**
+     * The classification head: linear(dropout(features)), dropout rate {@code classifier_dropout}.
+     *
+     * @param features [batch, hidden] (pooled output, or a mean-pooled vector)
+     * @param training whether dropout is active
+     * @return [batch, numLabels] logits, in the manager of {@code features}
+     */
+    public NDArray classify(NDArray features, boolean training) {
+        if (!hasClassifier) {
+            throw new IllegalStateException(
+                    "this model has no classification head; use withFreshClassifier(numLabels,"
+                            + " seed)");
+        }
+        return linear(dropout(features, config.classifierDropout(), training), "classifier");
+    }
+
+    /**
+     * Reduces token vectors to sentence vectors.
+     *
+     * @param lastHiddenState [batch, seq, hidden]
+     * @param attentionMask [batch, seq] (used by MEAN; null = all ones)
+     * @param pooling CLS or MEAN (mask-weighted mean)
+     * @return [batch, hidden], in the manager of {@code lastHiddenState}
+     */
+    public static NDArray sentenceVectors(
+            NDArray lastHiddenState, NDArray attentionMask, Pooling pooling) {
+        if (pooling == Pooling.CLS || attentionMask == null && pooling == Pooling.MEAN) {
+            return pooling == Pooling.CLS
+                    ? lastHiddenState.get(":, 0, :")
+                    : lastHiddenState.mean(new int[] {1});
+        }
+        NDArray m =
+                inScope(lastHiddenState.getManager(), attentionMask)
+                        .toType(DataType.FLOAT32, false)
+                        .expandDims(2);
+        NDArray sum = lastHiddenState.mul(m).sum(new int[] {1});
+        NDArray count = m.sum(new int[] {1}).clip(1e-9f, Float.MAX_VALUE);
+        return sum.div(count);
+    }
+
+    /**
+     * L2-normalises rows (as {@code torch.nn.functional.normalize}, eps 1e-12).
+     *
+     * @param vectors [batch, dim]
+     * @return the normalised vectors, in the same manager
+     */
+    public static NDArray l2Normalize(NDArray vectors) {
+        return vectors.div(vectors.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
+    }
+
+    // ---------------------------------------------------------------- Java-array helpers
+
+    /**
+     * Sentence embeddings for a padded batch; manages its own scope.
+     *
+     * @param ids [batch][seq] token ids
+     * @param typeIds [batch][seq] segment ids, or null for zeros
+     * @param mask [batch][seq] attention mask, or null for ones
+     * @param pooling CLS or MEAN
+     * @param normalize whether to L2-normalise
+     * @return [batch][hidden]
+     */
+    public float[][] embed(
+            long[][] ids, long[][] typeIds, long[][] mask, Pooling pooling, boolean normalize) {
+        if (pooling == null) {
+            throw new IllegalArgumentException("pooling must be one of [CLS, MEAN], got null");
+        }
+        try (NDManager scope = newScope()) {
+            NDArray[] in = inputs(scope, ids, typeIds, mask);
+            BertOutputs out = forward(scope, in[0], in[1], in[2], false);
+            NDArray v = sentenceVectors(out.lastHiddenState(), in[2], pooling);
+            if (normalize) {
+                v = l2Normalize(v);
+            }
+            return to2d(v);
+        }
+    }
+
+    /**
+     * The HF pooler output for a padded batch.
+     *
+     * @return [batch][hidden]
+     * @throws IllegalStateException when the model has no pooler
+     */
+    public float[][] pooler(long[][] ids, long[][] typeIds, long[][] mask) {
+        if (!hasPooler) {
+            pool(null); // throws the explanatory IllegalStateException
+        }
+        try (NDManager scope = newScope()) {
+            NDArray[] in = inputs(scope, ids, typeIds, mask);
+            return to2d(forward(scope, in[0], in[1], in[2], false).pooledOutput());
+        }
+    }
+
+    /**
+     * Classification logits for a padded batch.
+     *
+     * @return [batch][numLabels]
+     * @throws IllegalStateException when the model has no head
+     */
+    public float[][] logits(long[][] ids, long[][] typeIds, long[][] mask) {
+        if (!hasClassifier) {
+            classify(null, false); // throws the explanatory IllegalStateException
+        }
+        try (NDManager scope = newScope()) {
+            NDArray[] in = inputs(scope, ids, typeIds, mask);
+            return to2d(forward(scope, in[0], in[1], in[2], false).logits());
+        }
+    }
+
+    /**
+     * The last hidden state for a padded batch (padding positions included).
+     *
+     * @return [batch][seq][hidden]
+     */
+    public float[][][] lastHiddenState(long[][] ids, long[][] typeIds, long[][] mask) {
+        try (NDManager scope = newScope()) {
+            NDArray[] in = inputs(scope, ids, typeIds, mask);
+            NDArray h = forward(scope, in[0], in[1], in[2], false).lastHiddenState();
+            Shape s = h.getShape();
+            int b = (int) s.get(0);
+            int n = (int) s.get(1);
+            int d = (int) s.get(2);
+            float[] flat = h.toFloatArray();
+            float[][][] out = new float[b][n][d];
+            for (int i = 0; i < b; i++) {
+                for (int j = 0; j < n; j++) {
+                    System.arraycopy(flat, (i * n + j) * d, out[i][j], 0, d);
+                }
+            }
+            return out;
+        }
+    }
+
+    private NDManager newScope() {
+        checkOpen();
+        return NDManager.newBaseManager(device);
+    }
+
+    private NDArray[] inputs(NDManager scope, long[][] ids, long[][] typeIds, long[][] mask) {
+        if (ids == null || ids.length == 0) {
+            throw new IllegalArgumentException("ids must hold at least one sequence");
+        }
+        int seq = ids[0].length;
+        long[] flatIds = flatten("ids", ids, ids.length, seq, 0, config.vocabSize(), "vocab_size");
+        long[] flatTypes =
+                typeIds == null
+                        ? null
+                        : flatten(
+                                "typeIds",
+                                typeIds,
+                                ids.length,
+                                seq,
+                                0,
+                                config.typeVocabSize(),
+                                "type_vocab_size");
+        long[] flatMask = mask == null ? null : flatten("mask", mask, ids.length, seq, 0, 2, "2");
+        Shape shape = new Shape(ids.length, seq);
+        return new NDArray[] {
+            scope.create(flatIds, shape),
+            flatTypes == null ? null : scope.create(flatTypes, shape),
+            flatMask == null ? null : scope.create(flatMask, shape)
+        };
+    }
+
+    private static long[] flatten(
+            String name, long[][] rows, int batch, int seq, long lo, long hi, String hiName) {
+        if (rows.length != batch) {
+            throw new IllegalArgumentException(
+                    name + " has " + rows.length + " rows but ids has " + batch);
+        }
+        long[] flat = new long[batch * seq];
+        for (int i = 0; i < batch; i++) {
+            if (rows[i] == null || rows[i].length != seq) {
+                throw new IllegalArgumentException(
+                        name
+                                + " row "
+                                + i
+                                + " has length "
+                                + (rows[i] == null ? null : rows[i].length)
+                                + " but row 0 of ids has "
+                                + seq
+                                + ": pad the batch to one length");
+            }
+            for (int j = 0; j < seq; j++) {
+                long v = rows[i][j];
+                if (v < lo || v >= hi) {
+                    throw new IllegalArgumentException(
+                            name
+                                    + "["
+                                    + i
+                                    + "]["
+                                    + j
+                                    + "]="
+                                    + v
+                                    + " is outside ["
+                                    + lo
+                                    + ", "
+                                    + hiName
+                                    + "="
+                                    + hi
+                                    + ")");
+                }
+                flat[i * seq + j] = v;
+            }
+        }
+        return flat;
+    }
+
+    static float[][] to2d(NDArray a) {
+        Shape s = a.getShape();
+        int rows = (int) s.get(0);
+        int cols = (int) s.get(1);
+        float[] flat = a.toFloatArray();
+        float[][] out = new float[rows][cols];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(flat, i * cols, out[i], 0, cols);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    /**
+     * The parameters by HF name (without {@code bert.}), in state-dict order. The map is
+     * unmodifiable; the arrays are the model's own (a trainer may {@code setRequiresGradient(true)}
+     * and update them in place). Do not close them.
+     *
+     * @return the parameters
+     */
+    public Map<String, NDArray> parameters() {
+        checkOpen();
+        return params;
+    }
+
+    /** Returns the architecture. */
+    public BertConfig config() {
+        return config;
+    }
+
+    /** Returns the device the parameters live on. */
+    public Device device() {
+        return device;
+    }
+
+    /** Returns whether the pooler weights are present. */
+    public boolean hasPooler() {
+        return hasPooler;
+    }
+
+    /** Returns whether the classification head is present. */
+    public boolean hasClassifier() {
+        return hasClassifier;
+    }
+
+    /** Returns the number of classifier outputs (0 without a head). */
+    public int numLabels() {
+        return hasClassifier ? config.numLabels() : 0;
+    }
+
+    /** Returns the number of scalar parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (NDArray a : params.values()) {
+            n += a.getShape().size();
+        }
+        return n;
+    }
+
+    /**
+     * Writes config.json and model.safetensors in HF layout; see {@link Checkpoints#save}.
+     *
+     * @param dir target directory (created if needed)
+     */
+    public void save(Path dir) {
+        Checkpoints.save(this, dir);
+    }
+
+    /**
+     * The parameters as a safetensors buffer (HF key names), for shipping to executors.
+     *
+     * @return the bytes
+     */
+    public byte[] toSafetensorsBytes() {
+        return Checkpoints.toSafetensorsBytes(this);
+    }
+
+    /** Whether {@link #close()} has been called. */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /** Frees the parameters. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            manager.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BertModel("
+                + config
+                + ", pooler="
+                + hasPooler
+                + ", classifier="
+                + hasClassifier
+                + ", device="
+                + device
+                + ")";
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("BertModel is closed");
+        }
+    }
+
+    private NDArray p(String name) {
+        return params.get(name);
+    }
+
+    private NDArray linear(NDArray x, String prefix) {
+        return Linear.linear(x, p(prefix + ".weight"), p(prefix + ".bias")).singletonOrThrow();
+    }
+
+    private NDArray layerNorm(NDArray x, String prefix) {
+        return LayerNorm.layerNorm(
+                        x,
+                        new Shape(config.hiddenSize()),
+                        p(prefix + ".weight"),
+                        p(prefix + ".bias"),
+                        (float) config.layerNormEps())
+                .singletonOrThrow();
+    }
+
+    private static NDArray dropout(NDArray x, double rate, boolean training) {
+        if (!training || rate == 0) {
+            return x;
+        }
+        return Dropout.dropout(x, (float) rate, true).singletonOrThrow();
+    }
+
+    private static NDArray inScope(NDManager scope, NDArray a) {
+        if (a.getManager() == scope) {
+            return a;
+        }
+        NDArray copy = a.duplicate();
+        copy.attach(scope);
+        return copy;
+    }
+
+    private static void checkSame(String name, NDArray a, Shape expected) {
+        if (a != null && !a.getShape().equals(expected)) {
+            throw new IllegalArgumentException(
+                    name + " has shape " + a.getShape() + " but inputIds has " + expected);
+        }
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+}

