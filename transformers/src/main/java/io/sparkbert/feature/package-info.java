@@ -1,0 +1,2 @@
+/** Spark ML feature stages: the BERT tokenizer and sentence embeddings. */
+package io.sparkbert.feature;
