@@ -169,10 +169,13 @@ public final class HfTokenizer implements AutoCloseable {
         JsonObject modelConfig = readOptionalJson(dir.resolve("config.json"));
         Integer configured = positiveInt(config, "model_max_length");
         Integer positions = positiveInt(modelConfig, "max_position_embeddings");
-        Integer fromConfigs =
-                configured == null
-                        ? positions
-                        : positions == null ? configured : Math.min(configured, positions);
+        Integer fromConfigs = configured;
+        if (positions != null) {
+            fromConfigs =
+                    configured == null
+                            ? positions
+                            : Integer.valueOf(Math.min(configured, positions));
+        }
         Path tokenizerJson = dir.resolve("tokenizer.json");
         if (Files.isRegularFile(tokenizerJson)) {
             JsonObject doc = parse(readString(tokenizerJson), tokenizerJson.toString());
