@@ -26,9 +26,8 @@ import java.util.List;
  * (embeddings: mean of window vectors, then the optional L2 normalisation; logits and
  * probabilities: means of the windows' logits and softmax probabilities).
  *
- * <p>Every NDArray lives in a per-batch sub-manager of the {@code scope} given at construction.
- * Not thread-safe: one instance per task (the model and tokenizers it uses are shared and
- * thread-safe).
+ * <p>Every NDArray lives in a per-batch sub-manager of the {@code scope} given at construction. Not
+ * thread-safe: one instance per task (the model and tokenizers it uses are shared and thread-safe).
  */
 final class DocumentScorer {
     private final ScoringSpec spec;
@@ -162,9 +161,11 @@ final class DocumentScorer {
             lengths[s] = ids.get(s).length;
         }
         float[][] values = new float[ids.size()][];
-        float[][] probs = spec.output() == ScoringSpec.Output.LOGITS ? new float[ids.size()][] : null;
+        float[][] probs =
+                spec.output() == ScoringSpec.Output.LOGITS ? new float[ids.size()][] : null;
         for (int[] batch :
-                BatchPlanner.plan(lengths, spec.batchSize(), spec.maxTokens(), spec.sortByLength())) {
+                BatchPlanner.plan(
+                        lengths, spec.batchSize(), spec.maxTokens(), spec.sortByLength())) {
             runBatch(batch, ids, types, lengths, values, probs);
         }
         // Average the windows of each document (a single window is taken as is).
@@ -233,8 +234,7 @@ final class DocumentScorer {
             int width;
             if (spec.output() == ScoringSpec.Output.EMBEDDING) {
                 NDArray v =
-                        BertModel.sentenceVectors(
-                                out.lastHiddenState(), maskArray, spec.pooling());
+                        BertModel.sentenceVectors(out.lastHiddenState(), maskArray, spec.pooling());
                 width = (int) v.getShape().get(1);
                 flat = v.toFloatArray();
             } else {

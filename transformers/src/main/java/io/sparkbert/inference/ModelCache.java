@@ -5,8 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The per-JVM cache of loaded models, keyed by model source ({@link ModelSource#key()}: location
- * or content id) and device. On an executor every task that scores with the same model on the same
+ * The per-JVM cache of loaded models, keyed by model source ({@link ModelSource#key()}: location or
+ * content id) and device. On an executor every task that scores with the same model on the same
  * device shares one {@link LoadedModel}; the model is loaded on first use and kept for the life of
  * the JVM, never per partition or task.
  *
@@ -57,8 +57,8 @@ public final class ModelCache {
     }
 
     /**
-     * Closes and forgets every cached model and resets the counters. For tests and benchmarks
-     * only: it must not run while tasks are scoring.
+     * Closes and forgets every cached model and resets the counters. For tests and benchmarks only:
+     * it must not run while tasks are scoring.
      */
     public static synchronized void clear() {
         for (String k : MODELS.keySet()) {

@@ -1,15 +1,9 @@
 package io.sparkbert.inference;
 
-import java.io.IOException;
+import io.sparkbert.persistence.ModelLocation;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -27,7 +21,7 @@ public final class ModelSource implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** The location string of the built-in model. */
-    public static final String DEFAULT = "default";
+    public static final String DEFAULT = ModelLocation.DEFAULT;
 
     private final String location;
     private final Broadcast<ModelBytes> broadcast;
@@ -58,7 +52,7 @@ public final class ModelSource implements Serializable {
                     "The model location is empty: set the model param to \"default\" (the built-in"
                             + " all-MiniLM-L6-v2) or to the URI of a HuggingFace model directory.");
         }
-        return new ModelSource(location.trim(), null, null, null);
+        return new ModelSource(ModelLocation.of(location).value(), null, null, null);
     }
 
     /**
@@ -99,7 +93,7 @@ public final class ModelSource implements Serializable {
 
     /** Whether this is the built-in model. */
     public boolean isDefault() {
-        return location != null && location.equalsIgnoreCase(DEFAULT);
+        return location != null && location.equals(ModelLocation.DEFAULT);
     }
 
     /** The shipped bytes (reads the broadcast); only for sources made from bytes. */
@@ -115,52 +109,14 @@ public final class ModelSource implements Serializable {
 
     /**
      * The local directory of a location: the path itself for local paths and {@code file:} URIs,
-     * else a copy of the remote directory in a temporary folder of this JVM.
+     * else a cached local copy of the remote directory ({@link ModelLocation}) read with the Hadoop
+     * configuration of this JVM's classpath.
      */
     Path localDirectory() {
         if (location == null || isDefault()) {
             throw new IllegalStateException("model source " + key() + " has no directory");
         }
-        URI uri;
-        try {
-            uri = new URI(location);
-        } catch (java.net.URISyntaxException e) {
-            uri = null;
-        }
-        String scheme = uri == null ? null : uri.getScheme();
-        if (scheme == null || scheme.length() == 1) { // plain path (or a Windows drive letter)
-            return checkDir(Paths.get(location));
-        }
-        if (scheme.toLowerCase(Locale.ROOT).equals("file")) {
-            return checkDir(Paths.get(uri));
-        }
-        try {
-            Path target = Files.createTempDirectory("sparkbert-model-");
-            org.apache.hadoop.fs.Path remote = new org.apache.hadoop.fs.Path(location);
-            FileSystem fs = remote.getFileSystem(new Configuration());
-            fs.copyToLocalFile(false, remote, new org.apache.hadoop.fs.Path(target.toUri()), true);
-            Path copied = target.resolve(remote.getName());
-            return checkDir(Files.isDirectory(copied) ? copied : target);
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "Cannot copy model directory "
-                            + location
-                            + " to a local folder; check the URI and the Hadoop credentials.",
-                    e);
-        }
-    }
-
-    private Path checkDir(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(
-                    "Model location "
-                            + location
-                            + " is not a directory on this machine: set the model param to"
-                            + " \"default\" or to a HuggingFace model directory (config.json,"
-                            + " model.safetensors, tokenizer.json or vocab.txt) reachable from"
-                            + " every executor.");
-        }
-        return dir;
+        return ModelLocation.of(location).toLocalDirectory(new Configuration());
     }
 
     @Override

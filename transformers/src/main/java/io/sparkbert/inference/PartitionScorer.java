@@ -71,8 +71,8 @@ public final class PartitionScorer {
     }
 
     /**
-     * Scores an iterator of rows (one partition): the heart of {@link #transform}, usable without
-     * a DataFrame.
+     * Scores an iterator of rows (one partition): the heart of {@link #transform}, usable without a
+     * DataFrame.
      *
      * @param rows the input rows
      * @param spec what to compute

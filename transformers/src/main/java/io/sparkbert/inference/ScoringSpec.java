@@ -120,7 +120,10 @@ public final class ScoringSpec implements Serializable {
         String m = mode == null ? "" : mode.trim().toLowerCase(Locale.ROOT);
         if (!m.equals("truncate") && !m.equals("window")) {
             throw new IllegalArgumentException(
-                    stage + ": invalid overflow '" + mode + "', must be one of [truncate, window].");
+                    stage
+                            + ": invalid overflow '"
+                            + mode
+                            + "', must be one of [truncate, window].");
         }
         if (windowStride < 0) {
             throw new IllegalArgumentException(
@@ -136,7 +139,10 @@ public final class ScoringSpec implements Serializable {
         String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
         if (!v.equals("keep") && !v.equals("error")) {
             throw new IllegalArgumentException(
-                    stage + ": invalid handleInvalid '" + value + "', must be one of [keep, error].");
+                    stage
+                            + ": invalid handleInvalid '"
+                            + value
+                            + "', must be one of [keep, error].");
         }
         this.handleInvalid = v;
         return this;
