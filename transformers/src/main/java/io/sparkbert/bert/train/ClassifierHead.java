@@ -1,0 +1,100 @@
+package io.sparkbert.bert.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.BertOutputs;
+import io.sparkbert.bert.Pooling;
+import java.util.Locale;
+
+/**
+ * How a sequence classifier turns the encoder's output into logits: the vector fed to the {@code
+ * classifier} linear layer comes from the HF pooler ({@link #POOLER}, exactly {@code
+ * BertForSequenceClassification}), the [CLS] hidden state ({@link #CLS}) or the mask-weighted mean
+ * of the token states ({@link #MEAN}, as sentence-transformers models are trained). Only {@code
+ * POOLER} gives the same logits when the saved checkpoint is loaded with HF {@code
+ * from_pretrained}; the other two are recorded in config.json under the {@code sparkbert} key and
+ * reproduced by this project's loader. Stateless and thread-safe.
+ */
+public enum ClassifierHead {
+    /** tanh(dense(h[CLS])) then the classifier: HF {@code BertForSequenceClassification}. */
+    POOLER,
+    /** The last hidden state of [CLS] straight into the classifier. */
+    CLS,
+    /** The mean of the real tokens' last hidden states into the classifier. */
+    MEAN;
+
+    /**
+     * The lower-case name used in params and config.json ({@code pooler}, {@code cls}, {@code
+     * mean}).
+     */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Parses {@code pooler}, {@code cls} or {@code mean}, case-insensitively.
+     *
+     * @throws IllegalArgumentException naming the allowed values
+     */
+    public static ClassifierHead parse(String name) {
+        if (name != null) {
+            for (ClassifierHead h : values()) {
+                if (h.name().equalsIgnoreCase(name.trim())) {
+                    return h;
+                }
+            }
+        }
+        throw new IllegalArgumentException(
+                "Invalid pooling '" + name + "': must be one of [pooler, cls, mean].");
+    }
+
+    /**
+     * The head a checkpoint gets when the user does not choose: {@link #POOLER} when the checkpoint
+     * carries trained pooler weights, else {@link #MEAN} (e.g. the built-in MiniLM, whose pooler
+     * was pruned and would only be random).
+     */
+    public static ClassifierHead defaultFor(boolean checkpointHasPooler) {
+        return checkpointHasPooler ? POOLER : MEAN;
+    }
+
+    /** Whether the pooler weights take part in the logits. */
+    public boolean usesPooler() {
+        return this == POOLER;
+    }
+
+    /**
+     * The logits of a batch. All arrays are created in {@code scope}.
+     *
+     * @param model a model with a classification head
+     * @param scope the manager that receives results and intermediates
+     * @param inputIds [batch, seq]
+     * @param tokenTypeIds [batch, seq] or null
+     * @param attentionMask [batch, seq] or null
+     * @param training whether dropout is active
+     * @return [batch, numLabels]
+     */
+    public NDArray logits(
+            BertModel model,
+            NDManager scope,
+            NDArray inputIds,
+            NDArray tokenTypeIds,
+            NDArray attentionMask,
+            boolean training) {
+        if (!model.hasClassifier()) {
+            throw new IllegalStateException(
+                    "the model has no classification head: create one with"
+                            + " withFreshClassifier(numLabels, seed)");
+        }
+        BertOutputs out = model.forward(scope, inputIds, tokenTypeIds, attentionMask, training);
+        if (this == POOLER) {
+            return out.logits();
+        }
+        NDArray features =
+                BertModel.sentenceVectors(
+                        out.lastHiddenState(),
+                        attentionMask,
+                        this == CLS ? Pooling.CLS : Pooling.MEAN);
+        return model.classify(features, training);
+    }
+}

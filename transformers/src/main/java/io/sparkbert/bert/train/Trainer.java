@@ -1,0 +1,747 @@
+package io.sparkbert.bert.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.Encoding;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.TokenizerOptions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fine-tunes a {@link BertModel} with a classification head for sequence classification, on the
+ * model's device, updating its parameters in place.
+ *
+ * <p><b>What a step does</b> (the order of HF {@code Trainer}): forward with dropout, weighted
+ * cross-entropy written as log-softmax + gather, backward, global L2 norm of all gradients
+ * (computed in float64, so it cannot overflow), a sanity check, clipping to {@code maxGradNorm}
+ * like {@code torch.nn.utils.clip_grad_norm_}, the AdamW update, and zeroing of the gradients.
+ *
+ * <p><b>Optimiser.</b> The update is written here with NDArray operations and follows {@code
+ * torch.optim.AdamW} exactly: {@code p *= 1 - lr*wd}; {@code m = b1*m + (1-b1)*g}; {@code v = b2*v
+ * + (1-b2)*g*g}; {@code p -= (lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps)}. DJL's {@code
+ * Optimizer.adamW()} is not used because its native kernel adds {@code eps} to {@code sqrt(v)}
+ * <em>before</em> the bias correction (it folds {@code sqrt(1-b2^t)/(1-b1^t)} into the learning
+ * rate), which makes its effective epsilon {@code eps/sqrt(1-b2^t)}: 32x larger at step 1, still 3x
+ * at step 100. Parameters whose gradient is undefined in a step (they took no part, e.g. the pooler
+ * under {@code mean} pooling) are skipped entirely, as torch skips parameters whose {@code .grad}
+ * is None. With {@code decayBiasAndNorm=false} biases and LayerNorm weights get no decay.
+ *
+ * <p><b>Corrupt gradients.</b> A step whose loss or global gradient norm is not finite, or whose
+ * norm exceeds {@link TrainingConfig#maxSaneGradNorm()}, is <em>skipped</em> (no parameter or
+ * moment changes), logged as a warning naming the parameters with the largest gradient norms, and
+ * recorded in the summary ({@link TrainingSummary.Step#skipped()}). Gradients are only ever read
+ * for parameters torch has a gradient for, are zeroed after every step (also skipped ones), and
+ * every gradient handle is released with its step's scope.
+ *
+ * <p><b>Reproducibility.</b> The seed drives shuffling (a {@link Random}), the PyTorch generator
+ * (dropout) and, through the caller, head initialisation; two runs with the same seed, data and
+ * thread count give bit-identical weights and losses.
+ *
+ * <p><b>Threads.</b> Sets libtorch's intra-op threads to all cores for the run and restores the
+ * previous value afterwards. A {@code Trainer} is not thread-safe; the model must not be used by
+ * other threads while it trains.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /** The update rule; DJL's is kept only so a test can measure how far it is from torch. */
+    enum UpdateRule {
+        TORCH,
+        DJL
+    }
+
+    private final TrainingConfig config;
+    private UpdateRule updateRule = UpdateRule.TORCH;
+    private IntConsumer stepListener;
+
+    /**
+     * A trainer with the given settings.
+     *
+     * @param config the settings
+     */
+    public Trainer(TrainingConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("TrainingConfig must not be null");
+        }
+        this.config = config;
+    }
+
+    /** The settings. */
+    public TrainingConfig config() {
+        return config;
+    }
+
+    void setUpdateRule(UpdateRule rule) {
+        this.updateRule = rule;
+    }
+
+    /** Called after every step (with the step number) once its scope is closed; for tests. */
+    void setStepListener(IntConsumer listener) {
+        this.stepListener = listener;
+    }
+
+    /**
+     * Labelled examples.
+     *
+     * @param encodings the encoded texts (any padding; the trainer pads per batch)
+     * @param labels class ids 0..k-1, one per encoding
+     */
+    public record Examples(List<Encoding> encodings, int[] labels) {
+        /** Checks that both sides have the same size. */
+        public Examples {
+            if (encodings == null || labels == null) {
+                throw new IllegalArgumentException("encodings and labels must not be null");
+            }
+            if (encodings.size() != labels.length) {
+                throw new IllegalArgumentException(
+                        "encodings and labels differ in size: "
+                                + encodings.size()
+                                + " vs "
+                                + labels.length);
+            }
+        }
+
+        /** Number of examples. */
+        public int size() {
+            return labels.length;
+        }
+    }
+
+    /**
+     * Tokenizes texts (or text pairs) with the tokenizer's vocabulary, truncating to {@link
+     * TrainingConfig#maxLength()} and without padding.
+     *
+     * @param tokenizer the model's tokenizer
+     * @param texts the texts
+     * @param pairs the second texts, or null for single texts
+     * @param labels one class id per text
+     * @return the examples
+     */
+    public Examples encode(
+            HfTokenizer tokenizer, List<String> texts, List<String> pairs, int[] labels) {
+        TokenizerOptions opts =
+                tokenizer
+                        .options()
+                        .withPadding(TokenizerOptions.Padding.NONE)
+                        .withMaxLength(config.maxLength());
+        try (HfTokenizer tok = HfTokenizer.fromJson(tokenizer.toJson(), opts)) {
+            Encoding[] enc = pairs == null ? tok.encodeBatch(texts) : tok.encodeBatch(texts, pairs);
+            return new Examples(Arrays.asList(enc), labels);
+        }
+    }
+
+    /**
+     * Trains {@code model} in place.
+     *
+     * @param model a model with a classification head; its parameters are updated
+     * @param head how logits are computed (must match what scoring will use)
+     * @param train the training examples
+     * @param validation validation examples, or null
+     * @return what happened
+     * @throws IllegalArgumentException for empty data, labels outside the head's range, class
+     *     weights of the wrong length, or sequences longer than the model's positions
+     */
+    public TrainingSummary train(
+            BertModel model, ClassifierHead head, Examples train, Examples validation) {
+        if (model == null || head == null || train == null) {
+            throw new IllegalArgumentException("model, head and training data must not be null");
+        }
+        if (!model.hasClassifier()) {
+            throw new IllegalArgumentException(
+                    "the model has no classification head: create one with"
+                            + " model.withFreshClassifier(numLabels, seed) before training");
+        }
+        int k = model.numLabels();
+        checkExamples(train, k, model.config().maxPositionEmbeddings(), "training");
+        if (train.size() == 0) {
+            throw new IllegalArgumentException(
+                    "the training data is empty: pass at least one example");
+        }
+        if (validation != null && validation.size() == 0) {
+            validation = null;
+        }
+        if (validation != null) {
+            checkExamples(validation, k, model.config().maxPositionEmbeddings(), "validation");
+        }
+        double[] classWeights = config.classWeights();
+        if (classWeights != null && classWeights.length != k) {
+            throw new IllegalArgumentException(
+                    "classWeights has "
+                            + classWeights.length
+                            + " entries but the classifier has "
+                            + k
+                            + " classes: give one weight per class.");
+        }
+        int oldThreads = JniUtils.getNumThreads();
+        JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
+        try {
+            return new Run(model, head, train, validation, classWeights).run();
+        } finally {
+            JniUtils.setNumThreads(oldThreads);
+        }
+    }
+
+    private static void checkExamples(Examples ex, int k, int maxPositions, String what) {
+        for (int i = 0; i < ex.size(); i++) {
+            int y = ex.labels()[i];
+            if (y < 0 || y >= k) {
+                throw new IllegalArgumentException(
+                        what
+                                + " label "
+                                + y
+                                + " at example "
+                                + i
+                                + " is outside the classifier's range 0.."
+                                + (k - 1)
+                                + ": labels must be class indices below the number of classes.");
+            }
+            int len = ex.encodings().get(i).length();
+            if (len > maxPositions) {
+                throw new IllegalArgumentException(
+                        what
+                                + " example "
+                                + i
+                                + " has "
+                                + len
+                                + " tokens but the model has "
+                                + maxPositions
+                                + " positions: lower maxLength.");
+            }
+        }
+    }
+
+    /** The learning-rate multiplier after {@code s} completed steps (HF's LambdaLR). */
+    static double lrFactor(
+            int s, int totalSteps, int warmupSteps, TrainingConfig.Schedule schedule) {
+        if (s < warmupSteps) {
+            return (double) s / Math.max(1, warmupSteps);
+        }
+        if (schedule == TrainingConfig.Schedule.CONSTANT) {
+            return 1.0;
+        }
+        return Math.max(0.0, (double) (totalSteps - s) / Math.max(1, totalSteps - warmupSteps));
+    }
+
+    /**
+     * The batches of one epoch as index arrays: input order, a shuffle, or length-grouped
+     * mega-batches (shuffle, cut into groups of 50 batches, sort each group by length longest
+     * first, cut into batches, shuffle the batches).
+     */
+    static List<int[]> batches(
+            int[] lengths, int batchSize, boolean shuffle, boolean group, Random rnd) {
+        int n = lengths.length;
+        List<Integer> order = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            order.add(i);
+        }
+        if (shuffle || group) {
+            Collections.shuffle(order, rnd);
+        }
+        List<int[]> out = new ArrayList<>();
+        if (group) {
+            int mega = batchSize * 50;
+            for (int start = 0; start < n; start += mega) {
+                List<Integer> chunk =
+                        new ArrayList<>(order.subList(start, Math.min(n, start + mega)));
+                chunk.sort(Comparator.comparingInt((Integer i) -> lengths[i]).reversed());
+                cut(chunk, batchSize, out);
+            }
+            Collections.shuffle(out, rnd);
+        } else {
+            cut(order, batchSize, out);
+        }
+        return out;
+    }
+
+    private static void cut(List<Integer> order, int batchSize, List<int[]> out) {
+        for (int start = 0; start < order.size(); start += batchSize) {
+            int end = Math.min(order.size(), start + batchSize);
+            int[] b = new int[end - start];
+            for (int i = start; i < end; i++) {
+                b[i - start] = order.get(i);
+            }
+            out.add(b);
+        }
+    }
+
+    /** Whether a parameter gets weight decay under {@code decayBiasAndNorm=false}. */
+    static boolean decays(String name) {
+        return !(name.endsWith(".bias") || name.contains("LayerNorm."));
+    }
+
+    /** State of one training run. */
+    private final class Run {
+        private final BertModel model;
+        private final ClassifierHead head;
+        private final Examples train;
+        private final Examples validation;
+        private final double[] classWeights;
+        private final Map<String, NDArray> trainable = new LinkedHashMap<>();
+        private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
+        private final Map<String, Integer> stepsTaken = new LinkedHashMap<>();
+        private final NDManager state;
+        private final List<TrainingSummary.Step> steps = new ArrayList<>();
+        private final List<TrainingSummary.Epoch> epochs = new ArrayList<>();
+
+        Run(
+                BertModel model,
+                ClassifierHead head,
+                Examples train,
+                Examples validation,
+                double[] classWeights) {
+            this.model = model;
+            this.head = head;
+            this.train = train;
+            this.validation = validation;
+            this.classWeights = classWeights;
+            this.state = NDManager.newBaseManager(model.device());
+            for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+                if (!head.usesPooler() && e.getKey().startsWith("pooler.")) {
+                    continue;
+                }
+                trainable.put(e.getKey(), e.getValue());
+            }
+        }
+
+        TrainingSummary run() {
+            long t0 = System.nanoTime();
+            Engine.getInstance().setRandomSeed((int) config.seed());
+            Random rnd = new Random(config.seed());
+            int n = train.size();
+            int[] lengths = new int[n];
+            for (int i = 0; i < n; i++) {
+                lengths[i] = train.encodings().get(i).length();
+            }
+            int stepsPerEpoch = (n + config.batchSize() - 1) / config.batchSize();
+            int totalSteps = stepsPerEpoch * config.epochs();
+            int warmupSteps = (int) Math.ceil(config.warmupRatio() * totalSteps);
+            LOG.info(
+                    "Fine-tuning {} examples ({} validation) for {} epochs, {} steps, on {}: {}",
+                    n,
+                    validation == null ? 0 : validation.size(),
+                    config.epochs(),
+                    totalSteps,
+                    model.device(),
+                    config);
+            Map<String, NDArray> best = null;
+            double bestLoss = Double.POSITIVE_INFINITY;
+            int bestEpoch = 0;
+            int sinceBest = 0;
+            boolean stoppedEarly = false;
+            int step = 0;
+            double trainSeconds = 0;
+            long trainSamples = 0;
+            boolean oldGradMode = JniUtils.isGradMode();
+            JniUtils.setGradMode(false);
+            try {
+                for (NDArray p : trainable.values()) {
+                    p.setRequiresGradient(true);
+                }
+                for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+                    long e0 = System.nanoTime();
+                    double lossSum = 0;
+                    int lossCount = 0;
+                    long epochSamples = 0;
+                    for (int[] batch :
+                            batches(
+                                    lengths,
+                                    config.batchSize(),
+                                    config.shuffle(),
+                                    config.groupByLength(),
+                                    rnd)) {
+                        double lr =
+                                config.learningRate()
+                                        * lrFactor(
+                                                step, totalSteps, warmupSteps, config.schedule());
+                        step++;
+                        TrainingSummary.Step s = step(batch, lr, step, epoch);
+                        steps.add(s);
+                        if (!s.skipped()) {
+                            lossSum += s.loss();
+                            lossCount++;
+                        }
+                        epochSamples += batch.length;
+                        if (stepListener != null) {
+                            stepListener.accept(step);
+                        }
+                        if (config.logEverySteps() > 0 && step % config.logEverySteps() == 0) {
+                            double secs = (System.nanoTime() - e0) / 1e9;
+                            double rate = epochSamples / Math.max(secs, 1e-9);
+                            double remaining =
+                                    ((long) (totalSteps - step) * config.batchSize()) / rate;
+                            LOG.info(
+                                    String.format(
+                                            Locale.ROOT,
+                                            "step %d/%d epoch %d/%d loss %.4f lr %.3g %.1f samples/s"
+                                                    + " ETA %s",
+                                            step,
+                                            totalSteps,
+                                            epoch,
+                                            config.epochs(),
+                                            s.loss(),
+                                            lr,
+                                            rate,
+                                            duration(remaining)));
+                        }
+                    }
+                    double trainSecs = (System.nanoTime() - e0) / 1e9;
+                    trainSeconds += trainSecs;
+                    trainSamples += epochSamples;
+                    Double valLoss = null;
+                    Double valAcc = null;
+                    if (validation != null) {
+                        double[] m = evaluate(validation);
+                        valLoss = m[0];
+                        valAcc = m[1];
+                    }
+                    double epochSecs = (System.nanoTime() - e0) / 1e9;
+                    TrainingSummary.Epoch ep =
+                            new TrainingSummary.Epoch(
+                                    epoch,
+                                    lossCount == 0 ? Double.NaN : lossSum / lossCount,
+                                    valLoss,
+                                    valAcc,
+                                    epochSamples / Math.max(trainSecs, 1e-9),
+                                    epochSecs);
+                    epochs.add(ep);
+                    LOG.info(
+                            String.format(
+                                    Locale.ROOT,
+                                    "epoch %d/%d: train loss %.4f, val loss %s, val accuracy %s,"
+                                            + " %.1f samples/s, %s",
+                                    epoch,
+                                    config.epochs(),
+                                    ep.trainLoss(),
+                                    valLoss == null
+                                            ? "-"
+                                            : String.format(Locale.ROOT, "%.4f", valLoss),
+                                    valAcc == null
+                                            ? "-"
+                                            : String.format(Locale.ROOT, "%.4f", valAcc),
+                                    ep.samplesPerSecond(),
+                                    duration(epochSecs)));
+                    if (validation == null) {
+                        bestEpoch = epoch;
+                        continue;
+                    }
+                    if (valLoss < bestLoss) {
+                        bestLoss = valLoss;
+                        bestEpoch = epoch;
+                        sinceBest = 0;
+                        if (epoch < config.epochs()) {
+                            best = snapshot(best);
+                        }
+                    } else {
+                        sinceBest++;
+                        if (config.earlyStoppingPatience() > 0
+                                && sinceBest >= config.earlyStoppingPatience()) {
+                            stoppedEarly = epoch < config.epochs();
+                            LOG.info(
+                                    "Early stopping after epoch {}: no validation-loss improvement"
+                                            + " for {} epochs; keeping epoch {}",
+                                    epoch,
+                                    sinceBest,
+                                    bestEpoch);
+                            break;
+                        }
+                    }
+                }
+                int lastEpoch = epochs.size();
+                if (bestEpoch != lastEpoch && best != null) {
+                    restore(best);
+                    LOG.info(
+                            "Restored the weights of epoch {} (lowest validation loss)", bestEpoch);
+                }
+            } finally {
+                for (NDArray p : trainable.values()) {
+                    p.setRequiresGradient(false);
+                }
+                JniUtils.setGradMode(oldGradMode);
+                state.close();
+            }
+            double wall = (System.nanoTime() - t0) / 1e9;
+            return new TrainingSummary(
+                    steps,
+                    epochs,
+                    bestEpoch,
+                    stoppedEarly,
+                    n,
+                    validation == null ? 0 : validation.size(),
+                    trainSamples / Math.max(trainSeconds, 1e-9),
+                    wall,
+                    model.device().toString(),
+                    config.toString());
+        }
+
+        private TrainingSummary.Step step(int[] batch, double lr, int step, int epoch) {
+            try (NDManager scope = state.newSubManager()) {
+                NDArray[] inputs = collate(scope, train, batch);
+                NDArray labels = labels(scope, train, batch);
+                NDArray loss;
+                // Grad mode only for forward and backward; updates run without it.
+                JniUtils.setGradMode(true);
+                try {
+                    NDArray logits =
+                            head.logits(model, scope, inputs[0], inputs[1], inputs[2], true);
+                    loss = loss(scope, logits, labels);
+                    JniUtils.backward(
+                            (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
+                } finally {
+                    JniUtils.setGradMode(false);
+                }
+                double lossValue = loss.getFloat();
+                try {
+                    Map<String, NDArray> grads = new LinkedHashMap<>();
+                    Map<String, Double> sq = new LinkedHashMap<>();
+                    double total = 0;
+                    for (Map.Entry<String, NDArray> e : trainable.entrySet()) {
+                        PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                        if (g == null) {
+                            continue;
+                        }
+                        g.attach(scope);
+                        grads.put(e.getKey(), g);
+                        double s = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+                        sq.put(e.getKey(), s);
+                        total += s;
+                    }
+                    double norm = Math.sqrt(total);
+                    if (!Double.isFinite(lossValue)
+                            || !Double.isFinite(norm)
+                            || norm > config.maxSaneGradNorm()) {
+                        reportCorrupt(step, epoch, lossValue, norm, sq);
+                        return new TrainingSummary.Step(step, epoch, lossValue, lr, norm, true);
+                    }
+                    double scale = 1.0;
+                    if (config.maxGradNorm() > 0) {
+                        double coef = config.maxGradNorm() / (norm + 1e-6);
+                        if (coef < 1.0) {
+                            scale = coef;
+                        }
+                    }
+                    for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+                        NDArray g = scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
+                        update(scope, e.getKey(), trainable.get(e.getKey()), g, lr);
+                    }
+                    return new TrainingSummary.Step(step, epoch, lossValue, lr, norm, false);
+                } finally {
+                    for (NDArray p : trainable.values()) {
+                        JniUtils.zeroGrad((PtNDArray) p);
+                    }
+                }
+            }
+        }
+
+        private void reportCorrupt(
+                int step, int epoch, double loss, double norm, Map<String, Double> sq) {
+            StringBuilder worst = new StringBuilder();
+            sq.entrySet().stream()
+                    .sorted(
+                            (a, b) ->
+                                    Double.compare(
+                                            Double.isNaN(b.getValue())
+                                                    ? Double.POSITIVE_INFINITY
+                                                    : b.getValue(),
+                                            Double.isNaN(a.getValue())
+                                                    ? Double.POSITIVE_INFINITY
+                                                    : a.getValue()))
+                    .limit(5)
+                    .forEach(
+                            e ->
+                                    worst.append(
+                                            String.format(
+                                                    Locale.ROOT,
+                                                    " %s=%.3g",
+                                                    e.getKey(),
+                                                    Math.sqrt(e.getValue()))));
+            LOG.warn(
+                    String.format(
+                            Locale.ROOT,
+                            "Skipping step %d (epoch %d): loss %.6g, global gradient norm %.6g is"
+                                    + " not finite or above maxSaneGradNorm %.3g; largest"
+                                    + " parameter gradient norms:%s",
+                            step,
+                            epoch,
+                            loss,
+                            norm,
+                            config.maxSaneGradNorm(),
+                            worst));
+        }
+
+        private void update(NDManager scope, String name, NDArray p, NDArray g, double lr) {
+            NDArray[] mv =
+                    moments.computeIfAbsent(
+                            name,
+                            k ->
+                                    new NDArray[] {
+                                        state.zeros(p.getShape()), state.zeros(p.getShape())
+                                    });
+            int t = stepsTaken.merge(name, 1, Integer::sum);
+            double wd = config.decayBiasAndNorm() || decays(name) ? config.weightDecay() : 0.0;
+            double b1 = config.beta1();
+            double b2 = config.beta2();
+            double bc1 = 1 - Math.pow(b1, t);
+            double bc2 = 1 - Math.pow(b2, t);
+            if (updateRule == UpdateRule.DJL) {
+                float corrected = (float) (lr * Math.sqrt(bc2) / bc1);
+                p.getNDArrayInternal()
+                        .adamUpdate(
+                                new NDList(p, g, mv[0], mv[1]),
+                                new NDList(p),
+                                (float) lr,
+                                corrected,
+                                (float) wd,
+                                1f,
+                                -1f,
+                                (float) b1,
+                                (float) b2,
+                                (float) config.eps(),
+                                false,
+                                true);
+                return;
+            }
+            // In-place updates of leaf tensors need grad mode off (it is: set back after backward).
+            if (wd != 0) {
+                p.muli((float) (1 - lr * wd));
+            }
+            mv[0].muli((float) b1).addi(g.mul((float) (1 - b1)));
+            mv[1].muli((float) b2).addi(g.square().muli((float) (1 - b2)));
+            // Temporaries derived from the moments would land in the long-lived state manager:
+            // move them to the step's scope at once.
+            NDArray denom = inScope(scope, mv[1].sqrt()).divi((float) Math.sqrt(bc2));
+            denom.addi((float) config.eps());
+            p.subi(inScope(scope, mv[0].div(denom)).muli((float) (lr / bc1)));
+        }
+
+        private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
+            // Per-example weighted negative log-likelihood; the caller averages as torch's
+            // CrossEntropyLoss(weight=w) does: sum(w_y * nll) / sum(w_y).
+            NDArray logp = logits.logSoftmax(-1);
+            NDArray nll = logp.gather(labels.reshape(-1, 1), 1).reshape(-1).neg();
+            if (classWeights == null) {
+                return nll.mean();
+            }
+            float[] w = new float[classWeights.length];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) classWeights[i];
+            }
+            NDArray wy = scope.create(w).gather(labels, 0);
+            return nll.mul(wy).sum().div(wy.sum());
+        }
+
+        /** Mean loss and accuracy over a data set, without dropout or gradients. */
+        private double[] evaluate(Examples data) {
+            double lossSum = 0;
+            double weightSum = 0;
+            long correct = 0;
+            int n = data.size();
+            int[] all = new int[n];
+            for (int i = 0; i < n; i++) {
+                all[i] = i;
+            }
+            int bs = Math.max(1, config.batchSize() * 2);
+            for (int start = 0; start < n; start += bs) {
+                int[] batch = Arrays.copyOfRange(all, start, Math.min(n, start + bs));
+                try (NDManager scope = state.newSubManager()) {
+                    NDArray[] inputs = collate(scope, data, batch);
+                    NDArray labels = labels(scope, data, batch);
+                    NDArray logits =
+                            head.logits(model, scope, inputs[0], inputs[1], inputs[2], false);
+                    NDArray nll =
+                            logits.logSoftmax(-1)
+                                    .gather(labels.reshape(-1, 1), 1)
+                                    .reshape(-1)
+                                    .neg();
+                    float[] nllValues = nll.toFloatArray();
+                    long[] pred = logits.argMax(1).toLongArray();
+                    for (int i = 0; i < batch.length; i++) {
+                        int y = data.labels()[batch[i]];
+                        double w = classWeights == null ? 1.0 : classWeights[y];
+                        lossSum += w * nllValues[i];
+                        weightSum += w;
+                        if (pred[i] == y) {
+                            correct++;
+                        }
+                    }
+                }
+            }
+            return new double[] {lossSum / weightSum, (double) correct / n};
+        }
+
+        private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {
+            if (previous != null) {
+                previous.values().forEach(NDArray::close);
+            }
+            Map<String, NDArray> copy = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : trainable.entrySet()) {
+                NDArray d = e.getValue().duplicate();
+                d.attach(state);
+                copy.put(e.getKey(), d);
+            }
+            return copy;
+        }
+
+        private void restore(Map<String, NDArray> saved) {
+            for (Map.Entry<String, NDArray> e : saved.entrySet()) {
+                trainable.get(e.getKey()).muli(0f).addi(e.getValue());
+            }
+        }
+    }
+
+    /** [ids, typeIds, mask] of the batch, right-padded with zeros to its longest example. */
+    static NDArray[] collate(NDManager scope, Examples data, int[] batch) {
+        int longest = 1;
+        for (int i : batch) {
+            longest = Math.max(longest, data.encodings().get(i).length());
+        }
+        long[] ids = new long[batch.length * longest];
+        long[] types = new long[batch.length * longest];
+        long[] mask = new long[batch.length * longest];
+        for (int r = 0; r < batch.length; r++) {
+            Encoding e = data.encodings().get(batch[r]);
+            System.arraycopy(e.inputIds(), 0, ids, r * longest, e.length());
+            System.arraycopy(e.tokenTypeIds(), 0, types, r * longest, e.length());
+            System.arraycopy(e.attentionMask(), 0, mask, r * longest, e.length());
+        }
+        Shape shape = new Shape(batch.length, longest);
+        return new NDArray[] {
+            scope.create(ids, shape), scope.create(types, shape), scope.create(mask, shape)
+        };
+    }
+
+    private static NDArray labels(NDManager scope, Examples data, int[] batch) {
+        long[] y = new long[batch.length];
+        for (int i = 0; i < batch.length; i++) {
+            y[i] = data.labels()[batch[i]];
+        }
+        return scope.create(y);
+    }
+
+    private static NDArray inScope(NDManager scope, NDArray a) {
+        a.attach(scope);
+        return a;
+    }
+
+    private static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 60 ? (s / 60) + "m" + (s % 60) + "s" : s + "s";
+    }
+}

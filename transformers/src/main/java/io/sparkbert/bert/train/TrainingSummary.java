@@ -1,0 +1,195 @@
+package io.sparkbert.bert.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * What a {@link Trainer} run did: loss and learning rate of every optimiser step, per-epoch train
+ * loss, validation loss and accuracy, throughput, wall time, the epoch whose weights were kept, and
+ * any step skipped because its gradients were corrupt. Immutable and thread-safe; {@link #toJson()}
+ * and {@link #fromJson(String)} round-trip it.
+ */
+public final class TrainingSummary implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private static final Gson GSON =
+            new GsonBuilder()
+                    .serializeSpecialFloatingPointValues()
+                    .disableHtmlEscaping()
+                    .setPrettyPrinting()
+                    .create();
+
+    /**
+     * One optimiser step.
+     *
+     * @param step 1-based step number over the whole run
+     * @param epoch 1-based epoch
+     * @param loss the batch's mean (weighted) cross-entropy
+     * @param learningRate the rate the update used
+     * @param gradNorm the global L2 norm of the gradients before clipping
+     * @param skipped whether the update was skipped because the gradients were corrupt
+     */
+    public record Step(
+            int step, int epoch, double loss, double learningRate, double gradNorm, boolean skipped)
+            implements Serializable {}
+
+    /**
+     * One epoch.
+     *
+     * @param epoch 1-based epoch
+     * @param trainLoss mean training loss over the epoch's steps
+     * @param valLoss validation loss (mean over examples), or null without validation data
+     * @param valAccuracy validation accuracy, or null without validation data
+     * @param samplesPerSecond training examples per second of this epoch (validation excluded)
+     * @param seconds wall time of the epoch, validation included
+     */
+    public record Epoch(
+            int epoch,
+            double trainLoss,
+            Double valLoss,
+            Double valAccuracy,
+            double samplesPerSecond,
+            double seconds)
+            implements Serializable {}
+
+    private final List<Step> steps;
+    private final List<Epoch> epochs;
+    private final int bestEpoch;
+    private final boolean stoppedEarly;
+    private final int trainExamples;
+    private final int validationExamples;
+    private final double samplesPerSecond;
+    private final double wallSeconds;
+    private final String device;
+    private final String config;
+
+    TrainingSummary(
+            List<Step> steps,
+            List<Epoch> epochs,
+            int bestEpoch,
+            boolean stoppedEarly,
+            int trainExamples,
+            int validationExamples,
+            double samplesPerSecond,
+            double wallSeconds,
+            String device,
+            String config) {
+        this.steps = new ArrayList<>(steps);
+        this.epochs = new ArrayList<>(epochs);
+        this.bestEpoch = bestEpoch;
+        this.stoppedEarly = stoppedEarly;
+        this.trainExamples = trainExamples;
+        this.validationExamples = validationExamples;
+        this.samplesPerSecond = samplesPerSecond;
+        this.wallSeconds = wallSeconds;
+        this.device = device;
+        this.config = config;
+    }
+
+    /** Every optimiser step, in order. */
+    public List<Step> steps() {
+        return Collections.unmodifiableList(steps);
+    }
+
+    /** Every finished epoch, in order. */
+    public List<Epoch> epochs() {
+        return Collections.unmodifiableList(epochs);
+    }
+
+    /** The per-step losses as an array. */
+    public double[] lossPerStep() {
+        return steps.stream().mapToDouble(Step::loss).toArray();
+    }
+
+    /** The 1-based epoch whose weights the model ends with (the last one without validation). */
+    public int bestEpoch() {
+        return bestEpoch;
+    }
+
+    /** Whether early stopping ended the run before the configured number of epochs. */
+    public boolean stoppedEarly() {
+        return stoppedEarly;
+    }
+
+    /** Number of training examples. */
+    public int trainExamples() {
+        return trainExamples;
+    }
+
+    /** Number of validation examples (0 when there were none). */
+    public int validationExamples() {
+        return validationExamples;
+    }
+
+    /** Training examples per second over the whole run (validation time excluded). */
+    public double samplesPerSecond() {
+        return samplesPerSecond;
+    }
+
+    /** Wall time of the whole run in seconds. */
+    public double wallSeconds() {
+        return wallSeconds;
+    }
+
+    /** The device trained on, e.g. {@code cpu()}. */
+    public String device() {
+        return device;
+    }
+
+    /** The {@link TrainingConfig#toString()} of the run. */
+    public String config() {
+        return config;
+    }
+
+    /** Number of steps whose update was skipped because of corrupt gradients. */
+    public long skippedSteps() {
+        return steps.stream().filter(Step::skipped).count();
+    }
+
+    /** The summary as pretty-printed JSON. */
+    public String toJson() {
+        return GSON.toJson(this);
+    }
+
+    /**
+     * Reads what {@link #toJson()} wrote.
+     *
+     * @throws IllegalArgumentException when the text is not a training summary
+     */
+    public static TrainingSummary fromJson(String json) {
+        try {
+            TrainingSummary s = GSON.fromJson(json, TrainingSummary.class);
+            if (s == null || s.steps == null || s.epochs == null) {
+                throw new IllegalArgumentException(
+                        "Not a training summary (no steps/epochs): "
+                                + (json == null
+                                        ? "null"
+                                        : json.substring(0, Math.min(80, json.length()))));
+            }
+            return s;
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException(
+                    "Training summary JSON cannot be parsed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.format(
+                java.util.Locale.ROOT,
+                "TrainingSummary{steps=%d, epochs=%d, bestEpoch=%d, stoppedEarly=%s,"
+                        + " samplesPerSecond=%.1f, wallSeconds=%.1f, skippedSteps=%d}",
+                steps.size(),
+                epochs.size(),
+                bestEpoch,
+                stoppedEarly,
+                samplesPerSecond,
+                wallSeconds,
+                skippedSteps());
+    }
+}
