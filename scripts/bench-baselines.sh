@@ -15,7 +15,7 @@ mkdir -p "$(dirname "$LOG")"
 echo "== TF-IDF + LogisticRegression (MLlib, $MASTER); Spark log: $LOG"
 # Spark logs INFO to stderr; keep it in a file and show its tail only on failure.
 # shellcheck disable=SC2086
-if ! mvn -B -q ${MVN_OPTS_EXTRA:-} -pl transformers test-compile exec:exec@tfidf-baseline \
+if ! mvn -B -q -Dstyle.color=never ${MVN_OPTS_EXTRA:-} -pl transformers test-compile exec:exec@tfidf-baseline \
     -Dbench.master="$MASTER" </dev/null 2>"$LOG"; then
     tail -n 40 "$LOG" >&2
     exit 1
