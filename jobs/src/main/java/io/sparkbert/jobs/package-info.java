@@ -1,2 +1,2 @@
-/** spark-submit entry points: thin mains that parse options, build stages, run and report. */
+/** Command-line and spark-submit entry points; a leaf module that nothing else depends on. */
 package io.sparkbert.jobs;

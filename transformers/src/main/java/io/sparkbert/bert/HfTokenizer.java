@@ -78,6 +78,7 @@ public final class HfTokenizer implements AutoCloseable {
     private final Map<String, Integer> addedTokens;
     private final long unkId;
     private final long padId;
+    private final String padToken;
     private final long maxId;
     private final String source;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -107,6 +108,13 @@ public final class HfTokenizer implements AutoCloseable {
         this.maxId = max;
         this.unkId = readUnkId(model);
         this.padId = readPadId(doc);
+        JsonElement padding = doc.get("padding");
+        this.padToken =
+                padding != null
+                                && padding.isJsonObject()
+                                && padding.getAsJsonObject().has("pad_token")
+                        ? padding.getAsJsonObject().get("pad_token").getAsString()
+                        : "[PAD]";
         // Record the model maximum in the document so that fromJson(toJson()) restores it.
         doc.add("truncation", WordPieceJson.truncation(modelMaxLength));
         this.json = GSON.toJson(doc);
@@ -305,6 +313,13 @@ public final class HfTokenizer implements AutoCloseable {
         if (array.length == 0) {
             return new Encoding[0];
         }
+        if (!nativeBatchIsSafe()) {
+            Encoding[] out = new Encoding[array.length];
+            for (int i = 0; i < array.length; i++) {
+                out[i] = encode(array[i]);
+            }
+            return padToLongest(out);
+        }
         try {
             return checked(convert(encoder.batchEncode(array, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
@@ -330,6 +345,13 @@ public final class HfTokenizer implements AutoCloseable {
         checkOpen();
         if (a.isEmpty()) {
             return new Encoding[0];
+        }
+        if (!nativeBatchIsSafe()) {
+            Encoding[] out = new Encoding[a.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = encode(a.get(i), b.get(i));
+            }
+            return padToLongest(out);
         }
         try {
             return checked(convert(encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
@@ -464,6 +486,44 @@ public final class HfTokenizer implements AutoCloseable {
             encoder.close();
             plain.close();
         }
+    }
+
+    /**
+     * DJL 0.36's native batch calls unwrap the truncation result: where only_first/only_second
+     * cannot fit a sequence, the Rust code panics and the whole JVM aborts (the single-sequence
+     * calls report the same condition as an exception). Batches with those strategies are therefore
+     * encoded one by one here and padded in Java; longest_first and none never fail that way and
+     * keep the faster native batch.
+     */
+    private boolean nativeBatchIsSafe() {
+        return options.truncation() == Truncation.LONGEST_FIRST
+                || options.truncation() == Truncation.NONE;
+    }
+
+    /** Right-pads encodings to the longest one, as the native batch padding does. */
+    private Encoding[] padToLongest(Encoding[] encodings) {
+        if (options.padding() != Padding.LONGEST) {
+            return encodings;
+        }
+        int target = 0;
+        for (Encoding e : encodings) {
+            target = Math.max(target, e.length());
+        }
+        for (int i = 0; i < encodings.length; i++) {
+            Encoding e = encodings[i];
+            int n = e.length();
+            if (n == target) {
+                continue;
+            }
+            long[] ids = Arrays.copyOf(e.inputIds(), target);
+            long[] types = Arrays.copyOf(e.tokenTypeIds(), target);
+            long[] mask = Arrays.copyOf(e.attentionMask(), target);
+            String[] tokens = Arrays.copyOf(e.tokens(), target);
+            Arrays.fill(ids, n, target, padId);
+            Arrays.fill(tokens, n, target, padToken);
+            encodings[i] = new Encoding(ids, types, mask, tokens);
+        }
+        return encodings;
     }
 
     private void checkOpen() {

@@ -129,6 +129,10 @@ class HfTokenizerGoldenTest {
                                         assertTrue(
                                                 e.getMessage().contains("only_second"),
                                                 e.getMessage());
+                                        // The batch path must refuse it too (not abort the JVM).
+                                        assertThrows(
+                                                IllegalArgumentException.class,
+                                                () -> tok.encodeBatch(List.of(c.a), List.of(c.b)));
                                         return;
                                     }
                                     assertEncoding(c.encoding, tok.encode(c.a, c.b));

@@ -350,6 +350,52 @@ class HfTokenizerTest {
     }
 
     @Test
+    void batchWithOnlyFirstOrOnlySecondFailsCleanlyInsteadOfAbortingTheJvm() {
+        // DJL's native batch would panic (and abort the JVM) on this fixture case (pair[12]).
+        String a = "A man is playing a guitar on stage in front of a large crowd of people.";
+        String b = "Someone performs music.";
+        try (HfTokenizer t =
+                HfTokenizer.builtIn(
+                        TokenizerOptions.defaults()
+                                .withMaxLength(14)
+                                .withTruncation(Truncation.ONLY_SECOND))) {
+            IllegalArgumentException e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> t.encodeBatch(List.of("ok", a), List.of("fine", b)));
+            assertTrue(e.getMessage().contains("Sequence to truncate too short"), e.getMessage());
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> t.encodeBatch(List.of("a b c d e f g h i j k l m n o p")));
+        }
+    }
+
+    @Test
+    void javaBatchPaddingEqualsNativeBatchPadding() {
+        List<String> a = List.of("The weather is nice", "How old are you?", "short");
+        List<String> b = List.of("Let's fo for a work", "I am 6 years old.", "x");
+        TokenizerOptions longest = TokenizerOptions.defaults().withPadding(Padding.LONGEST);
+        try (HfTokenizer nativeBatch = HfTokenizer.builtIn(longest);
+                HfTokenizer javaBatch =
+                        HfTokenizer.builtIn(longest.withTruncation(Truncation.ONLY_FIRST))) {
+            Encoding[] want = nativeBatch.encodeBatch(a, b);
+            Encoding[] got = javaBatch.encodeBatch(a, b);
+            Encoding[] wantSingle = nativeBatch.encodeBatch(a);
+            Encoding[] gotSingle = javaBatch.encodeBatch(a);
+            assertEquals(15, want[0].length());
+            for (int i = 0; i < a.size(); i++) {
+                assertArrayEquals(want[i].inputIds(), got[i].inputIds());
+                assertArrayEquals(want[i].tokenTypeIds(), got[i].tokenTypeIds());
+                assertArrayEquals(want[i].attentionMask(), got[i].attentionMask());
+                assertArrayEquals(want[i].tokens(), got[i].tokens());
+                assertArrayEquals(wantSingle[i].inputIds(), gotSingle[i].inputIds());
+                assertArrayEquals(wantSingle[i].tokens(), gotSingle[i].tokens());
+            }
+            assertEquals("[PAD]", got[2].tokens()[got[2].length() - 1]);
+        }
+    }
+
+    @Test
     void vocabularyKeepsLastLineForDuplicates() {
         assertEquals(
                 java.util.Map.of("a", 2, "b", 1), WordPieceJson.vocabulary(List.of("a", "b", "a")));
