@@ -61,14 +61,16 @@ final class ClusterSupport {
         return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** A fresh temp folder with an empty {@code jars/}: enough of a Spark home for the launcher. */
-    static Path fakeSparkHome() {
+    /**
+     * Makes {@code dir} enough of a Spark home for Spark's launcher (an empty {@code jars/}) and
+     * returns it.
+     */
+    static Path fakeSparkHome(Path dir) {
         try {
-            Path home = Files.createTempDirectory("sparkbert-spark-home");
-            Files.createDirectories(home.resolve("jars"));
-            return home;
+            Files.createDirectories(dir.resolve("jars"));
+            return dir;
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create a temporary Spark home", e);
+            throw new UncheckedIOException("Cannot create a Spark home in " + dir, e);
         }
     }
 
@@ -161,17 +163,5 @@ final class ClusterSupport {
         }
         ProcessHandle.Info info = p.info();
         return info.commandLine().or(info::command).orElse("");
-    }
-
-    /** Deletes a folder tree, ignoring what cannot be deleted. */
-    static void deleteQuietly(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // Best effort: a temp folder left behind is harmless.
-        }
     }
 }

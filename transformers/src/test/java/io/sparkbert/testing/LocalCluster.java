@@ -18,10 +18,11 @@ import org.apache.spark.sql.SparkSession;
  * }</pre>
  *
  * <p>While running it sets the system properties {@code spark.testing=true} and {@code
- * spark.test.home} (a temp folder with an empty {@code jars/}); {@link #close()} stops the session,
- * waits for the executor JVMs to exit and restores both properties. Executors get this JVM's test
- * classpath, {@code SPARK_SCALA_VERSION=2.12} and the pom's {@code sparkbert.jvm.flags} (Spark
- * add-opens, {@code -Dai.djl.offline=true}). Everything binds to 127.0.0.1.
+ * spark.test.home} (a folder under {@code target/spark-clusters/} with an empty {@code jars/});
+ * {@link #close()} stops the session, waits for the executor JVMs to exit and restores both
+ * properties. Executors get this JVM's test classpath, {@code SPARK_SCALA_VERSION=2.12} and the
+ * pom's {@code sparkbert.jvm.flags} (Spark add-opens, {@code -Dai.djl.offline=true}). Everything
+ * binds to 127.0.0.1.
  *
  * <p>Not thread-safe; one instance per JVM at a time (Spark allows one SparkContext per JVM).
  */
@@ -87,7 +88,7 @@ public final class LocalCluster implements AutoCloseable {
         }
         String previousTesting = System.getProperty(TESTING);
         String previousTestHome = System.getProperty(TEST_HOME);
-        Path sparkHome = ClusterSupport.fakeSparkHome();
+        Path sparkHome = ClusterSupport.fakeSparkHome(ClusterSupport.logDir("local-cluster"));
         System.setProperty(TESTING, "true");
         System.setProperty(TEST_HOME, sparkHome.toString());
         LocalCluster cluster = null;
@@ -125,7 +126,6 @@ public final class LocalCluster implements AutoCloseable {
             } else {
                 restore(TESTING, previousTesting);
                 restore(TEST_HOME, previousTestHome);
-                ClusterSupport.deleteQuietly(sparkHome);
             }
             throw e;
         }
@@ -134,6 +134,15 @@ public final class LocalCluster implements AutoCloseable {
     /** The session; valid until {@link #close()}. */
     public SparkSession spark() {
         return spark;
+    }
+
+    /**
+     * The fake Spark home of this cluster. In testing mode Spark gives each in-process worker a
+     * temporary work folder, which it deletes on stop; executor output is therefore only kept while
+     * the cluster runs.
+     */
+    public Path sparkHome() {
+        return sparkHome;
     }
 
     /** Executor JVMs (children of this JVM) that are alive now, ordered by pid. */
@@ -153,9 +162,8 @@ public final class LocalCluster implements AutoCloseable {
                                 + expected
                                 + " local-cluster executors registered within "
                                 + timeout.toSeconds()
-                                + " s; see the executor logs under "
-                                + System.getProperty(TEST_HOME)
-                                + "/work.");
+                                + " s; see the driver log above for the executors' exit"
+                                + " codes.");
             }
             sleep(200);
         }
@@ -188,7 +196,6 @@ public final class LocalCluster implements AutoCloseable {
             executors.forEach(p -> ClusterSupport.destroyTree(p, Duration.ofSeconds(5)));
             restore(TESTING, previousTesting);
             restore(TEST_HOME, previousTestHome);
-            ClusterSupport.deleteQuietly(sparkHome);
         }
     }
 

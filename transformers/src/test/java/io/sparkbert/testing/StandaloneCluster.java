@@ -70,9 +70,10 @@ public final class StandaloneCluster implements AutoCloseable {
                             + workerMemoryMb
                             + ".");
         }
+        Path logDir = ClusterSupport.logDir("standalone");
         StandaloneCluster cluster =
                 new StandaloneCluster(
-                        ClusterSupport.logDir("standalone"), ClusterSupport.fakeSparkHome());
+                        logDir, ClusterSupport.fakeSparkHome(logDir.resolve("spark-home")));
         try {
             cluster.master =
                     cluster.launch(
@@ -274,6 +275,5 @@ public final class StandaloneCluster implements AutoCloseable {
         for (int i = processes.size() - 1; i >= 0; i--) {
             ClusterSupport.destroyTree(processes.get(i).toHandle(), Duration.ofSeconds(10));
         }
-        ClusterSupport.deleteQuietly(sparkHome);
     }
 }

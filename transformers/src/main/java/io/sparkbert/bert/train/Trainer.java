@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +69,12 @@ public final class Trainer {
 
     private final TrainingConfig config;
     private UpdateRule updateRule = UpdateRule.TORCH;
-    private IntConsumer stepListener;
+    private StepListener stepListener;
+
+    /** Test hook: sees every finished step and how many NDArrays the run keeps alive. */
+    interface StepListener {
+        void afterStep(int step, int liveArrays);
+    }
 
     /**
      * A trainer with the given settings.
@@ -93,8 +97,8 @@ public final class Trainer {
         this.updateRule = rule;
     }
 
-    /** Called after every step (with the step number) once its scope is closed; for tests. */
-    void setStepListener(IntConsumer listener) {
+    /** Called after every step once its scope is closed; for tests. */
+    void setStepListener(StepListener listener) {
         this.stepListener = listener;
     }
 
@@ -380,7 +384,7 @@ public final class Trainer {
                         }
                         epochSamples += batch.length;
                         if (stepListener != null) {
-                            stepListener.accept(step);
+                            stepListener.afterStep(step, liveArrays());
                         }
                         if (config.logEverySteps() > 0 && step % config.logEverySteps() == 0) {
                             double secs = (System.nanoTime() - e0) / 1e9;
@@ -489,6 +493,12 @@ public final class Trainer {
                     wall,
                     model.device().toString(),
                     config.toString());
+        }
+
+        /** Arrays held by the model's manager and by this run's state (sub-managers included). */
+        private int liveArrays() {
+            NDManager modelManager = model.parameters().values().iterator().next().getManager();
+            return modelManager.getManagedArrays().size() + state.getManagedArrays().size();
         }
 
         private TrainingSummary.Step step(int[] batch, double lr, int step, int epoch) {
