@@ -229,18 +229,17 @@ final class DocumentScorer {
             NDArray idArray = batchScope.create(flatIds, shape);
             NDArray typeArray = anyTypes ? batchScope.create(flatTypes, shape) : null;
             NDArray maskArray = batchScope.create(flatMask, shape);
-            BertOutputs out = model.forward(batchScope, idArray, typeArray, maskArray, false);
-            float[] flat;
-            int width;
+            NDArray result;
             if (spec.output() == ScoringSpec.Output.EMBEDDING) {
-                NDArray v =
+                BertOutputs out = model.forward(batchScope, idArray, typeArray, maskArray, false);
+                result =
                         BertModel.sentenceVectors(out.lastHiddenState(), maskArray, spec.pooling());
-                width = (int) v.getShape().get(1);
-                flat = v.toFloatArray();
             } else {
-                width = (int) out.logits().getShape().get(1);
-                flat = out.logits().toFloatArray();
+                result =
+                        spec.head().logits(model, batchScope, idArray, typeArray, maskArray, false);
             }
+            int width = (int) result.getShape().get(1);
+            float[] flat = result.toFloatArray();
             for (int r = 0; r < batch.length; r++) {
                 float[] row = Arrays.copyOfRange(flat, r * width, (r + 1) * width);
                 values[batch[r]] = row;

@@ -1,6 +1,7 @@
 package io.sparkbert.inference;
 
 import io.sparkbert.bert.Pooling;
+import io.sparkbert.bert.train.ClassifierHead;
 import java.io.Serializable;
 import java.util.Locale;
 
@@ -40,6 +41,7 @@ public final class ScoringSpec implements Serializable {
     private String overflow = "truncate";
     private int stride = 32;
     private String handleInvalid = "keep";
+    private String head = "pooler";
 
     /**
      * @param source the model
@@ -148,6 +150,15 @@ public final class ScoringSpec implements Serializable {
         return this;
     }
 
+    /**
+     * How a classifier turns hidden states into logits: {@code pooler} (HF pooler then classifier,
+     * the default), {@code cls} or {@code mean} (see {@code ClassifierHead}). Only for logits.
+     */
+    public ScoringSpec classifierHead(String value) {
+        this.head = ClassifierHead.parse(value).id();
+        return this;
+    }
+
     private static int positive(String name, int value) {
         if (value < 1) {
             throw new IllegalArgumentException(name + " must be at least 1, got " + value);
@@ -217,6 +228,10 @@ public final class ScoringSpec implements Serializable {
 
     int stride() {
         return stride;
+    }
+
+    ClassifierHead head() {
+        return ClassifierHead.parse(head);
     }
 
     boolean keepInvalid() {

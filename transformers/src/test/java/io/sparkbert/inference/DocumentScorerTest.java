@@ -14,6 +14,7 @@ import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.Probabilities;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -144,6 +145,23 @@ class DocumentScorerTest {
                                     new long[][] {e.attentionMask()})[0];
             assertClose(logits, s[i].values(), "logits " + i);
             assertClose(Probabilities.softmax(logits), s[i].probabilities(), "probs " + i);
+        }
+    }
+
+    @Test
+    void classifierHeadsOtherThanThePooler() {
+        List<String> t = texts(9, 21);
+        for (ClassifierHead head : ClassifierHead.values()) {
+            Score[] s =
+                    run(
+                            spec(ScoringSpec.Output.LOGITS).classifierHead(head.id()),
+                            t.toArray(new String[0]),
+                            null);
+            for (int i = 0; i < t.size(); i++) {
+                float[] expected =
+                        head.logits(reference, List.of(refTokenizer.encode(t.get(i))))[0];
+                assertClose(expected, s[i].values(), head + " row " + i);
+            }
         }
     }
 
