@@ -1,0 +1,651 @@
+package io.sparkbert.classification;
+
+import io.sparkbert.bert.train.TrainingSummary;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import scala.Option;
+
+/**
+ * A fine-tuned BERT sequence classifier, produced by {@link BertClassifier#fit}. Adds MLlib's
+ * classifier columns: {@code rawPredictionCol} (Vector of logits), {@code probabilityCol} (Vector,
+ * softmax) and {@code predictionCol} (double class index, argmax of probability / thresholds as in
+ * MLlib), so MLlib evaluators, {@code Pipeline} and {@code CrossValidator} work unchanged.
+ *
+ * <p><b>Scoring.</b> Each partition is read in batches of {@code batchSize} texts; the model and
+ * tokenizer are loaded once per executor JVM (a static cache keyed by the model's id, device and
+ * maxLength) from a broadcast of the weights. A null text fails the task with an error naming the
+ * column.
+ *
+ * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus {@code
+ * path/hf/config.json} (with {@code id2label} and a {@code sparkbert} key recording the pooling),
+ * {@code path/hf/model.safetensors}, {@code path/hf/tokenizer.json}, {@code path/sparkbert.json}
+ * (format version, checked on load) and {@code path/training-summary.json}. The {@code hf} folder
+ * loads in HF {@code BertForSequenceClassification.from_pretrained} with the same logits only when
+ * the pooling is {@code pooler}.
+ *
+ * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
+ * from several threads.
+ */
+public class BertClassificationModel extends Model<BertClassificationModel> implements MLWritable {
+    private static final long serialVersionUID = 1L;
+
+    /** The on-disk layout version this class writes and reads. */
+    static final int FORMAT_VERSION = 1;
+
+    private final String uid;
+    private final ClassifierPayload payload;
+    private final TrainingSummary summary;
+    private transient Broadcast<ClassifierPayload> broadcast;
+
+    private final Param<String> textCol;
+    private final Param<String> textPairCol;
+    private final Param<String> predictionCol;
+    private final Param<String> probabilityCol;
+    private final Param<String> rawPredictionCol;
+    private final DoubleArrayParam thresholds;
+    private final IntParam batchSize;
+    private final IntParam maxLength;
+    private final Param<String> device;
+
+    BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
+        this.uid = uid;
+        this.payload = payload;
+        this.summary = summary;
+        textCol = SharedParams.textCol(this);
+        textPairCol = SharedParams.textPairCol(this);
+        predictionCol = SharedParams.predictionCol(this);
+        probabilityCol = SharedParams.probabilityCol(this);
+        rawPredictionCol = SharedParams.rawPredictionCol(this);
+        thresholds = SharedParams.thresholds(this);
+        batchSize = SharedParams.batchSize(this);
+        maxLength = SharedParams.maxLength(this);
+        device = SharedParams.device(this);
+        setDefault(textCol, "text");
+        setDefault(textPairCol, "");
+        setDefault(predictionCol, "prediction");
+        setDefault(probabilityCol, "probability");
+        setDefault(rawPredictionCol, "rawPrediction");
+        setDefault(batchSize, 16);
+        setDefault(maxLength, 128);
+        setDefault(device, "auto");
+    }
+
+    @Override
+    public String uid() {
+        return uid;
+    }
+
+    /** The summary of the training run that produced this model. */
+    public TrainingSummary summary() {
+        if (summary == null) {
+            throw new IllegalStateException(
+                    "BertClassificationModel[" + uid + "] has no training summary");
+        }
+        return summary;
+    }
+
+    /** Whether a training summary is available. */
+    public boolean hasSummary() {
+        return summary != null;
+    }
+
+    /** Number of classes. */
+    public int numClasses() {
+        return payload.numClasses;
+    }
+
+    /** The pooling of the classification head: pooler, cls or mean. */
+    public String pooling() {
+        return payload.pooling;
+    }
+
+    /** The id of this set of weights (the executor cache key). */
+    public String modelId() {
+        return payload.modelId;
+    }
+
+    // ------------------------------------------------------------------ params
+
+    /** Input text column. */
+    public Param<String> textCol() {
+        return textCol;
+    }
+
+    /** Optional second-text column ("" = single texts). */
+    public Param<String> textPairCol() {
+        return textPairCol;
+    }
+
+    /** Prediction output column. */
+    public Param<String> predictionCol() {
+        return predictionCol;
+    }
+
+    /** Probability output column. */
+    public Param<String> probabilityCol() {
+        return probabilityCol;
+    }
+
+    /** Logits output column. */
+    public Param<String> rawPredictionCol() {
+        return rawPredictionCol;
+    }
+
+    /** Per-class thresholds. */
+    public DoubleArrayParam thresholds() {
+        return thresholds;
+    }
+
+    /** Texts per forward pass. */
+    public IntParam batchSize() {
+        return batchSize;
+    }
+
+    /** Maximum tokens per text. */
+    public IntParam maxLength() {
+        return maxLength;
+    }
+
+    /** Device for scoring. */
+    public Param<String> device() {
+        return device;
+    }
+
+    public String getTextCol() {
+        return $(textCol);
+    }
+
+    public String getTextPairCol() {
+        return $(textPairCol);
+    }
+
+    public String getPredictionCol() {
+        return $(predictionCol);
+    }
+
+    public String getProbabilityCol() {
+        return $(probabilityCol);
+    }
+
+    public String getRawPredictionCol() {
+        return $(rawPredictionCol);
+    }
+
+    public double[] getThresholds() {
+        return $(thresholds);
+    }
+
+    public int getBatchSize() {
+        return (Integer) $(batchSize);
+    }
+
+    public int getMaxLength() {
+        return (Integer) $(maxLength);
+    }
+
+    public String getDevice() {
+        return $(device);
+    }
+
+    public BertClassificationModel setTextCol(String v) {
+        set(textCol, v);
+        return this;
+    }
+
+    public BertClassificationModel setTextPairCol(String v) {
+        set(textPairCol, v);
+        return this;
+    }
+
+    public BertClassificationModel setPredictionCol(String v) {
+        set(predictionCol, v);
+        return this;
+    }
+
+    public BertClassificationModel setProbabilityCol(String v) {
+        set(probabilityCol, v);
+        return this;
+    }
+
+    public BertClassificationModel setRawPredictionCol(String v) {
+        set(rawPredictionCol, v);
+        return this;
+    }
+
+    /**
+     * Sets per-class thresholds.
+     *
+     * @throws IllegalArgumentException when their number differs from the number of classes
+     */
+    public BertClassificationModel setThresholds(double[] v) {
+        if (v != null && v.length != payload.numClasses) {
+            throw new IllegalArgumentException(
+                    stageName()
+                            + ": thresholds has "
+                            + v.length
+                            + " entries but the model has "
+                            + payload.numClasses
+                            + " classes.");
+        }
+        set(thresholds, v);
+        return this;
+    }
+
+    public BertClassificationModel setBatchSize(int v) {
+        set(batchSize, v);
+        return this;
+    }
+
+    public BertClassificationModel setMaxLength(int v) {
+        set(maxLength, v);
+        return this;
+    }
+
+    public BertClassificationModel setDevice(String v) {
+        set(device, v);
+        return this;
+    }
+
+    private String stageName() {
+        return "BertClassificationModel[" + uid + "]";
+    }
+
+    // --------------------------------------------------------------- transform
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        String stage = stageName();
+        SharedParams.requireString(schema, getTextCol(), "textCol", stage);
+        if (!getTextPairCol().isEmpty()) {
+            SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
+        }
+        SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
+        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        if (isDefined(thresholds) && getThresholds().length != payload.numClasses) {
+            throw new IllegalArgumentException(
+                    stage
+                            + ": thresholds has "
+                            + getThresholds().length
+                            + " entries but the model has "
+                            + payload.numClasses
+                            + " classes.");
+        }
+        return SharedParams.withOutputs(
+                schema,
+                getPredictionCol(),
+                getProbabilityCol(),
+                getRawPredictionCol(),
+                payload.numClasses);
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        StructType out = transformSchema(dataset.schema());
+        Dataset<Row> df = dataset.toDF();
+        int textIdx = df.schema().fieldIndex(getTextCol());
+        int pairIdx = getTextPairCol().isEmpty() ? -1 : df.schema().fieldIndex(getTextPairCol());
+        PartitionScorer fn =
+                new PartitionScorer(
+                        broadcast(df.sparkSession()),
+                        textIdx,
+                        pairIdx,
+                        getTextCol(),
+                        getTextPairCol(),
+                        getBatchSize(),
+                        getMaxLength(),
+                        getDevice(),
+                        isDefined(thresholds) ? getThresholds() : null);
+        return df.mapPartitions(fn, Encoders.row(out));
+    }
+
+    private synchronized Broadcast<ClassifierPayload> broadcast(SparkSession spark) {
+        if (broadcast == null) {
+            broadcast = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(payload);
+        }
+        return broadcast;
+    }
+
+    /** MLlib's rule: argmax of probability / threshold (a 0 threshold wins outright). */
+    static int predict(double[] probability, double[] thresholds) {
+        int best = 0;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < probability.length; i++) {
+            double score;
+            if (thresholds == null) {
+                score = probability[i];
+            } else {
+                score =
+                        thresholds[i] == 0
+                                ? Double.POSITIVE_INFINITY
+                                : probability[i] / thresholds[i];
+            }
+            if (score > bestScore) {
+                bestScore = score;
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        double[] p = new double[logits.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    /** Scores one partition in batches; runs on executors. */
+    private static final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<ClassifierPayload> payload;
+        private final int textIdx;
+        private final int pairIdx;
+        private final String textCol;
+        private final String pairCol;
+        private final int batchSize;
+        private final int maxLength;
+        private final String device;
+        private final double[] thresholds;
+
+        PartitionScorer(
+                Broadcast<ClassifierPayload> payload,
+                int textIdx,
+                int pairIdx,
+                String textCol,
+                String pairCol,
+                int batchSize,
+                int maxLength,
+                String device,
+                double[] thresholds) {
+            this.payload = payload;
+            this.textIdx = textIdx;
+            this.pairIdx = pairIdx;
+            this.textCol = textCol;
+            this.pairCol = pairCol;
+            this.batchSize = batchSize;
+            this.maxLength = maxLength;
+            this.device = device;
+            this.thresholds = thresholds;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            SequenceScorer scorer = ScorerCache.get(payload.value(), device, maxLength);
+            return new Iterator<Row>() {
+                private final List<Row> ready = new ArrayList<>();
+                private int pos;
+
+                @Override
+                public boolean hasNext() {
+                    if (pos < ready.size()) {
+                        return true;
+                    }
+                    ready.clear();
+                    pos = 0;
+                    List<Row> batch = new ArrayList<>(batchSize);
+                    while (batch.size() < batchSize && rows.hasNext()) {
+                        batch.add(rows.next());
+                    }
+                    if (batch.isEmpty()) {
+                        return false;
+                    }
+                    score(batch);
+                    return true;
+                }
+
+                @Override
+                public Row next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    return ready.get(pos++);
+                }
+
+                private void score(List<Row> batch) {
+                    List<String> texts = new ArrayList<>(batch.size());
+                    List<String> pairs = pairIdx < 0 ? null : new ArrayList<>(batch.size());
+                    for (Row r : batch) {
+                        texts.add(text(r, textIdx, textCol, "textCol"));
+                        if (pairs != null) {
+                            pairs.add(text(r, pairIdx, pairCol, "textPairCol"));
+                        }
+                    }
+                    float[][] logits = scorer.logits(texts, pairs);
+                    for (int i = 0; i < batch.size(); i++) {
+                        Row r = batch.get(i);
+                        double[] raw = new double[logits[i].length];
+                        for (int j = 0; j < raw.length; j++) {
+                            raw[j] = logits[i][j];
+                        }
+                        double[] prob = softmax(logits[i]);
+                        Object[] values = new Object[r.size() + 3];
+                        for (int j = 0; j < r.size(); j++) {
+                            values[j] = r.get(j);
+                        }
+                        values[r.size()] = (double) predict(prob, thresholds);
+                        values[r.size() + 1] = Vectors.dense(prob);
+                        values[r.size() + 2] = Vectors.dense(raw);
+                        ready.add(RowFactory.create(values));
+                    }
+                }
+            };
+        }
+
+        private static String text(Row r, int idx, String column, String param) {
+            if (r.isNullAt(idx)) {
+                throw new IllegalArgumentException(
+                        "BertClassificationModel: column '"
+                                + column
+                                + "' (param "
+                                + param
+                                + ") has a null value; filter nulls out or fill them with"
+                                + " na().fill(\"\") before transform.");
+            }
+            return r.getString(idx);
+        }
+    }
+
+    // ------------------------------------------------------------- copy, io
+
+    @Override
+    public BertClassificationModel copy(ParamMap extra) {
+        BertClassificationModel copy = new BertClassificationModel(uid, payload, summary);
+        return copyValues(copy, extra).setParent(parent());
+    }
+
+    @Override
+    public MLWriter write() {
+        return new Writer(this);
+    }
+
+    @Override
+    public void save(String path) throws IOException {
+        write().save(path);
+    }
+
+    /** The reader for saved models (also used by PipelineModel.load). */
+    public static MLReader<BertClassificationModel> read() {
+        return new Reader();
+    }
+
+    /** Loads a saved model. */
+    public static BertClassificationModel load(String path) {
+        return read().load(path);
+    }
+
+    ClassifierPayload payload() {
+        return payload;
+    }
+
+    /** Writes metadata plus the HF files; see the class comment for the layout. */
+    private static final class Writer extends MLWriter {
+        private final BertClassificationModel instance;
+
+        Writer(BertClassificationModel instance) {
+            this.instance = instance;
+        }
+
+        @Override
+        public void saveImpl(String path) {
+            DefaultParamsWriter.saveMetadata(instance, path, sc(), Option.empty(), Option.empty());
+            Configuration conf = sc().hadoopConfiguration();
+            ClassifierPayload p = instance.payload;
+            write(conf, new Path(path, "hf/config.json"), bytes(p.configJson));
+            write(conf, new Path(path, "hf/model.safetensors"), p.weights);
+            write(conf, new Path(path, "hf/tokenizer.json"), bytes(p.tokenizerJson));
+            com.google.gson.JsonObject info = new com.google.gson.JsonObject();
+            info.addProperty("formatVersion", FORMAT_VERSION);
+            info.addProperty("modelId", p.modelId);
+            info.addProperty("pooling", p.pooling);
+            info.addProperty("numClasses", p.numClasses);
+            write(conf, new Path(path, "sparkbert.json"), bytes(info.toString()));
+            if (instance.summary != null) {
+                write(
+                        conf,
+                        new Path(path, "training-summary.json"),
+                        bytes(instance.summary.toJson()));
+            }
+        }
+
+        private static byte[] bytes(String s) {
+            return s.getBytes(StandardCharsets.UTF_8);
+        }
+
+        private static void write(Configuration conf, Path file, byte[] data) {
+            try {
+                FileSystem fs = file.getFileSystem(conf);
+                try (OutputStream os = fs.create(file, true)) {
+                    os.write(data);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("Cannot write " + file + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Reads what {@link Writer} wrote, checking the format version. */
+    private static final class Reader extends MLReader<BertClassificationModel> {
+        @Override
+        public BertClassificationModel load(String path) {
+            DefaultParamsReader.Metadata meta =
+                    DefaultParamsReader.loadMetadata(
+                            path, sc(), BertClassificationModel.class.getName());
+            Configuration conf = sc().hadoopConfiguration();
+            com.google.gson.JsonObject info =
+                    com.google.gson.JsonParser.parseString(
+                                    text(conf, new Path(path, "sparkbert.json")))
+                            .getAsJsonObject();
+            int version = info.has("formatVersion") ? info.get("formatVersion").getAsInt() : -1;
+            if (version != FORMAT_VERSION) {
+                throw new IllegalArgumentException(
+                        "BertClassificationModel at "
+                                + path
+                                + " has format version "
+                                + version
+                                + " but this spark-bert reads version "
+                                + FORMAT_VERSION
+                                + ": load it with the spark-bert version that wrote it.");
+            }
+            String configJson = text(conf, new Path(path, "hf/config.json"));
+            com.google.gson.JsonObject config =
+                    com.google.gson.JsonParser.parseString(configJson).getAsJsonObject();
+            String pooling =
+                    config.has("sparkbert")
+                            ? config.getAsJsonObject("sparkbert").get("pooling").getAsString()
+                            : "pooler";
+            ClassifierPayload payload =
+                    new ClassifierPayload(
+                            info.get("modelId").getAsString(),
+                            configJson,
+                            read(conf, new Path(path, "hf/model.safetensors")),
+                            text(conf, new Path(path, "hf/tokenizer.json")),
+                            pooling,
+                            info.get("numClasses").getAsInt());
+            Path summaryFile = new Path(path, "training-summary.json");
+            TrainingSummary summary = null;
+            if (exists(conf, summaryFile)) {
+                summary = TrainingSummary.fromJson(text(conf, summaryFile));
+            }
+            BertClassificationModel model =
+                    new BertClassificationModel(meta.uid(), payload, summary);
+            meta.getAndSetParams(model, Option.empty());
+            return model;
+        }
+
+        private static boolean exists(Configuration conf, Path file) {
+            try {
+                return file.getFileSystem(conf).exists(file);
+            } catch (IOException e) {
+                throw new IllegalStateException("Cannot check " + file + ": " + e.getMessage(), e);
+            }
+        }
+
+        private static String text(Configuration conf, Path file) {
+            return new String(read(conf, file), StandardCharsets.UTF_8);
+        }
+
+        private static byte[] read(Configuration conf, Path file) {
+            try {
+                FileSystem fs = file.getFileSystem(conf);
+                if (!fs.exists(file)) {
+                    throw new IllegalArgumentException(
+                            "Saved BertClassificationModel is incomplete: "
+                                    + file
+                                    + " is missing; save the model again.");
+                }
+                try (InputStream in = fs.open(file)) {
+                    return in.readAllBytes();
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException(
+                        "Cannot read " + file + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** A new random uid for this class. */
+    static String newUid() {
+        return Identifiable.randomUID("bertClassificationModel");
+    }
+}

@@ -1,0 +1,228 @@
+package io.sparkbert.classification;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.apache.spark.ml.attribute.Attribute;
+import org.apache.spark.ml.attribute.AttributeGroup;
+import org.apache.spark.ml.attribute.NominalAttribute;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The params that {@link BertClassifier} and {@link BertClassificationModel} share, created for a
+ * given owner so that both stages carry the same names, docs and validators (Spark copies values
+ * between them by name), plus the schema checks both run. Stateless and thread-safe.
+ */
+final class SharedParams {
+    private SharedParams() {}
+
+    static Param<String> textCol(Params owner) {
+        return new Param<>(
+                owner, "textCol", "input column of text (string) (default \"text\")", nonBlank());
+    }
+
+    static Param<String> textPairCol(Params owner) {
+        return new Param<>(
+                owner,
+                "textPairCol",
+                "optional column with the second text of a sentence pair (string); \"\" for"
+                        + " single texts (default \"\")",
+                new NotNull());
+    }
+
+    static Param<String> predictionCol(Params owner) {
+        return new Param<>(
+                owner,
+                "predictionCol",
+                "output column of the predicted class index (double)" + " (default \"prediction\")",
+                nonBlank());
+    }
+
+    static Param<String> probabilityCol(Params owner) {
+        return new Param<>(
+                owner,
+                "probabilityCol",
+                "output column of class probabilities (Vector, softmax of the logits)"
+                        + " (default \"probability\")",
+                nonBlank());
+    }
+
+    static Param<String> rawPredictionCol(Params owner) {
+        return new Param<>(
+                owner,
+                "rawPredictionCol",
+                "output column of the logits (Vector) (default \"rawPrediction\")",
+                nonBlank());
+    }
+
+    static DoubleArrayParam thresholds(Params owner) {
+        return new DoubleArrayParam(
+                owner,
+                "thresholds",
+                "per-class thresholds: the prediction is the class with the largest"
+                        + " probability/threshold, as in MLlib; >= 0, at most one 0 (default:"
+                        + " unset, plain argmax)",
+                new ValidThresholds());
+    }
+
+    static IntParam batchSize(Params owner) {
+        return new IntParam(
+                owner,
+                "batchSize",
+                "texts per training step and per forward pass when scoring; >= 1 (default 16)",
+                ParamValidators.gtEq(1));
+    }
+
+    static IntParam maxLength(Params owner) {
+        return new IntParam(
+                owner,
+                "maxLength",
+                "maximum tokens per text (pair), special tokens included; >= 2, capped by the"
+                        + " model (default 128)",
+                ParamValidators.gtEq(2));
+    }
+
+    static Param<String> device(Params owner) {
+        return new Param<>(
+                owner,
+                "device",
+                "where training and scoring run: auto (a GPU when there is one), cpu or gpu"
+                        + " (default auto)",
+                ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
+    }
+
+    static scala.Function1<String, Object> nonBlank() {
+        return new NonBlank();
+    }
+
+    /** A serializable "non-null, non-blank string" validator. */
+    private static final class NonBlank extends scala.runtime.AbstractFunction1<String, Object>
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(String v) {
+            return v != null && !v.trim().isEmpty();
+        }
+    }
+
+    /** A serializable "non-null string" validator. */
+    private static final class NotNull extends scala.runtime.AbstractFunction1<String, Object>
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(String v) {
+            return v != null;
+        }
+    }
+
+    /** Thresholds: finite, >= 0, at most one zero (MLlib's rule). */
+    private static final class ValidThresholds
+            extends scala.runtime.AbstractFunction1<double[], Object>
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(double[] t) {
+            return t != null
+                    && Arrays.stream(t).allMatch(x -> x >= 0 && Double.isFinite(x))
+                    && Arrays.stream(t).filter(x -> x == 0).count() <= 1;
+        }
+    }
+
+    /** Checks that a column exists and is a string; names stage, param and column. */
+    static void requireString(StructType schema, String column, String param, String stage) {
+        requireExists(schema, column, param, stage);
+        StructField f = schema.apply(column);
+        if (!f.dataType().equals(DataTypes.StringType)) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: column '%s' (param %s) must be of type string but is %s; cast it"
+                                    + " first.",
+                            stage,
+                            column,
+                            param,
+                            f.dataType().simpleString()));
+        }
+    }
+
+    static void requireExists(StructType schema, String column, String param, String stage) {
+        if (!Arrays.asList(schema.fieldNames()).contains(column)) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: column '%s' (param %s) does not exist; available columns: %s."
+                                    + " Set %s to one of them.",
+                            stage,
+                            column,
+                            param,
+                            Arrays.toString(schema.fieldNames()),
+                            param));
+        }
+    }
+
+    static void requireAbsent(StructType schema, String column, String param, String stage) {
+        if (Arrays.asList(schema.fieldNames()).contains(column)) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: output column '%s' (param %s) already exists; choose another name"
+                                    + " or drop the column first.",
+                            stage,
+                            column,
+                            param));
+        }
+    }
+
+    /** Appends the three classifier output columns (with class-count metadata). */
+    static StructType withOutputs(
+            StructType schema, String prediction, String probability, String raw, int k) {
+        Metadata predMeta =
+                k > 0
+                        ? NominalAttribute.defaultAttr()
+                                .withName(prediction)
+                                .withNumValues(k)
+                                .toMetadata()
+                        : Metadata.empty();
+        StructType out =
+                schema.add(new StructField(prediction, DataTypes.DoubleType, false, predMeta));
+        out = out.add(vectorField(probability, k));
+        return out.add(vectorField(raw, k));
+    }
+
+    private static StructField vectorField(String name, int k) {
+        Metadata m = k > 0 ? new AttributeGroup(name, k).toMetadata() : Metadata.empty();
+        return new StructField(name, SQLDataTypes.VectorType(), false, m);
+    }
+
+    /** The class count a label column's metadata declares (NominalAttribute), or -1. */
+    static int numClassesFromMetadata(StructField field) {
+        Attribute a = Attribute.fromStructField(field);
+        if (a instanceof NominalAttribute) {
+            NominalAttribute n = (NominalAttribute) a;
+            if (n.getNumValues().isDefined()) {
+                return (Integer) n.getNumValues().get();
+            }
+        }
+        return -1;
+    }
+
+    /** The class names a label column's metadata declares, or null. */
+    static String[] classNamesFromMetadata(StructField field) {
+        Attribute a = Attribute.fromStructField(field);
+        if (a instanceof NominalAttribute && ((NominalAttribute) a).values().isDefined()) {
+            return ((NominalAttribute) a).values().get();
+        }
+        return null;
+    }
+}

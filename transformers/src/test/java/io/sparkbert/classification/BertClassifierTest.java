@@ -1,0 +1,341 @@
+package io.sparkbert.classification;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.bert.train.ClassifierHead;
+import io.sparkbert.testing.Fixtures;
+import io.sparkbert.testing.SparkTestSession;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.attribute.NominalAttribute;
+import org.apache.spark.ml.evaluation.BinaryClassificationEvaluator;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.tuning.CrossValidator;
+import org.apache.spark.ml.tuning.CrossValidatorModel;
+import org.apache.spark.ml.tuning.ParamGridBuilder;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** BertClassifier / BertClassificationModel on Spark local[2] with the tiny random BERT. */
+class BertClassifierTest {
+    static final String[] TEXTS = {
+        "This movie is fantastic!",
+        "Terrible film, waste of time.",
+        "Amazing plot and great acting.",
+        "Boring and predictable.",
+        "I loved every minute of it.",
+        "The worst thing I have seen this year.",
+        "A delightful surprise.",
+        "Dull, slow and far too long."
+    };
+    static final double[] LABELS = {1, 0, 1, 0, 1, 0, 1, 0};
+    static final StructType SCHEMA =
+            new StructType()
+                    .add("text", DataTypes.StringType, true)
+                    .add("label", DataTypes.DoubleType, true);
+
+    static SparkSession spark;
+    static Dataset<Row> data;
+
+    @TempDir static Path tmp;
+
+    @BeforeAll
+    static void setUp() {
+        spark = SparkTestSession.get();
+        data = frame(TEXTS, LABELS);
+    }
+
+    static Dataset<Row> frame(String[] texts, double[] labels) {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < texts.length; i++) {
+            rows.add(RowFactory.create(texts[i], labels[i]));
+        }
+        return spark.createDataFrame(rows, SCHEMA).repartition(2);
+    }
+
+    static BertClassifier tiny() {
+        return new BertClassifier()
+                .setModel(Fixtures.tinyBert().toString())
+                .setEpochs(2)
+                .setBatchSize(4)
+                .setLearningRate(1e-3)
+                .setLogEverySteps(0)
+                .setDevice("cpu");
+    }
+
+    /** tinybert's encoder and pooler without a classification head, in a temp dir. */
+    static Path headless() throws IOException {
+        Path dir = tmp.resolve("headless");
+        if (!Files.exists(dir)) {
+            try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu());
+                    BertModel h = BertModel.initialize(m.config(), true, false, 3, Device.cpu())) {
+                h.save(dir);
+            }
+            Files.copy(Fixtures.tinyBert().resolve("vocab.txt"), dir.resolve("vocab.txt"));
+            Files.copy(
+                    Fixtures.tinyBert().resolve("tokenizer_config.json"),
+                    dir.resolve("tokenizer_config.json"));
+        }
+        return dir;
+    }
+
+    static List<Row> sorted(Dataset<Row> out) {
+        return out.orderBy("text").collectAsList();
+    }
+
+    @Test
+    void fitTransformAndEvaluate() throws IOException {
+        BertClassificationModel model = tiny().fit(data);
+        assertEquals(2, model.numClasses());
+        assertEquals("pooler", model.pooling());
+        assertEquals(4, model.summary().steps().size());
+        assertEquals(2, model.summary().epochs().size());
+
+        int loadsBefore = ScorerCache.loadCount();
+        Dataset<Row> out = model.transform(data);
+        out.count();
+        model.transform(data).count();
+        // One load per JVM for this model, however many tasks and transforms.
+        assertEquals(loadsBefore + 1, ScorerCache.loadCount());
+        assertEquals(
+                Arrays.asList("text", "label", "prediction", "probability", "rawPrediction"),
+                Arrays.asList(out.columns()));
+        List<Row> rows = sorted(out);
+        assertEquals(8, rows.size());
+
+        // The logits equal what the engine computes from the saved HF folder.
+        Path saved = tmp.resolve("fit-transform");
+        model.write().save(saved.toString());
+        List<String> texts = new ArrayList<>();
+        rows.forEach(r -> texts.add(r.getString(0)));
+        float[][] expected;
+        try (BertModel hf = BertModel.load(saved.resolve("hf"), Device.cpu());
+                HfTokenizer tok =
+                        HfTokenizer.fromDirectory(
+                                saved.resolve("hf"),
+                                TokenizerOptions.defaults().withMaxLength(128))) {
+            expected = ClassifierHead.POOLER.logits(hf, Arrays.asList(tok.encodeBatch(texts)));
+        }
+        long correct = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            double[] raw = ((Vector) r.getAs("rawPrediction")).toArray();
+            double[] prob = ((Vector) r.getAs("probability")).toArray();
+            for (int j = 0; j < 2; j++) {
+                assertEquals(expected[i][j], raw[j], 1e-5, "logit " + i + "," + j);
+            }
+            assertEquals(1.0, prob[0] + prob[1], 1e-9);
+            assertEquals(Math.exp(raw[1]) / (Math.exp(raw[0]) + Math.exp(raw[1])), prob[1], 1e-6);
+            double pred = r.getAs("prediction");
+            assertEquals(raw[1] > raw[0] ? 1.0 : 0.0, pred);
+            if (pred == (double) r.getAs("label")) {
+                correct++;
+            }
+        }
+        double accuracy =
+                new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(out);
+        assertEquals(correct / 8.0, accuracy, 1e-12);
+        double auc = new BinaryClassificationEvaluator().evaluate(out);
+        assertTrue(auc >= 0 && auc <= 1, "AUC " + auc);
+
+        // Thresholds follow MLlib: a 0 threshold makes its class win.
+        List<Row> forced =
+                model.copy(new ParamMap())
+                        .setThresholds(new double[] {1, 0})
+                        .transform(data)
+                        .select("prediction")
+                        .collectAsList();
+        forced.forEach(r -> assertEquals(1.0, r.getDouble(0)));
+    }
+
+    @Test
+    void saveLoadRoundTripGivesIdenticalPredictions() throws IOException {
+        BertClassificationModel model = tiny().setEpochs(1).fit(data);
+        String path = tmp.resolve("round-trip").toString();
+        model.write().save(path);
+        assertThrows(IOException.class, () -> model.write().save(path));
+        BertClassificationModel loaded = BertClassificationModel.load(path);
+        assertEquals(model.uid(), loaded.uid());
+        assertEquals(model.getBatchSize(), loaded.getBatchSize());
+        assertArrayEquals(model.summary().lossPerStep(), loaded.summary().lossPerStep());
+        List<Row> a = sorted(model.transform(data));
+        List<Row> b = sorted(loaded.transform(data));
+        for (int i = 0; i < a.size(); i++) {
+            assertArrayEquals(
+                    ((Vector) a.get(i).getAs("rawPrediction")).toArray(),
+                    ((Vector) b.get(i).getAs("rawPrediction")).toArray());
+        }
+        String config = Files.readString(Path.of(path, "hf", "config.json"));
+        assertTrue(config.contains("\"sparkbert\""), config);
+        assertTrue(config.contains("\"id2label\""), config);
+
+        // A layout version this code does not know is refused.
+        Path info = Path.of(path, "sparkbert.json");
+        Files.writeString(
+                info,
+                Files.readString(info).replace("\"formatVersion\":1", "\"formatVersion\":99"),
+                StandardCharsets.UTF_8);
+        // Hadoop's local file system keeps a checksum beside each file; drop the stale one.
+        Files.deleteIfExists(Path.of(path, ".sparkbert.json.crc"));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class, () -> BertClassificationModel.load(path));
+        assertTrue(e.getMessage().contains("format version 99"), e.getMessage());
+    }
+
+    @Test
+    void sameSeedGivesIdenticalWeights() {
+        BertClassificationModel a = tiny().setEpochs(1).setSeed(5).fit(data);
+        BertClassificationModel b = tiny().setEpochs(1).setSeed(5).fit(data);
+        assertArrayEquals(a.payload().weights, b.payload().weights);
+        assertArrayEquals(a.summary().lossPerStep(), b.summary().lossPerStep());
+        BertClassificationModel c = tiny().setEpochs(1).setSeed(6).fit(data);
+        assertFalse(Arrays.equals(a.payload().weights, c.payload().weights));
+    }
+
+    @Test
+    void pipelineWithCrossValidatorOverLearningRates() throws IOException {
+        BertClassifier clf = tiny().setEpochs(1);
+        Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {clf});
+        ParamMap[] grid =
+                new ParamGridBuilder()
+                        .addGrid(clf.learningRate(), new double[] {1e-3, 1e-4})
+                        .build();
+        CrossValidator cv =
+                new CrossValidator()
+                        .setEstimator(pipeline)
+                        .setEstimatorParamMaps(grid)
+                        .setEvaluator(new MulticlassClassificationEvaluator())
+                        .setNumFolds(2)
+                        .setSeed(1);
+        CrossValidatorModel cvModel = cv.fit(data);
+        assertEquals(2, cvModel.avgMetrics().length);
+        for (double m : cvModel.avgMetrics()) {
+            assertTrue(m >= 0 && m <= 1, "metric " + m);
+        }
+        PipelineModel best = (PipelineModel) cvModel.bestModel();
+        String path = tmp.resolve("pipeline").toString();
+        best.write().save(path);
+        PipelineModel loaded = PipelineModel.load(path);
+        List<Row> a = sorted(best.transform(data));
+        List<Row> b = sorted(loaded.transform(data));
+        for (int i = 0; i < a.size(); i++) {
+            assertArrayEquals(
+                    ((Vector) a.get(i).getAs("rawPrediction")).toArray(),
+                    ((Vector) b.get(i).getAs("rawPrediction")).toArray());
+        }
+        // The unfitted estimator saves and loads too.
+        String estPath = tmp.resolve("estimator").toString();
+        clf.write().save(estPath);
+        BertClassifier back = BertClassifier.load(estPath);
+        assertEquals(clf.getModel(), back.getModel());
+    }
+
+    @Test
+    void headlessCheckpointTakesClassCountFromMetadataOrMaxLabel() throws IOException {
+        String dir = headless().toString();
+        // max label + 1 = 3 classes; mean pooling by choice.
+        double[] three = {0, 1, 2, 0, 1, 2, 0, 1};
+        BertClassificationModel m =
+                tiny().setModel(dir).setPooling("mean").setEpochs(1).fit(frame(TEXTS, three));
+        assertEquals(3, m.numClasses());
+        assertEquals("mean", m.pooling());
+        Row r = m.transform(data).first();
+        assertEquals(3, ((Vector) r.getAs("probability")).size());
+        // Metadata declares 4 classes although only 0..1 occur.
+        Dataset<Row> withMeta =
+                data.withColumn(
+                        "label",
+                        data.col("label")
+                                .as(
+                                        "label",
+                                        NominalAttribute.defaultAttr()
+                                                .withName("label")
+                                                .withNumValues(4)
+                                                .toMetadata()));
+        BertClassificationModel m4 = tiny().setModel(dir).setEpochs(1).fit(withMeta);
+        assertEquals(4, m4.numClasses());
+        assertEquals("pooler", m4.pooling());
+    }
+
+    static void assertFitError(BertClassifier clf, Dataset<Row> df, String... fragments) {
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> clf.fit(df));
+        for (String f : fragments) {
+            assertTrue(e.getMessage().contains(f), e.getMessage());
+        }
+    }
+
+    @Test
+    void badLabelsAreNamed() throws IOException {
+        double[] y = LABELS.clone();
+        y[2] = Double.NaN;
+        assertFitError(tiny(), frame(TEXTS, y), "'label'", "labelCol", "NaN");
+        y[2] = -1;
+        assertFitError(tiny(), frame(TEXTS, y), "'label'", "-1.0");
+        y[2] = 0.5;
+        assertFitError(tiny(), frame(TEXTS, y), "'label'", "0.5");
+        y[2] = 2;
+        assertFitError(tiny(), frame(TEXTS, y), "'label'", "has label 2", "2 classes");
+        List<Row> rows = new ArrayList<>();
+        rows.add(RowFactory.create("a", null));
+        rows.add(RowFactory.create("b", 1.0));
+        assertFitError(tiny(), spark.createDataFrame(rows, SCHEMA), "'label'", "null");
+        double[] single = new double[TEXTS.length];
+        assertFitError(
+                tiny().setModel(headless().toString()), frame(TEXTS, single), "single class");
+        Dataset<Row> stringLabels = data.withColumn("label", data.col("label").cast("string"));
+        assertFitError(tiny(), stringLabels, "must be numeric", "StringIndexer");
+    }
+
+    @Test
+    void badDataIsNamed() {
+        assertFitError(tiny(), data.limit(0), "empty");
+        List<Row> rows = new ArrayList<>();
+        rows.add(RowFactory.create("a", 0.0));
+        rows.add(RowFactory.create(null, 1.0));
+        assertFitError(tiny(), spark.createDataFrame(rows, SCHEMA), "'text'", "textCol", "null");
+        assertFitError(
+                tiny().setMaxTrainingRows(5), data, "maxTrainingRows = 5", "setMaxTrainingRows");
+        assertFitError(tiny().setTextCol("nope"), data, "'nope'", "textCol");
+        assertFitError(tiny().setEarlyStoppingPatience(1), data, "validationFraction");
+    }
+
+    @Test
+    void validationAndEarlyStoppingReachTheSummary() {
+        BertClassificationModel m =
+                tiny().setEpochs(3)
+                        .setValidationFraction(0.25)
+                        .setEarlyStoppingPatience(1)
+                        .fit(data);
+        assertEquals(6, m.summary().trainExamples());
+        assertEquals(2, m.summary().validationExamples());
+        assertTrue(m.summary().epochs().get(0).valAccuracy() != null);
+        assertTrue(m.summary().bestEpoch() >= 1);
+    }
+}
