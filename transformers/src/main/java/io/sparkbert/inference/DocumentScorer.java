@@ -7,7 +7,6 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.BertOutputs;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
-import io.sparkbert.bert.Probabilities;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.TokenizerOptions.Truncation;
 import java.util.ArrayList;
@@ -109,9 +108,8 @@ final class DocumentScorer {
                                             : "blank")
                                     + " value in column '"
                                     + col
-                                    + "'. To output null for such rows, set "
-                                    + spec.stage()
-                                    + ".handleInvalid to \"keep\"; or filter them out first.");
+                                    + "'. "
+                                    + spec.invalidHint());
                 }
                 continue;
             }
@@ -161,8 +159,8 @@ final class DocumentScorer {
             lengths[s] = ids.get(s).length;
         }
         float[][] values = new float[ids.size()][];
-        float[][] probs =
-                spec.output() == ScoringSpec.Output.LOGITS ? new float[ids.size()][] : null;
+        double[][] probs =
+                spec.output() == ScoringSpec.Output.LOGITS ? new double[ids.size()][] : null;
         for (int[] batch :
                 BatchPlanner.plan(
                         lengths, spec.batchSize(), spec.maxTokens(), spec.sortByLength())) {
@@ -170,7 +168,7 @@ final class DocumentScorer {
         }
         // Average the windows of each document (a single window is taken as is).
         float[][] sum = new float[n][];
-        float[][] psum = probs == null ? null : new float[n][];
+        double[][] psum = probs == null ? null : new double[n][];
         int[] count = new int[n];
         for (int s = 0; s < values.length; s++) {
             int d = owner.get(s);
@@ -200,7 +198,7 @@ final class DocumentScorer {
             List<long[]> types,
             int[] lengths,
             float[][] values,
-            float[][] probs) {
+            double[][] probs) {
         int longest = 0;
         for (int s : batch) {
             longest = Math.max(longest, lengths[s]);
@@ -244,7 +242,7 @@ final class DocumentScorer {
                 float[] row = Arrays.copyOfRange(flat, r * width, (r + 1) * width);
                 values[batch[r]] = row;
                 if (probs != null) {
-                    probs[batch[r]] = Probabilities.softmax(row);
+                    probs[batch[r]] = softmax(row);
                 }
             }
         }
@@ -262,6 +260,43 @@ final class DocumentScorer {
             acc[i] += v[i];
         }
         return acc;
+    }
+
+    private static double[] add(double[] acc, double[] v) {
+        if (acc == null) {
+            return v.clone();
+        }
+        for (int i = 0; i < v.length; i++) {
+            acc[i] += v[i];
+        }
+        return acc;
+    }
+
+    private static double[] scale(double[] v, int count) {
+        if (count > 1) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] /= count;
+            }
+        }
+        return v;
+    }
+
+    /** Softmax in double precision (maximum subtracted first), so probabilities sum to 1. */
+    static double[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        double[] p = new double[logits.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
     }
 
     private static float[] scale(float[] v, int count) {

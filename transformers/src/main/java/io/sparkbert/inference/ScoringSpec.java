@@ -42,6 +42,7 @@ public final class ScoringSpec implements Serializable {
     private int stride = 32;
     private String handleInvalid = "keep";
     private String head = "pooler";
+    private String invalidHint;
 
     /**
      * @param source the model
@@ -151,6 +152,15 @@ public final class ScoringSpec implements Serializable {
     }
 
     /**
+     * The fix an invalid-input error suggests (default: set the stage's handleInvalid to keep, or
+     * filter the rows out).
+     */
+    public ScoringSpec invalidHint(String value) {
+        this.invalidHint = value;
+        return this;
+    }
+
+    /**
      * How a classifier turns hidden states into logits: {@code pooler} (HF pooler then classifier,
      * the default), {@code cls} or {@code mean} (see {@code ClassifierHead}). Only for logits.
      */
@@ -232,6 +242,14 @@ public final class ScoringSpec implements Serializable {
 
     ClassifierHead head() {
         return ClassifierHead.parse(head);
+    }
+
+    String invalidHint() {
+        return invalidHint != null
+                ? invalidHint
+                : "To output null for such rows, set "
+                        + stage
+                        + ".handleInvalid to \"keep\"; or filter them out first.";
     }
 
     boolean keepInvalid() {

@@ -144,7 +144,9 @@ class DocumentScorerTest {
                                     new long[][] {e.tokenTypeIds()},
                                     new long[][] {e.attentionMask()})[0];
             assertClose(logits, s[i].values(), "logits " + i);
-            assertClose(Probabilities.softmax(logits), s[i].probabilities(), "probs " + i);
+            assertClose(
+                    Probabilities.softmax(logits), toFloats(s[i].probabilities()), "probs " + i);
+            assertEquals(1.0, s[i].probabilities()[0] + s[i].probabilities()[1], 1e-12);
         }
     }
 
@@ -231,10 +233,18 @@ class DocumentScorerTest {
         assertClose(single("short one", Pooling.MEAN, false), emb[0].values(), "short text");
         Score[] cls = run(spec(ScoringSpec.Output.LOGITS).overflow("window", 5), in, null);
         assertClose(meanLogits, cls[1].values(), "window mean logits");
-        assertClose(meanProbs, cls[1].probabilities(), "window mean probabilities");
+        assertClose(meanProbs, toFloats(cls[1].probabilities()), "window mean probabilities");
         // truncate mode differs for the long text
         Score[] trunc = run(spec(ScoringSpec.Output.EMBEDDING), in, null);
         assertClose(single(longText, Pooling.MEAN, false), trunc[1].values(), "truncated");
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
     }
 
     private static float[] accumulate(float[] acc, float[] v, int n) {
