@@ -11,6 +11,10 @@ import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.bert.train.ClassifierHead;
+import io.sparkbert.classification.BertClassificationModel;
+import io.sparkbert.classification.BertClassifier;
+import io.sparkbert.classification.BertClassifierAccess;
 import io.sparkbert.feature.BertEmbeddings;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.LocalCluster;
@@ -34,6 +38,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -109,6 +114,16 @@ class BertInferenceIT {
             out.merge(Long.parseLong(p[0]), Integer.parseInt(p[1]), Math::max);
         }
         return out;
+    }
+
+    /**
+     * LocalCluster.close() stops the session, but the thread's active session stays set, which the
+     * next LocalCluster.start() refuses; clear it between tests.
+     */
+    @AfterEach
+    void clearSessions() {
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
     }
 
     @Test
@@ -213,6 +228,61 @@ class BertInferenceIT {
                 assertTrue(
                         shippedLoads.values().stream().anyMatch(n -> n == 1),
                         "the shipped model was loaded on an executor: " + shippedLoads);
+            }
+        }
+    }
+
+    @Test
+    void fittedButUnsavedClassifierScoresOnTheCluster() {
+        List<String> texts = sentences(60, 13);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            rows.add(RowFactory.create(texts.get(i), (double) (texts.get(i).length() % 2)));
+        }
+        StructType schema =
+                new StructType()
+                        .add("text", DataTypes.StringType)
+                        .add("label", DataTypes.DoubleType);
+        try (LocalCluster cluster = LocalCluster.start("bert-classifier-it")) {
+            SparkSession spark = cluster.spark();
+            Dataset<Row> df = spark.createDataFrame(rows, schema).repartition(4);
+            BertClassificationModel model =
+                    new BertClassifier()
+                            .setModel(Fixtures.tinyBert().toString())
+                            .setEpochs(1)
+                            .setBatchSize(8)
+                            .setLearningRate(1e-3)
+                            .setLogEverySteps(0)
+                            .setDevice("cpu")
+                            .fit(df);
+            List<Row> input = df.collectAsList();
+            List<Row> out = model.setBatchSize(7).transform(df).collectAsList();
+            assertEquals(input.size(), out.size());
+            // Driver-side reference: the same weights, one text at a time.
+            ModelBytes bytes = BertClassifierAccess.bytes(model);
+            try (BertModel driver =
+                            BertModel.fromBytes(
+                                    BertConfig.parse(bytes.configJson(), "driver"),
+                                    bytes.safetensors(),
+                                    Device.cpu());
+                    HfTokenizer tok =
+                            HfTokenizer.fromJson(
+                                    bytes.tokenizerJson(),
+                                    TokenizerOptions.defaults().withMaxLength(128))) {
+                for (int i = 0; i < out.size(); i++) {
+                    Row r = out.get(i);
+                    assertEquals(input.get(i).getString(0), r.getString(0), "row order " + i);
+                    float[] expected =
+                            ClassifierHead.parse(model.pooling())
+                                    .logits(driver, List.of(tok.encode(r.getString(0))))[0];
+                    double[] raw = ((Vector) r.getAs("rawPrediction")).toArray();
+                    double[] prob = ((Vector) r.getAs("probability")).toArray();
+                    for (int k = 0; k < expected.length; k++) {
+                        assertEquals(expected[k], raw[k], TOL, "logit " + i + "," + k);
+                    }
+                    assertEquals(1.0, prob[0] + prob[1], 1e-12);
+                    assertEquals(raw[1] > raw[0] ? 1.0 : 0.0, r.<Double>getAs("prediction"));
+                }
             }
         }
     }
