@@ -264,6 +264,13 @@ public final class InferenceBench {
 
     static double ort(List<String> texts, int batchSize, int maxTokens, int window)
             throws OrtException, IOException {
+        return ortThreads(
+                texts, batchSize, maxTokens, window, Runtime.getRuntime().availableProcessors());
+    }
+
+    static double ortThreads(
+            List<String> texts, int batchSize, int maxTokens, int window, int threads)
+            throws OrtException, IOException {
         byte[] onnx;
         try (InputStream in = InferenceBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
             onnx = in.readAllBytes();
@@ -272,7 +279,7 @@ public final class InferenceBench {
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
                 HfTokenizer tok =
                         HfTokenizer.builtIn(TokenizerOptions.defaults().withMaxLength(128))) {
-            so.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+            so.setIntraOpNumThreads(threads);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = env.createSession(onnx, so)) {
                 ortRun(env, session, tok, texts.subList(0, 1000), batchSize, maxTokens, window);
