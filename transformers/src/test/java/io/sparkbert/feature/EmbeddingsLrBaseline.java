@@ -22,7 +22,7 @@ import org.apache.spark.sql.SparkSession;
  * scripts/bench-embeddings-lr.sh [master]}. Not thread-safe; a command-line program.
  */
 public final class EmbeddingsLrBaseline {
-    private static final double[] REG_PARAMS = {0.0, 0.001, 0.01, 0.03, 0.1};
+    private static final double[] REG_PARAMS = {0.0, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0};
 
     private EmbeddingsLrBaseline() {}
 

@@ -1,5 +1,6 @@
 package io.sparkbert.inference;
 
+import ai.djl.pytorch.jni.JniUtils;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -41,15 +42,15 @@ import org.apache.spark.sql.types.StructType;
  *
  * <ol>
  *   <li>{@code engine}: the bare engine in this JVM, no Spark, length bucketing ({@link
- *       DocumentScorer} over windows of {@code --window} rows), one thread calling libtorch with
- *       its default intra-op threads;
+ *       DocumentScorer} over windows of {@code --window} rows), {@code --workers} threads (default:
+ *       the cores) with one libtorch thread each, as Spark's tasks use the cores;
  *   <li>{@code spark}: {@link BertEmbeddings} on {@code local[2]} (two tasks, one libtorch thread
  *       each), length bucketing;
  *   <li>{@code spark-unsorted}: the same without sorting by length (each batch padded to its own
  *       longest row);
  *   <li>{@code spark-pad128}: every batch padded to 128 tokens, on {@code --padded-rows} rows;
  *   <li>{@code ort}: ONNX Runtime on the same ONNX file with the same tokenizer and bucketing, one
- *       session with 2 intra-op threads.
+ *       session (one intra-op thread) shared by {@code --workers} threads.
  * </ol>
  *
  * Also reports the model load time (cold: first in the JVM; warm: again after the cache is cleared)
@@ -71,6 +72,11 @@ public final class InferenceBench {
         int batch = Integer.parseInt(opt.getOrDefault("batch", "32"));
         int maxTokens = Integer.parseInt(opt.getOrDefault("max-tokens", "0"));
         int window = Integer.parseInt(opt.getOrDefault("window", "1024"));
+        int workers =
+                Integer.parseInt(
+                        opt.getOrDefault(
+                                "workers",
+                                String.valueOf(Runtime.getRuntime().availableProcessors())));
         List<String> only =
                 Arrays.asList(
                         opt.getOrDefault("only", "engine,spark,spark-unsorted,spark-pad128,ort")
@@ -83,12 +89,13 @@ public final class InferenceBench {
         Map<String, String> results = new LinkedHashMap<>();
         System.out.printf(
                 Locale.ROOT,
-                "rows=%d padded-rows=%d batch=%d max-tokens=%d window=%d cores=%d%n",
+                "rows=%d padded-rows=%d batch=%d max-tokens=%d window=%d workers=%d cores=%d%n",
                 rows,
                 paddedRows,
                 batch,
                 maxTokens,
                 window,
+                workers,
                 Runtime.getRuntime().availableProcessors());
 
         // Model load time and memory of one copy.
@@ -122,12 +129,12 @@ public final class InferenceBench {
                         .windowSize(window);
 
         if (only.contains("engine")) {
-            engine(base, texts.subList(0, Math.min(2000, texts.size())), window); // warm-up
-            double rate = engine(base, texts, window);
+            engine(base, texts.subList(0, Math.min(2000, texts.size())), window, workers);
+            double rate = engine(base, texts, window, workers);
             results.put("engine (no Spark), bucketed", rate(rate, texts.size()));
         }
         if (only.contains("ort")) {
-            double rate = ort(texts, batch, maxTokens, window);
+            double rate = ort(texts, batch, maxTokens, window, workers);
             results.put("ONNX Runtime, bucketed", rate(rate, texts.size()));
         }
         if (only.stream().anyMatch(s -> s.startsWith("spark"))) {
@@ -248,29 +255,53 @@ public final class InferenceBench {
                 .collectAsList();
     }
 
-    static double engine(ScoringSpec spec, List<String> texts, int window) {
+    /**
+     * Scores with {@code workers} threads, each with one libtorch intra-op thread, its own scope
+     * and scorer, taking every {@code workers}-th window (the way two Spark tasks share two cores).
+     */
+    static double engine(ScoringSpec spec, List<String> texts, int window, int workers)
+            throws InterruptedException {
         LoadedModel loaded = ModelCache.get(spec.source(), "cpu");
         long t0 = System.nanoTime();
-        try (ai.djl.ndarray.NDManager scope =
-                ai.djl.ndarray.NDManager.newBaseManager(ai.djl.Device.cpu())) {
-            DocumentScorer scorer = new DocumentScorer(spec, loaded, scope);
-            for (int start = 0; start < texts.size(); start += window) {
-                List<String> w = texts.subList(start, Math.min(texts.size(), start + window));
-                scorer.score(w.toArray(new String[0]), null);
-            }
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int w = 0; w < workers; w++) {
+            final int first = w;
+            Thread t =
+                    new Thread(
+                            () -> {
+                                JniUtils.setNumThreads(1);
+                                try (ai.djl.ndarray.NDManager scope =
+                                        ai.djl.ndarray.NDManager.newBaseManager(
+                                                ai.djl.Device.cpu())) {
+                                    DocumentScorer scorer = new DocumentScorer(spec, loaded, scope);
+                                    for (int start = first * window;
+                                            start < texts.size();
+                                            start += workers * window) {
+                                        List<String> part =
+                                                texts.subList(
+                                                        start,
+                                                        Math.min(texts.size(), start + window));
+                                        scorer.score(part.toArray(new String[0]), null);
+                                    }
+                                } catch (Throwable e) {
+                                    errors.add(e);
+                                }
+                            });
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("engine worker failed", errors.get(0));
         }
         return texts.size() / ((System.nanoTime() - t0) / 1e9);
     }
 
-    static double ort(List<String> texts, int batchSize, int maxTokens, int window)
-            throws OrtException, IOException {
-        return ortThreads(
-                texts, batchSize, maxTokens, window, Runtime.getRuntime().availableProcessors());
-    }
-
-    static double ortThreads(
-            List<String> texts, int batchSize, int maxTokens, int window, int threads)
-            throws OrtException, IOException {
+    static double ort(List<String> texts, int batchSize, int maxTokens, int window, int workers)
+            throws Exception {
         byte[] onnx;
         try (InputStream in = InferenceBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
             onnx = in.readAllBytes();
@@ -279,12 +310,48 @@ public final class InferenceBench {
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
                 HfTokenizer tok =
                         HfTokenizer.builtIn(TokenizerOptions.defaults().withMaxLength(128))) {
-            so.setIntraOpNumThreads(threads);
+            so.setIntraOpNumThreads(1);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = env.createSession(onnx, so)) {
                 ortRun(env, session, tok, texts.subList(0, 1000), batchSize, maxTokens, window);
                 long t0 = System.nanoTime();
-                ortRun(env, session, tok, texts, batchSize, maxTokens, window);
+                List<Thread> threads = new ArrayList<>();
+                List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+                for (int w = 0; w < workers; w++) {
+                    final int first = w;
+                    Thread t =
+                            new Thread(
+                                    () -> {
+                                        try {
+                                            for (int start = first * window;
+                                                    start < texts.size();
+                                                    start += workers * window) {
+                                                ortRun(
+                                                        env,
+                                                        session,
+                                                        tok,
+                                                        texts.subList(
+                                                                start,
+                                                                Math.min(
+                                                                        texts.size(),
+                                                                        start + window)),
+                                                        batchSize,
+                                                        maxTokens,
+                                                        window);
+                                            }
+                                        } catch (Throwable e) {
+                                            errors.add(e);
+                                        }
+                                    });
+                    t.start();
+                    threads.add(t);
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                if (!errors.isEmpty()) {
+                    throw new IllegalStateException("ORT worker failed", errors.get(0));
+                }
                 return texts.size() / ((System.nanoTime() - t0) / 1e9);
             }
         }
