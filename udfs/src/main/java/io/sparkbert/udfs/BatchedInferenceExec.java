@@ -1,0 +1,155 @@
+package io.sparkbert.udfs;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.CatalystTypeConverters;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.Attribute;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
+import org.apache.spark.sql.execution.SparkPlan;
+import scala.Function1;
+import scala.collection.JavaConverters;
+import scala.collection.Seq;
+
+/**
+ * Physical operator that appends the value of one model function to every row of its child, scoring
+ * each partition in windows of length-bucketed batches (through {@link
+ * io.sparkbert.inference.PartitionScorer}) instead of one forward pass per row. Output: the child's
+ * columns followed by {@code result}. Rows keep their order and count.
+ *
+ * <p>Written in Java against Spark 3.5's {@code SparkPlan}; the product elements mirror the
+ * constructor arguments so that Catalyst's reflective copies work (which is why the class and its
+ * constructor are public; it is not an API).
+ */
+public final class BatchedInferenceExec extends SparkPlan {
+    private static final long serialVersionUID = 1L;
+
+    private final Expression text;
+    private final BatchedCall call;
+    private final Attribute result;
+    private final SparkPlan child;
+
+    public BatchedInferenceExec(
+            Expression text, BatchedCall call, Attribute result, SparkPlan child) {
+        this.text = text;
+        this.call = call;
+        this.result = result;
+        this.child = child;
+    }
+
+    @Override
+    public Seq<Attribute> output() {
+        List<Attribute> out = new ArrayList<>(JavaConverters.seqAsJavaList(child.output()));
+        out.add(result);
+        return JavaConverters.asScalaBuffer(out).toSeq();
+    }
+
+    @Override
+    public Seq<SparkPlan> children() {
+        return JavaConverters.asScalaBuffer(List.of(child)).toSeq();
+    }
+
+    @Override
+    public SparkPlan withNewChildrenInternal(scala.collection.IndexedSeq<SparkPlan> newChildren) {
+        return new BatchedInferenceExec(text, call, result, newChildren.apply(0));
+    }
+
+    @Override
+    public RDD<InternalRow> doExecute() {
+        Expression textExpr = text;
+        BatchedCall fn = call;
+        Seq<Attribute> childOutput = child.output();
+        Seq<Attribute> allOutput = output();
+        return child.execute()
+                .toJavaRDD()
+                .mapPartitions(rows -> scorePartition(rows, textExpr, fn, childOutput, allOutput))
+                .rdd();
+    }
+
+    private static Iterator<InternalRow> scorePartition(
+            Iterator<InternalRow> rows,
+            Expression textExpr,
+            BatchedCall fn,
+            Seq<Attribute> childOutput,
+            Seq<Attribute> allOutput) {
+        UnsafeProjection textOf =
+                UnsafeProjection.create(
+                        JavaConverters.asScalaBuffer(List.of(textExpr)).toSeq(), childOutput);
+        @SuppressWarnings("unchecked")
+        Seq<Expression> outputExprs = (Seq<Expression>) (Seq<?>) allOutput;
+        UnsafeProjection toUnsafe = UnsafeProjection.create(outputExprs, allOutput);
+        Function1<Object, Object> toCatalyst =
+                CatalystTypeConverters.createToCatalystConverter(fn.resultType());
+        // (text, copied row) pairs go through the scorer, which hands them back in order.
+        Iterator<Row> pairs =
+                new Iterator<>() {
+                    @Override
+                    public boolean hasNext() {
+                        return rows.hasNext();
+                    }
+
+                    @Override
+                    public Row next() {
+                        InternalRow row = rows.next().copy();
+                        InternalRow t = textOf.apply(row);
+                        String s = t.isNullAt(0) ? null : t.getUTF8String(0).toString();
+                        return RowFactory.create(s, row);
+                    }
+                };
+        Iterator<Row> scored = fn.score(pairs);
+        JoinedRow joined = new JoinedRow();
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return scored.hasNext();
+            }
+
+            @Override
+            public InternalRow next() {
+                Row r = scored.next();
+                InternalRow base = (InternalRow) r.get(1);
+                Object value = toCatalyst.apply(r.get(2));
+                GenericInternalRow extra = new GenericInternalRow(new Object[] {value});
+                return toUnsafe.apply(joined.apply(base, extra));
+            }
+        };
+    }
+
+    @Override
+    public String nodeName() {
+        return "BatchedInference[" + call.functionName() + "]";
+    }
+
+    @Override
+    public int productArity() {
+        return 4;
+    }
+
+    @Override
+    public Object productElement(int n) {
+        switch (n) {
+            case 0:
+                return text;
+            case 1:
+                return call;
+            case 2:
+                return result;
+            case 3:
+                return child;
+            default:
+                throw new IndexOutOfBoundsException(Integer.toString(n));
+        }
+    }
+
+    @Override
+    public boolean canEqual(Object that) {
+        return that instanceof BatchedInferenceExec;
+    }
+}

@@ -1,0 +1,310 @@
+package io.sparkbert.udfs;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.sparkbert.bert.Encoding;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.Pooling;
+import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.inference.LoadedModel;
+import io.sparkbert.inference.ModelCache;
+import io.sparkbert.inference.ModelSource;
+import io.sparkbert.inference.ScoringSpec;
+import io.sparkbert.inference.TokenizerCache;
+import io.sparkbert.persistence.ModelLocation;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.execution.SparkStrategy;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import scala.collection.JavaConverters;
+import scala.collection.Seq;
+
+/**
+ * Registers spark-bert's SQL functions on a session.
+ *
+ * <pre>{@code
+ * SparkBertFunctions.register(spark, "sentiment", "/models/sentiment");
+ * spark.sql("SELECT id, bert_classify(text).label FROM reviews");
+ * }</pre>
+ *
+ * <p>{@code register(spark, name, model)} defines, for that model:
+ *
+ * <ul>
+ *   <li>{@code bert_tokenize(text)}: struct of {@code tokens} (array&lt;string&gt;, with [CLS] and
+ *       [SEP]), {@code input_ids}, {@code attention_mask}, {@code token_type_ids}
+ *       (array&lt;int&gt;);
+ *   <li>{@code bert_embed(text)}: array&lt;double&gt;, the mask-weighted mean of the last hidden
+ *       state (L2-normalised), as sentence-transformers models are used;
+ *   <li>{@code bert_classify(text)}: struct of {@code label} (the class name from the checkpoint's
+ *       id2label), {@code prediction} (double class index) and {@code probability}
+ *       (array&lt;double&gt;); only for a model with a classification head, else calling it fails
+ *       with a message that says so.
+ * </ul>
+ *
+ * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
+ * {@code <name>_classify}, so several models can be used in one query; the {@code bert_*} names
+ * follow the latest registration. Null or blank text gives a null result.
+ *
+ * <p>The model functions are batched: a planner strategy added to the session turns a projection
+ * that calls them into an operator that scores each partition in length-bucketed batches, with the
+ * model loaded once per executor JVM. Where a call cannot be batched (inside a filter, a join
+ * condition or an aggregate) the same values come from a row-at-a-time path.
+ *
+ * <p>The {@code model} is {@code default} (the built-in all-MiniLM-L6-v2 encoder, embeddings only),
+ * an HF checkpoint directory, or a directory written by the {@code train} job or by saving a {@code
+ * BertClassificationModel} (its {@code hf/} sub-directory is used), as a local path or any Hadoop
+ * FileSystem URI.
+ */
+public final class SparkBertFunctions {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    private static final int BATCH_SIZE = 64;
+    private static final int WINDOW_SIZE = 1024;
+    private static final int MAX_LENGTH = 512;
+
+    /** The tokenize function's result type. */
+    public static final StructType TOKENIZE_TYPE =
+            new StructType()
+                    .add("tokens", DataTypes.createArrayType(DataTypes.StringType, false))
+                    .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false))
+                    .add("attention_mask", DataTypes.createArrayType(DataTypes.IntegerType, false))
+                    .add("token_type_ids", DataTypes.createArrayType(DataTypes.IntegerType, false));
+
+    /** The embed function's result type. */
+    public static final DataType EMBED_TYPE =
+            DataTypes.createArrayType(DataTypes.DoubleType, false);
+
+    /** The classify function's result type. */
+    public static final StructType CLASSIFY_TYPE =
+            new StructType()
+                    .add("label", DataTypes.StringType)
+                    .add("prediction", DataTypes.DoubleType)
+                    .add("probability", DataTypes.createArrayType(DataTypes.DoubleType, false));
+
+    private SparkBertFunctions() {}
+
+    /**
+     * Registers the functions for a model; see the class comment.
+     *
+     * @param spark the session
+     * @param name a SQL identifier naming this model (letters, digits, underscore)
+     * @param model {@code default} or the URI of a model directory
+     * @throws IllegalArgumentException for a bad name or a model directory that cannot be read
+     */
+    public static void register(SparkSession spark, String name, String model) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException(
+                    "SparkBertFunctions.register: name '"
+                            + name
+                            + "' is not a SQL identifier; use letters, digits and underscores,"
+                            + " e.g. \"sentiment\".");
+        }
+        String location = resolveModelDirectory(spark, model);
+        ModelInfo info = ModelInfo.read(spark, location);
+        BatchedInferenceStrategy strategy = strategyOf(spark);
+
+        String tokenizeName = name.toLowerCase(Locale.ROOT) + "_tokenize";
+        registerTokenize(spark, "bert_tokenize", location);
+        registerTokenize(spark, tokenizeName, location);
+
+        ScoringSpec embedSpec =
+                new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.EMBEDDING)
+                        .columns("bert_embed", "text", null)
+                        .pooling(Pooling.MEAN, true)
+                        .maxLength(MAX_LENGTH)
+                        .batchSize(BATCH_SIZE)
+                        .windowSize(WINDOW_SIZE)
+                        .handleInvalid("keep");
+        BatchedCall.ValueMapper toVector =
+                score -> score == null ? null : toDoubles(score.values());
+        for (String fn : List.of("bert_embed", name.toLowerCase(Locale.ROOT) + "_embed")) {
+            registerModelFunction(
+                    spark, strategy, new BatchedCall(fn, embedSpec, EMBED_TYPE, toVector));
+        }
+
+        for (String fn : List.of("bert_classify", name.toLowerCase(Locale.ROOT) + "_classify")) {
+            if (info.labels == null) {
+                String message =
+                        fn
+                                + ": the model "
+                                + model
+                                + " has no classification head; register a fine-tuned"
+                                + " classifier (a train job output or an HF checkpoint with"
+                                + " classifier weights), or use bert_embed.";
+                spark.udf()
+                        .register(
+                                fn,
+                                (UDF1<String, Row>)
+                                        text -> {
+                                            throw new IllegalArgumentException(message);
+                                        },
+                                CLASSIFY_TYPE);
+                continue;
+            }
+            ScoringSpec spec =
+                    new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.LOGITS)
+                            .columns(fn, "text", null)
+                            .classifierHead(info.head)
+                            .maxLength(MAX_LENGTH)
+                            .batchSize(BATCH_SIZE)
+                            .windowSize(WINDOW_SIZE)
+                            .handleInvalid("keep");
+            List<String> labels = info.labels;
+            BatchedCall.ValueMapper toStruct =
+                    score -> {
+                        if (score == null) {
+                            return null;
+                        }
+                        float[] p = score.probabilities();
+                        int best = 0;
+                        for (int i = 1; i < p.length; i++) {
+                            if (p[i] > p[best]) {
+                                best = i;
+                            }
+                        }
+                        return RowFactory.create(labels.get(best), (double) best, toDoubles(p));
+                    };
+            registerModelFunction(
+                    spark, strategy, new BatchedCall(fn, spec, CLASSIFY_TYPE, toStruct));
+        }
+    }
+
+    private static void registerModelFunction(
+            SparkSession spark, BatchedInferenceStrategy strategy, BatchedCall call) {
+        strategy.register(call);
+        spark.udf()
+                .register(
+                        call.functionName(),
+                        (UDF1<String, Object>) text -> text == null ? null : call.scoreOne(text),
+                        call.resultType());
+    }
+
+    private static void registerTokenize(SparkSession spark, String fn, String location) {
+        TokenizerOptions options = TokenizerOptions.defaults().withMaxLength(MAX_LENGTH);
+        spark.udf()
+                .register(
+                        fn,
+                        (UDF1<String, Row>)
+                                text -> {
+                                    if (text == null) {
+                                        return null;
+                                    }
+                                    HfTokenizer tok = TokenizerCache.get(location, options);
+                                    Encoding e = tok.encode(text);
+                                    return RowFactory.create(
+                                            List.of(e.tokens()),
+                                            toInts(e.inputIds()),
+                                            toInts(e.attentionMask()),
+                                            toInts(e.tokenTypeIds()));
+                                },
+                        TOKENIZE_TYPE);
+    }
+
+    /** The session's strategy, added on first registration. */
+    private static synchronized BatchedInferenceStrategy strategyOf(SparkSession spark) {
+        Seq<SparkStrategy> current = spark.experimental().extraStrategies();
+        for (SparkStrategy s : JavaConverters.seqAsJavaList(current)) {
+            if (s instanceof BatchedInferenceStrategy) {
+                return (BatchedInferenceStrategy) s;
+            }
+        }
+        BatchedInferenceStrategy strategy = new BatchedInferenceStrategy();
+        List<SparkStrategy> updated = new ArrayList<>(JavaConverters.seqAsJavaList(current));
+        updated.add(0, strategy);
+        spark.experimental().extraStrategies_$eq(JavaConverters.asScalaBuffer(updated).toSeq());
+        return strategy;
+    }
+
+    /** {@code default}, the location itself when it holds config.json, or its {@code hf/}. */
+    static String resolveModelDirectory(SparkSession spark, String model) {
+        if (model == null || model.isBlank()) {
+            throw new IllegalArgumentException(
+                    "SparkBertFunctions.register: model is empty; give \"default\" or the URI of a"
+                            + " model directory.");
+        }
+        ModelLocation location = ModelLocation.of(model);
+        if (location.isDefault()) {
+            return ModelLocation.DEFAULT;
+        }
+        Path dir = location.toLocalDirectory(spark.sparkContext().hadoopConfiguration());
+        if (Files.isRegularFile(dir.resolve("config.json"))) {
+            return location.value();
+        }
+        if (Files.isRegularFile(dir.resolve("hf").resolve("config.json"))) {
+            return location.value().replaceAll("/+$", "") + "/hf";
+        }
+        throw new IllegalArgumentException(
+                "SparkBertFunctions.register: "
+                        + model
+                        + " holds neither config.json nor hf/config.json; give an HF checkpoint"
+                        + " directory or a directory written by the train job.");
+    }
+
+    private static double[] toDoubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
+    }
+
+    private static List<Integer> toInts(long[] v) {
+        List<Integer> out = new ArrayList<>(v.length);
+        for (long x : v) {
+            out.add((int) x);
+        }
+        return out;
+    }
+
+    /** Labels (null without a classifier head) and the recorded head pooling of a model. */
+    private static final class ModelInfo {
+        final List<String> labels;
+        final String head;
+
+        private ModelInfo(List<String> labels, String head) {
+            this.labels = labels;
+            this.head = head;
+        }
+
+        static ModelInfo read(SparkSession spark, String location) {
+            if (ModelLocation.DEFAULT.equals(location)) {
+                return new ModelInfo(null, null);
+            }
+            Path dir =
+                    ModelLocation.of(location)
+                            .toLocalDirectory(spark.sparkContext().hadoopConfiguration());
+            try {
+                JsonObject config =
+                        JsonParser.parseString(
+                                        Files.readString(
+                                                dir.resolve("config.json"), StandardCharsets.UTF_8))
+                                .getAsJsonObject();
+                String head =
+                        config.has("sparkbert")
+                                        && config.getAsJsonObject("sparkbert").has("pooling")
+                                ? config.getAsJsonObject("sparkbert").get("pooling").getAsString()
+                                : "pooler";
+                // Loaded once per JVM and kept in the cache that local-mode tasks share.
+                LoadedModel loaded = ModelCache.get(ModelSource.location(location), "cpu");
+                if (!loaded.model().hasClassifier()) {
+                    return new ModelInfo(null, head);
+                }
+                return new ModelInfo(loaded.model().config().labels(), head);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + dir.resolve("config.json"), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package io.sparkbert.udfs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.Encoding;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.Pooling;
+import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.Fixtures;
+import io.sparkbert.testing.SparkTestSession;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class SparkBertFunctionsTest {
+    private static final StructType SCHEMA =
+            new StructType().add("id", DataTypes.IntegerType).add("text", DataTypes.StringType);
+
+    private static SparkSession spark;
+    private static JsonObject golden;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        spark = SparkTestSession.get();
+        golden =
+                JsonParser.parseString(Files.readString(Fixtures.tinyBert().resolve("golden.json")))
+                        .getAsJsonObject();
+        SparkBertFunctions.register(spark, "tiny", Fixtures.tinyBert().toString());
+    }
+
+    private static List<String> evalTexts() {
+        List<String> texts = new ArrayList<>();
+        for (var t : golden.getAsJsonObject("eval").getAsJsonArray("texts")) {
+            texts.add(t.getAsString());
+        }
+        return texts;
+    }
+
+    private static void view(String name, List<String> texts, int partitions) {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            rows.add(RowFactory.create(i, texts.get(i)));
+        }
+        spark.createDataFrame(rows, SCHEMA).repartition(partitions).createOrReplaceTempView(name);
+    }
+
+    @Test
+    void classifyMatchesTheHuggingFaceReferenceAndIsBatched() {
+        List<String> texts = evalTexts();
+        view("eval_texts", texts, 2);
+        Dataset<Row> out =
+                spark.sql(
+                        "SELECT id, bert_classify(text) AS c, tiny_classify(text).label AS l"
+                                + " FROM eval_texts");
+        String plan = out.queryExecution().executedPlan().toString();
+        assertTrue(plan.contains("BatchedInference[bert_classify]"), plan);
+        assertTrue(plan.contains("BatchedInference[tiny_classify]"), plan);
+        List<Row> rows = out.collectAsList();
+        assertEquals(texts.size(), rows.size());
+        JsonArray probs = golden.getAsJsonObject("eval").getAsJsonArray("probs");
+        for (Row r : rows) {
+            int id = r.getInt(0);
+            Row c = r.getStruct(1);
+            List<Double> p = c.getList(2);
+            JsonArray expected = probs.get(id).getAsJsonArray();
+            assertEquals(expected.size(), p.size());
+            int best = 0;
+            for (int k = 0; k < p.size(); k++) {
+                assertEquals(expected.get(k).getAsDouble(), p.get(k), 1e-4, "text " + id);
+                if (expected.get(k).getAsDouble() > expected.get(best).getAsDouble()) {
+                    best = k;
+                }
+            }
+            assertEquals(best, c.getDouble(1), 0.0);
+            assertEquals("LABEL_" + best, c.getString(0));
+            assertEquals(c.getString(0), r.getString(2));
+        }
+    }
+
+    @Test
+    void callsOutsideAProjectionGiveTheSameValuesRowByRow() {
+        view("eval_texts2", evalTexts(), 2);
+        List<Row> batched =
+                spark.sql(
+                                "SELECT id FROM (SELECT id, bert_classify(text).prediction AS p"
+                                        + " FROM eval_texts2) WHERE p = 1 ORDER BY id")
+                        .collectAsList();
+        Dataset<Row> filtered =
+                spark.sql(
+                        "SELECT id FROM eval_texts2 WHERE bert_classify(text).prediction = 1"
+                                + " ORDER BY id");
+        assertEquals(batched, filtered.collectAsList());
+        assertTrue(!batched.isEmpty());
+    }
+
+    @Test
+    void embedEqualsDriverSideMeanPoolingAndKeepsNulls() {
+        SparkBertFunctions.register(spark, "mini", "default");
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            texts.add(
+                    i % 7 == 3 ? null : "sentence number " + i + (i % 2 == 0 ? " is longer" : ""));
+        }
+        view("embed_texts", texts, 3);
+        Dataset<Row> out = spark.sql("SELECT id, mini_embed(text) AS e FROM embed_texts");
+        assertTrue(
+                out.queryExecution().executedPlan().toString().contains("BatchedInference"),
+                "embedding calls must be planned batched");
+        List<Row> rows = out.collectAsList();
+        assertEquals(texts.size(), rows.size());
+        try (BertModel model = BertModel.builtIn(Device.cpu());
+                HfTokenizer tok = HfTokenizer.builtIn(TokenizerOptions.defaults())) {
+            for (Row r : rows) {
+                String text = texts.get(r.getInt(0));
+                if (text == null) {
+                    assertNull(r.get(1));
+                    continue;
+                }
+                Encoding e = tok.encode(text);
+                float[] expected =
+                        model.embed(
+                                        new long[][] {e.inputIds()},
+                                        new long[][] {e.tokenTypeIds()},
+                                        new long[][] {e.attentionMask()},
+                                        Pooling.MEAN,
+                                        true)[0];
+                List<Double> got = r.getList(1);
+                assertEquals(384, got.size());
+                for (int k = 0; k < expected.length; k++) {
+                    assertEquals(expected[k], got.get(k), 1e-5, "row " + r.getInt(0));
+                }
+            }
+        }
+    }
+
+    @Test
+    void tokenizeGivesTheReferenceIds() {
+        Row r = spark.sql("SELECT bert_tokenize('COVID-19 pandemic') AS t").first().getStruct(0);
+        assertEquals(List.of(101, 2522, 17258, 1011, 2539, 6090, 3207, 7712, 102), r.getList(1));
+        assertEquals(
+                List.of("[CLS]", "co", "##vid", "-", "19", "pan", "##de", "##mic", "[SEP]"),
+                r.getList(0));
+        assertNull(spark.sql("SELECT bert_tokenize(CAST(NULL AS STRING))").first().get(0));
+    }
+
+    @Test
+    void classifyWithoutAHeadFailsClearly() {
+        SparkBertFunctions.register(spark, "encoderonly", "default");
+        Exception e =
+                assertThrows(
+                        Exception.class,
+                        () -> spark.sql("SELECT encoderonly_classify('hi')").collectAsList());
+        Throwable root = e;
+        while (root.getCause() != null
+                && !(root instanceof IllegalArgumentException
+                        && root.getMessage().contains("no classification head"))) {
+            root = root.getCause();
+        }
+        assertNotNull(root.getMessage());
+        assertTrue(root.getMessage().contains("no classification head"), e.toString());
+    }
+
+    @Test
+    void badNamesAndModelsAreRefused() {
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> SparkBertFunctions.register(spark, "my-model", "default"));
+        assertTrue(e.getMessage().contains("'my-model'"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> SparkBertFunctions.register(spark, "x", Fixtures.root().toString()));
+        assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+    }
+}
