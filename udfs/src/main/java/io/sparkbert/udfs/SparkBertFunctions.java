@@ -167,14 +167,14 @@ public final class SparkBertFunctions {
                         if (score == null) {
                             return null;
                         }
-                        float[] p = score.probabilities();
+                        double[] p = score.probabilities();
                         int best = 0;
                         for (int i = 1; i < p.length; i++) {
                             if (p[i] > p[best]) {
                                 best = i;
                             }
                         }
-                        return RowFactory.create(labels.get(best), (double) best, toDoubles(p));
+                        return RowFactory.create(labels.get(best), (double) best, p.clone());
                     };
             registerModelFunction(
                     spark, strategy, new BatchedCall(fn, spec, CLASSIFY_TYPE, toStruct));
