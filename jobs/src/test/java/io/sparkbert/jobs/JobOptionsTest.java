@@ -21,7 +21,8 @@ class JobOptionsTest {
                     new TrainJob(new MllibBackend()),
                     new ScoreJob(new MllibBackend()),
                     new EvaluateJob(new MllibBackend()),
-                    new DemoJob(new MllibBackend()));
+                    new DemoJob(new MllibBackend()),
+                    new EmbedJob());
 
     @TempDir Path tmp;
 
