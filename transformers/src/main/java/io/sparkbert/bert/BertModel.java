@@ -319,6 +319,10 @@ public final class BertModel implements AutoCloseable {
      * training=true} dropout draws from PyTorch's global generator: seed it with {@code
      * Engine.getInstance().setRandomSeed(seed)} for repeatable runs.
      *
+     * <p>Shapes and the sequence length are checked here; token values are not (that would cost a
+     * device sync per batch): an id outside the vocabulary surfaces as the engine's index error.
+     * The Java-array helpers below check values and name the offending cell.
+     *
      * @param scope the manager that receives all results and intermediates
      * @param inputIds [batch, seq] int64 (or int32) token ids
      * @param tokenTypeIds [batch, seq] segment ids, or null for all zeros

@@ -38,6 +38,12 @@ final class OnnxWeights {
     /** A float32 tensor held in Java memory. */
     record Tensor(long[] shape, float[] data) {}
 
+    /**
+     * What {@link #read} found: float tensors under HF names, and the graph's initializer and node
+     * counts.
+     */
+    record Parsed(Map<String, Tensor> tensors, int initializers, int nodes) {}
+
     /** The built-in MiniLM config: hidden 384, 6 layers, 12 heads, intermediate 1536. */
     static BertConfig builtInConfig() {
         return BertConfig.of(384, 6, 12, 1536, 512, 2, 30522, 1e-12)
@@ -85,7 +91,7 @@ final class OnnxWeights {
         } catch (IOException e) {
             throw new IllegalStateException("Cannot read " + BUILT_IN_ONNX, e);
         }
-        Map<String, Tensor> all = read(bytes, BUILT_IN_ONNX);
+        Map<String, Tensor> all = read(bytes, BUILT_IN_ONNX).tensors();
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, Shape> e :
                 BertModel.expectedShapes(builtInConfig(), false, false).entrySet()) {
@@ -107,9 +113,9 @@ final class OnnxWeights {
      *
      * @param model the ONNX file bytes
      * @param file name for error messages
-     * @return HF name (no prefix) to tensor; initializers that do not map are left out
+     * @return HF name (no prefix) to tensor (initializers that do not map are left out), and counts
      */
-    static Map<String, Tensor> read(byte[] model, String file) {
+    static Parsed read(byte[] model, String file) {
         ByteBuffer buf = ByteBuffer.wrap(model).order(ByteOrder.LITTLE_ENDIAN);
         Wire graph = null;
         Wire top = new Wire(buf, 0, model.length, file);
@@ -126,11 +132,13 @@ final class OnnxWeights {
         }
         Map<String, String> consumer = new HashMap<>(); // initializer name -> MatMul node name
         List<Wire> initializers = new ArrayList<>();
+        int nodes = 0;
         while (graph.hasMore()) {
             int tag = graph.tag();
             int field = tag >>> 3;
             if (field == 1 && (tag & 7) == 2) {
                 readNode(graph.message(), consumer);
+                nodes++;
             } else if (field == 5 && (tag & 7) == 2) {
                 initializers.add(graph.message());
             } else {
@@ -141,7 +149,7 @@ final class OnnxWeights {
         for (Wire t : initializers) {
             readTensor(t, consumer, out);
         }
-        return out;
+        return new Parsed(out, initializers.size(), nodes);
     }
 
     private static void readNode(Wire node, Map<String, String> consumer) {

@@ -157,6 +157,29 @@ class BuiltInOnnxParityTest {
     }
 
     @Test
+    void onnxGraphIsReadCompletely() throws IOException {
+        byte[] bytes;
+        try (InputStream in = BertModel.class.getResourceAsStream(OnnxWeights.BUILT_IN_ONNX)) {
+            bytes = in.readAllBytes();
+        }
+        OnnxWeights.Parsed parsed = OnnxWeights.read(bytes, "built-in");
+        assertEquals(102, parsed.initializers());
+        assertEquals(637, parsed.nodes());
+        // Every encoder weight maps to an HF name; the 36 MatMul weights arrive as [out, in].
+        assertTrue(
+                parsed.tensors()
+                        .keySet()
+                        .containsAll(
+                                BertModel.expectedShapes(model.config(), false, false).keySet()));
+        OnnxWeights.Tensor q = parsed.tensors().get("encoder.layer.5.intermediate.dense.weight");
+        assertEquals(1536, q.shape()[0]);
+        assertEquals(384, q.shape()[1]);
+        assertEquals(
+                "encoder.layer.2.attention.self.query.weight",
+                OnnxWeights.matMulNodeToHf("/encoder/layer.2/attention/self/query/MatMul"));
+    }
+
+    @Test
     void singleTextsMatchOnnxRuntime() throws OrtException {
         double worst = 0;
         for (String s : SENTENCES) {

@@ -20,6 +20,7 @@ class TinyBertGoldenTest {
     static final double TOL = 1e-4;
     static JsonObject golden;
     static BertModel model;
+    static double worst;
 
     @BeforeAll
     static void load() throws IOException {
@@ -31,6 +32,7 @@ class TinyBertGoldenTest {
 
     @AfterAll
     static void close() {
+        System.out.println("tinybert vs transformers: max abs diff " + worst);
         model.close();
     }
 
@@ -67,6 +69,7 @@ class TinyBertGoldenTest {
     static void assertClose(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what + " length");
         for (int j = 0; j < expected.length; j++) {
+            worst = Math.max(worst, Math.abs(expected[j] - actual[j]));
             assertEquals(expected[j], actual[j], TOL, what + "[" + j + "]");
         }
     }
