@@ -1,20 +1,19 @@
 package io.sparkbert.classification;
 
 import io.sparkbert.bert.train.TrainingSummary;
+import io.sparkbert.inference.ModelBytes;
+import io.sparkbert.inference.ModelSource;
+import io.sparkbert.inference.PartitionScorer;
+import io.sparkbert.inference.Score;
+import io.sparkbert.inference.ScoringSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
-import java.util.NoSuchElementException;
+import java.util.Arrays;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.DoubleArrayParam;
@@ -28,10 +27,9 @@ import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.Option;
 
@@ -41,10 +39,11 @@ import scala.Option;
  * softmax) and {@code predictionCol} (double class index, argmax of probability / thresholds as in
  * MLlib), so MLlib evaluators, {@code Pipeline} and {@code CrossValidator} work unchanged.
  *
- * <p><b>Scoring.</b> Each partition is read in batches of {@code batchSize} texts; the model and
- * tokenizer are loaded once per executor JVM (a static cache keyed by the model's id, device and
- * maxLength) from a broadcast of the weights. A null text fails the task with an error naming the
- * column.
+ * <p><b>Scoring.</b> Through {@link PartitionScorer}: each partition is read in windows of rows,
+ * tokenized, cut into length-bucketed batches of at most {@code batchSize} rows and scored in the
+ * original row order. The weights travel once in a broadcast keyed by their content; each executor
+ * JVM loads the model once ({@link io.sparkbert.inference.ModelCache}). A null or blank text fails
+ * the task with an error naming the column.
  *
  * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus {@code
  * path/hf/config.json} (with {@code id2label} and a {@code sparkbert} key recording the pooling),
@@ -65,7 +64,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final String uid;
     private final ClassifierPayload payload;
     private final TrainingSummary summary;
-    private transient Broadcast<ClassifierPayload> broadcast;
+    private transient ModelSource source;
 
     private final Param<String> textCol;
     private final Param<String> textPairCol;
@@ -312,28 +311,51 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema());
-        Dataset<Row> df = dataset.toDF();
-        int textIdx = df.schema().fieldIndex(getTextCol());
-        int pairIdx = getTextPairCol().isEmpty() ? -1 : df.schema().fieldIndex(getTextPairCol());
-        PartitionScorer fn =
-                new PartitionScorer(
-                        broadcast(df.sparkSession()),
-                        textIdx,
-                        pairIdx,
-                        getTextCol(),
-                        getTextPairCol(),
-                        getBatchSize(),
-                        getMaxLength(),
-                        getDevice(),
-                        isDefined(thresholds) ? getThresholds() : null);
-        return df.mapPartitions(fn, Encoders.row(out));
+        String pairCol = getTextPairCol().isEmpty() ? null : getTextPairCol();
+        ScoringSpec spec =
+                new ScoringSpec(modelSource(dataset.sparkSession()), ScoringSpec.Output.LOGITS)
+                        .columns(stageName(), getTextCol(), pairCol)
+                        .classifierHead(payload.pooling)
+                        .device(getDevice())
+                        .maxLength(getMaxLength())
+                        .batchSize(getBatchSize())
+                        .handleInvalid("error")
+                        .invalidHint(
+                                "Filter out rows whose text (param textCol"
+                                        + (pairCol == null ? "" : " or textPairCol")
+                                        + ") is null or blank before transform.");
+        double[] th = isDefined(thresholds) ? getThresholds() : null;
+        StructField[] appended =
+                Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
+        return PartitionScorer.transform(dataset, spec, appended, score -> outputs(score, th));
     }
 
-    private synchronized Broadcast<ClassifierPayload> broadcast(SparkSession spark) {
-        if (broadcast == null) {
-            broadcast = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(payload);
+    /** prediction, probability, rawPrediction (= logits) of one row. */
+    private static Object[] outputs(Score score, double[] thresholds) {
+        float[] logits = score.values();
+        double[] prob = score.probabilities();
+        double[] raw = new double[logits.length];
+        for (int j = 0; j < raw.length; j++) {
+            raw[j] = logits[j];
         }
-        return broadcast;
+        return new Object[] {
+            (double) predict(prob, thresholds), Vectors.dense(prob), Vectors.dense(raw)
+        };
+    }
+
+    /**
+     * The executors' view of this model: its bytes in a broadcast, made once per model instance and
+     * keyed by content, so each executor JVM loads it once.
+     */
+    private synchronized ModelSource modelSource(SparkSession spark) {
+        if (source == null) {
+            source =
+                    ModelSource.broadcast(
+                            spark.sparkContext(),
+                            new ModelBytes(
+                                    payload.configJson, payload.weights, payload.tokenizerJson));
+        }
+        return source;
     }
 
     /** MLlib's rule: argmax of probability / threshold (a 0 threshold wins outright). */
@@ -356,134 +378,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             }
         }
         return best;
-    }
-
-    static double[] softmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        double[] p = new double[logits.length];
-        for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp(logits[i] - max);
-            sum += p[i];
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] /= sum;
-        }
-        return p;
-    }
-
-    /** Scores one partition in batches; runs on executors. */
-    private static final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
-        private static final long serialVersionUID = 1L;
-        private final Broadcast<ClassifierPayload> payload;
-        private final int textIdx;
-        private final int pairIdx;
-        private final String textCol;
-        private final String pairCol;
-        private final int batchSize;
-        private final int maxLength;
-        private final String device;
-        private final double[] thresholds;
-
-        PartitionScorer(
-                Broadcast<ClassifierPayload> payload,
-                int textIdx,
-                int pairIdx,
-                String textCol,
-                String pairCol,
-                int batchSize,
-                int maxLength,
-                String device,
-                double[] thresholds) {
-            this.payload = payload;
-            this.textIdx = textIdx;
-            this.pairIdx = pairIdx;
-            this.textCol = textCol;
-            this.pairCol = pairCol;
-            this.batchSize = batchSize;
-            this.maxLength = maxLength;
-            this.device = device;
-            this.thresholds = thresholds;
-        }
-
-        @Override
-        public Iterator<Row> call(Iterator<Row> rows) {
-            SequenceScorer scorer = ScorerCache.get(payload.value(), device, maxLength);
-            return new Iterator<Row>() {
-                private final List<Row> ready = new ArrayList<>();
-                private int pos;
-
-                @Override
-                public boolean hasNext() {
-                    if (pos < ready.size()) {
-                        return true;
-                    }
-                    ready.clear();
-                    pos = 0;
-                    List<Row> batch = new ArrayList<>(batchSize);
-                    while (batch.size() < batchSize && rows.hasNext()) {
-                        batch.add(rows.next());
-                    }
-                    if (batch.isEmpty()) {
-                        return false;
-                    }
-                    score(batch);
-                    return true;
-                }
-
-                @Override
-                public Row next() {
-                    if (!hasNext()) {
-                        throw new NoSuchElementException();
-                    }
-                    return ready.get(pos++);
-                }
-
-                private void score(List<Row> batch) {
-                    List<String> texts = new ArrayList<>(batch.size());
-                    List<String> pairs = pairIdx < 0 ? null : new ArrayList<>(batch.size());
-                    for (Row r : batch) {
-                        texts.add(text(r, textIdx, textCol, "textCol"));
-                        if (pairs != null) {
-                            pairs.add(text(r, pairIdx, pairCol, "textPairCol"));
-                        }
-                    }
-                    float[][] logits = scorer.logits(texts, pairs);
-                    for (int i = 0; i < batch.size(); i++) {
-                        Row r = batch.get(i);
-                        double[] raw = new double[logits[i].length];
-                        for (int j = 0; j < raw.length; j++) {
-                            raw[j] = logits[i][j];
-                        }
-                        double[] prob = softmax(logits[i]);
-                        Object[] values = new Object[r.size() + 3];
-                        for (int j = 0; j < r.size(); j++) {
-                            values[j] = r.get(j);
-                        }
-                        values[r.size()] = (double) predict(prob, thresholds);
-                        values[r.size() + 1] = Vectors.dense(prob);
-                        values[r.size() + 2] = Vectors.dense(raw);
-                        ready.add(RowFactory.create(values));
-                    }
-                }
-            };
-        }
-
-        private static String text(Row r, int idx, String column, String param) {
-            if (r.isNullAt(idx)) {
-                throw new IllegalArgumentException(
-                        "BertClassificationModel: column '"
-                                + column
-                                + "' (param "
-                                + param
-                                + ") has a null value; filter nulls out or fill them with"
-                                + " na().fill(\"\") before transform.");
-            }
-            return r.getString(idx);
-        }
     }
 
     // ------------------------------------------------------------- copy, io

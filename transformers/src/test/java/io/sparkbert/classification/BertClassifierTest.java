@@ -11,6 +11,7 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.ClassifierHead;
+import io.sparkbert.inference.ModelCache;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -116,12 +117,12 @@ class BertClassifierTest {
         assertEquals(4, model.summary().steps().size());
         assertEquals(2, model.summary().epochs().size());
 
-        int loadsBefore = ScorerCache.loadCount();
+        int loadsBefore = ModelCache.loadCount();
         Dataset<Row> out = model.transform(data);
         out.count();
         model.transform(data).count();
         // One load per JVM for this model, however many tasks and transforms.
-        assertEquals(loadsBefore + 1, ScorerCache.loadCount());
+        assertEquals(loadsBefore + 1, ModelCache.loadCount());
         assertEquals(
                 Arrays.asList("text", "label", "prediction", "probability", "rawPrediction"),
                 Arrays.asList(out.columns()));

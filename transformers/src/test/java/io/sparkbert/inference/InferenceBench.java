@@ -1,0 +1,432 @@
+package io.sparkbert.inference;
+
+import ai.djl.pytorch.jni.JniUtils;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.sparkbert.bert.Encoding;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.Pooling;
+import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.data.Example;
+import io.sparkbert.data.SentimentCorpus;
+import io.sparkbert.feature.BertEmbeddings;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Inference benchmark (a program, not a test): sentence embeddings of the UCI sentences repeated to
+ * {@code --rows} rows with the built-in MiniLM, mean pooling, {@code maxLength} 128, in one run:
+ *
+ * <ol>
+ *   <li>{@code engine}: the bare engine in this JVM, no Spark, length bucketing ({@link
+ *       DocumentScorer} over windows of {@code --window} rows), {@code --workers} threads (default:
+ *       the cores) with one libtorch thread each, as Spark's tasks use the cores;
+ *   <li>{@code spark}: {@link BertEmbeddings} on {@code local[2]} (two tasks, one libtorch thread
+ *       each), length bucketing;
+ *   <li>{@code spark-unsorted}: the same without sorting by length (each batch padded to its own
+ *       longest row);
+ *   <li>{@code spark-pad128}: every batch padded to 128 tokens, on {@code --padded-rows} rows;
+ *   <li>{@code ort}: ONNX Runtime on the same ONNX file with the same tokenizer and bucketing, one
+ *       session (one intra-op thread) shared by {@code --workers} threads.
+ * </ol>
+ *
+ * Also reports the model load time (cold: first in the JVM; warm: again after the cache is cleared)
+ * and the memory of one model copy (parameter bytes and the process RSS growth). Options: {@code
+ * --rows N --padded-rows N --batch N --max-tokens N --window N --only a,b}. Not thread-safe; a
+ * command-line program.
+ */
+public final class InferenceBench {
+    private InferenceBench() {}
+
+    /** Runs the benchmark; see the class comment. */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opt = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        int rows = Integer.parseInt(opt.getOrDefault("rows", "30000"));
+        int paddedRows = Integer.parseInt(opt.getOrDefault("padded-rows", "3000"));
+        int batch = Integer.parseInt(opt.getOrDefault("batch", "32"));
+        int maxTokens = Integer.parseInt(opt.getOrDefault("max-tokens", "0"));
+        int window = Integer.parseInt(opt.getOrDefault("window", "1024"));
+        int workers =
+                Integer.parseInt(
+                        opt.getOrDefault(
+                                "workers",
+                                String.valueOf(Runtime.getRuntime().availableProcessors())));
+        List<String> only =
+                Arrays.asList(
+                        opt.getOrDefault("only", "engine,spark,spark-unsorted,spark-pad128,ort")
+                                .split(","));
+        List<String> corpus = new ArrayList<>();
+        for (Example e : SentimentCorpus.load()) {
+            corpus.add(e.text());
+        }
+        List<String> texts = repeat(corpus, rows);
+        Map<String, String> results = new LinkedHashMap<>();
+        System.out.printf(
+                Locale.ROOT,
+                "rows=%d padded-rows=%d batch=%d max-tokens=%d window=%d workers=%d cores=%d%n",
+                rows,
+                paddedRows,
+                batch,
+                maxTokens,
+                window,
+                workers,
+                Runtime.getRuntime().availableProcessors());
+
+        // Model load time and memory of one copy.
+        long rssBefore = rssBytes();
+        ModelSource source = ModelSource.location("default");
+        LoadedModel cold = ModelCache.get(source, "cpu");
+        long rssAfter = rssBytes();
+        results.put(
+                "model load (cold, first in JVM, incl. engine start)",
+                String.format(Locale.ROOT, "%.2f s", cold.loadNanos() / 1e9));
+        results.put(
+                "model copy: parameters",
+                String.format(Locale.ROOT, "%.1f MB", cold.parameterBytes() / 1e6));
+        results.put(
+                "model copy: process RSS growth on first load",
+                String.format(Locale.ROOT, "%.1f MB", (rssAfter - rssBefore) / 1e6));
+        ModelCache.clear();
+        LoadedModel warm = ModelCache.get(source, "cpu");
+        results.put(
+                "model load (warm, cache cleared)",
+                String.format(Locale.ROOT, "%.2f s", warm.loadNanos() / 1e9));
+
+        ScoringSpec base =
+                new ScoringSpec(source, ScoringSpec.Output.EMBEDDING)
+                        .columns("bench", "text", null)
+                        .device("cpu")
+                        .pooling(Pooling.MEAN, false)
+                        .maxLength(128)
+                        .batchSize(batch)
+                        .maxTokens(maxTokens)
+                        .windowSize(window);
+
+        if (only.contains("engine")) {
+            engine(base, texts.subList(0, Math.min(2000, texts.size())), window, workers);
+            double rate = engine(base, texts, window, workers);
+            results.put("engine (no Spark), bucketed", rate(rate, texts.size()));
+        }
+        if (only.contains("ort")) {
+            double rate = ort(texts, batch, maxTokens, window, workers);
+            results.put("ONNX Runtime, bucketed", rate(rate, texts.size()));
+        }
+        if (only.stream().anyMatch(s -> s.startsWith("spark"))) {
+            SparkSession spark =
+                    SparkSession.builder()
+                            .master("local[2]")
+                            .appName("inference-bench")
+                            .config("spark.ui.enabled", "false")
+                            .config("spark.driver.host", "127.0.0.1")
+                            .config("spark.driver.bindAddress", "127.0.0.1")
+                            .getOrCreate();
+            spark.sparkContext().setLogLevel("WARN");
+            try {
+                Dataset<Row> df = frame(spark, texts, 2).cache();
+                df.count();
+                BertEmbeddings stage =
+                        new BertEmbeddings()
+                                .setInputCol("text")
+                                .setMaxLength(128)
+                                .setBatchSize(batch)
+                                .setMaxTokens(maxTokens)
+                                .setWindowSize(window);
+                consume(stage.transform(frame(spark, texts.subList(0, 2000), 2))); // warm-up
+                if (only.contains("spark")) {
+                    long t0 = System.nanoTime();
+                    consume(stage.transform(df));
+                    results.put(
+                            "Spark local[2] BertEmbeddings, bucketed",
+                            rate(texts.size() / ((System.nanoTime() - t0) / 1e9), texts.size()));
+                }
+                if (only.contains("spark-unsorted")) {
+                    long t0 = System.nanoTime();
+                    consume(scored(df, copy(base).bucketing(false, 0)));
+                    results.put(
+                            "Spark local[2], no bucketing (pad to batch longest)",
+                            rate(texts.size() / ((System.nanoTime() - t0) / 1e9), texts.size()));
+                }
+                if (only.contains("spark-pad128")) {
+                    List<String> sub = texts.subList(0, Math.min(paddedRows, texts.size()));
+                    Dataset<Row> small = frame(spark, sub, 2).cache();
+                    small.count();
+                    long t0 = System.nanoTime();
+                    consume(scored(small, copy(base).bucketing(false, 128)));
+                    results.put(
+                            "Spark local[2], fixed padding to 128",
+                            rate(sub.size() / ((System.nanoTime() - t0) / 1e9), sub.size()));
+                }
+            } finally {
+                spark.stop();
+            }
+        }
+        System.out.println();
+        System.out.println("| measurement | result |");
+        System.out.println("| --- | --- |");
+        results.forEach((k, v) -> System.out.println("| " + k + " | " + v + " |"));
+    }
+
+    private static ScoringSpec copy(ScoringSpec s) {
+        return new ScoringSpec(s.source(), s.output())
+                .columns(s.stage(), s.inputCol(), s.pairCol())
+                .device(s.device())
+                .pooling(s.pooling(), s.normalize())
+                .maxLength(s.maxLength())
+                .batchSize(s.batchSize())
+                .maxTokens(s.maxTokens())
+                .windowSize(s.windowSize());
+    }
+
+    private static String rate(double perSecond, int n) {
+        return String.format(Locale.ROOT, "%.0f sentences/s (%d rows)", perSecond, n);
+    }
+
+    static List<String> repeat(List<String> corpus, int rows) {
+        List<String> out = new ArrayList<>(rows);
+        for (int i = 0; i < rows; i++) {
+            out.add(corpus.get(i % corpus.size()));
+        }
+        return out;
+    }
+
+    static Dataset<Row> frame(SparkSession spark, List<String> texts, int partitions) {
+        List<Row> rows = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            rows.add(RowFactory.create(i, texts.get(i)));
+        }
+        StructType schema =
+                new StructType().add("id", DataTypes.IntegerType).add("text", DataTypes.StringType);
+        return spark.createDataFrame(rows, schema).repartition(partitions);
+    }
+
+    static Dataset<Row> scored(Dataset<Row> df, ScoringSpec spec) {
+        StructField[] f = {
+            new StructField("embedding", SQLDataTypes.VectorType(), true, Metadata.empty())
+        };
+        return PartitionScorer.transform(
+                df,
+                spec,
+                f,
+                s -> {
+                    double[] d = new double[s.values().length];
+                    for (int i = 0; i < d.length; i++) {
+                        d[i] = s.values()[i];
+                    }
+                    return new Object[] {Vectors.dense(d)};
+                });
+    }
+
+    /** Forces every row through the model (a sum over the first vector element). */
+    static void consume(Dataset<Row> scored) {
+        scored.select(
+                        functions.sum(
+                                org.apache
+                                        .spark
+                                        .ml
+                                        .functions
+                                        .vector_to_array(functions.col("embedding"), "float32")
+                                        .getItem(0)))
+                .collectAsList();
+    }
+
+    /**
+     * Scores with {@code workers} threads, each with one libtorch intra-op thread, its own scope
+     * and scorer, taking every {@code workers}-th window (the way two Spark tasks share two cores).
+     */
+    static double engine(ScoringSpec spec, List<String> texts, int window, int workers)
+            throws InterruptedException {
+        LoadedModel loaded = ModelCache.get(spec.source(), "cpu");
+        long t0 = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int w = 0; w < workers; w++) {
+            final int first = w;
+            Thread t =
+                    new Thread(
+                            () -> {
+                                JniUtils.setNumThreads(1);
+                                try (ai.djl.ndarray.NDManager scope =
+                                        ai.djl.ndarray.NDManager.newBaseManager(
+                                                ai.djl.Device.cpu())) {
+                                    DocumentScorer scorer = new DocumentScorer(spec, loaded, scope);
+                                    for (int start = first * window;
+                                            start < texts.size();
+                                            start += workers * window) {
+                                        List<String> part =
+                                                texts.subList(
+                                                        start,
+                                                        Math.min(texts.size(), start + window));
+                                        scorer.score(part.toArray(new String[0]), null);
+                                    }
+                                } catch (Throwable e) {
+                                    errors.add(e);
+                                }
+                            });
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalStateException("engine worker failed", errors.get(0));
+        }
+        return texts.size() / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    static double ort(List<String> texts, int batchSize, int maxTokens, int window, int workers)
+            throws Exception {
+        byte[] onnx;
+        try (InputStream in = InferenceBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            onnx = in.readAllBytes();
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+                HfTokenizer tok =
+                        HfTokenizer.builtIn(TokenizerOptions.defaults().withMaxLength(128))) {
+            so.setIntraOpNumThreads(1);
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            try (OrtSession session = env.createSession(onnx, so)) {
+                ortRun(env, session, tok, texts.subList(0, 1000), batchSize, maxTokens, window);
+                long t0 = System.nanoTime();
+                List<Thread> threads = new ArrayList<>();
+                List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+                for (int w = 0; w < workers; w++) {
+                    final int first = w;
+                    Thread t =
+                            new Thread(
+                                    () -> {
+                                        try {
+                                            for (int start = first * window;
+                                                    start < texts.size();
+                                                    start += workers * window) {
+                                                ortRun(
+                                                        env,
+                                                        session,
+                                                        tok,
+                                                        texts.subList(
+                                                                start,
+                                                                Math.min(
+                                                                        texts.size(),
+                                                                        start + window)),
+                                                        batchSize,
+                                                        maxTokens,
+                                                        window);
+                                            }
+                                        } catch (Throwable e) {
+                                            errors.add(e);
+                                        }
+                                    });
+                    t.start();
+                    threads.add(t);
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                if (!errors.isEmpty()) {
+                    throw new IllegalStateException("ORT worker failed", errors.get(0));
+                }
+                return texts.size() / ((System.nanoTime() - t0) / 1e9);
+            }
+        }
+    }
+
+    private static void ortRun(
+            OrtEnvironment env,
+            OrtSession session,
+            HfTokenizer tok,
+            List<String> texts,
+            int batchSize,
+            int maxTokens,
+            int window)
+            throws OrtException {
+        for (int start = 0; start < texts.size(); start += window) {
+            List<String> w = texts.subList(start, Math.min(texts.size(), start + window));
+            Encoding[] enc = tok.encodeBatch(w);
+            int[] lengths = new int[enc.length];
+            for (int i = 0; i < enc.length; i++) {
+                lengths[i] = enc[i].length();
+            }
+            float[][] out = new float[enc.length][];
+            for (int[] b : BatchPlanner.plan(lengths, batchSize, maxTokens, true)) {
+                int seq = 0;
+                for (int i : b) {
+                    seq = Math.max(seq, lengths[i]);
+                }
+                long[] ids = new long[b.length * seq];
+                long[] mask = new long[b.length * seq];
+                long[] types = new long[b.length * seq];
+                for (int r = 0; r < b.length; r++) {
+                    System.arraycopy(enc[b[r]].inputIds(), 0, ids, r * seq, lengths[b[r]]);
+                    Arrays.fill(mask, r * seq, r * seq + lengths[b[r]], 1L);
+                }
+                long[] shape = {b.length, seq};
+                Map<String, OnnxTensor> in = new HashMap<>();
+                in.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+                in.put(
+                        "attention_mask",
+                        OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+                in.put(
+                        "token_type_ids",
+                        OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
+                try (OrtSession.Result res = session.run(in)) {
+                    float[] h = ((OnnxTensor) res.get(0)).getFloatBuffer().array();
+                    int dim = h.length / (b.length * seq);
+                    for (int r = 0; r < b.length; r++) {
+                        float[] v = new float[dim];
+                        for (int t = 0; t < lengths[b[r]]; t++) {
+                            for (int d = 0; d < dim; d++) {
+                                v[d] += h[(r * seq + t) * dim + d];
+                            }
+                        }
+                        for (int d = 0; d < dim; d++) {
+                            v[d] /= lengths[b[r]];
+                        }
+                        out[b[r]] = v;
+                    }
+                } finally {
+                    in.values().forEach(OnnxTensor::close);
+                }
+            }
+        }
+    }
+
+    static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
