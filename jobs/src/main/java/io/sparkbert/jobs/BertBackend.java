@@ -229,7 +229,12 @@ public final class BertBackend implements ModelBackend {
         } catch (IOException e) {
             throw new IllegalStateException("Cannot stage the checkpoint " + dir + ": " + e, e);
         }
-        BertClassificationModel model = BertClassificationModel.load(tmp.toString());
+        BertClassificationModel model;
+        try {
+            model = BertClassificationModel.load(tmp.toString()); // reads the files into memory
+        } finally {
+            deleteTree(tmp);
+        }
         model.setTextCol(TEXT);
         if (hasPair) {
             model.setTextPairCol(PAIR);
@@ -243,6 +248,14 @@ public final class BertBackend implements ModelBackend {
                         .setStages(new PipelineStage[] {model})
                         .fit(spark.createDataFrame(List.<Row>of(), schema));
         return new LoadedModel(pipeline, labels);
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a leftover temp dir is harmless
+        }
     }
 
     @Override
