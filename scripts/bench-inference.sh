@@ -3,7 +3,7 @@
 # the UCI sentences repeated to 30,000 rows, built-in MiniLM, mean pooling, maxLength 128; the bare
 # engine, the Spark path with and without length bucketing, fixed 128 padding and ONNX Runtime in
 # one run, plus model load time and memory per model copy. Prints a Markdown table.
-# Usage: scripts/bench-inference.sh [--rows N] [--padded-rows N] [--batch N] [--max-tokens N]
+# Usage: scripts/bench-inference.sh [--rows N] [--padded-rows N] [--unsorted-rows N] [--batch N] [--max-tokens N]
 #                                   [--window N] [--only engine,spark,spark-unsorted,spark-pad128,ort]
 # Env: MVN_OPTS_EXTRA (e.g. "-o" to stay offline). Never gates CI.
 set -euo pipefail
