@@ -659,6 +659,27 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             ? ClassifierHead.defaultFor(base.hasPooler())
                             : ClassifierHead.parse(getPooling());
             int k = numClasses(base, schema.apply(getLabelCol()), maxLabel, stage);
+            if (isDefined(thresholds) && $(thresholds).length != k) {
+                throw new IllegalArgumentException(
+                        String.format(
+                                Locale.ROOT,
+                                "%s: thresholds has %d entries but there are %d classes; give one"
+                                        + " threshold per class.",
+                                stage,
+                                $(thresholds).length,
+                                k));
+            }
+            double[] weights = config.classWeights();
+            if (weights != null && weights.length != k) {
+                throw new IllegalArgumentException(
+                        String.format(
+                                Locale.ROOT,
+                                "%s: classWeights has %d entries but there are %d classes; give"
+                                        + " one weight per class.",
+                                stage,
+                                weights.length,
+                                k));
+            }
             try (BertModel model = withHead(base, k, schema.apply(getLabelCol()), config)) {
                 Trainer trainer = new Trainer(config);
                 Trainer.Examples all = trainer.encode(tokenizer, texts, pairs, labels);

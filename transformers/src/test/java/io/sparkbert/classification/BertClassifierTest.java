@@ -325,6 +325,8 @@ class BertClassifierTest {
                 tiny().setMaxTrainingRows(5), data, "maxTrainingRows = 5", "setMaxTrainingRows");
         assertFitError(tiny().setTextCol("nope"), data, "'nope'", "textCol");
         assertFitError(tiny().setEarlyStoppingPatience(1), data, "validationFraction");
+        assertFitError(tiny().setClassWeights(new double[] {1, 2, 3}), data, "classWeights has 3");
+        assertFitError(tiny().setThresholds(new double[] {0.5}), data, "thresholds has 1");
     }
 
     @Test

@@ -24,7 +24,7 @@ public final class FineTuneBenchmark {
     private FineTuneBenchmark() {}
 
     /** Runs the benchmark and prints one result line plus the per-epoch summary. */
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException {
         String master = args.length > 0 ? args[0] : "local[2]";
         boolean group = args.length > 1 && Boolean.parseBoolean(args[1]);
         long seed = args.length > 2 ? Long.parseLong(args[2]) : 42L;
@@ -38,6 +38,9 @@ public final class FineTuneBenchmark {
                         .config("spark.driver.bindAddress", "127.0.0.1")
                         .getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
+        // Keep the trainer's progress lines (INFO) while Spark stays at WARN.
+        org.apache.logging.log4j.core.config.Configurator.setLevel(
+                "io.sparkbert", org.apache.logging.log4j.Level.INFO);
         try {
             long t0 = System.nanoTime();
             SentimentData.Split split = SentimentData.split(SentimentData.load(spark), 0.8, 42);
@@ -67,6 +70,28 @@ public final class FineTuneBenchmark {
                     new MulticlassClassificationEvaluator().setMetricName("f1").evaluate(scored);
             double auc = new BinaryClassificationEvaluator().evaluate(scored);
             TrainingSummary s = model.summary();
+            java.nio.file.Path summaryFile =
+                    java.nio.file.Paths.get(
+                            "target",
+                            "finetune-summary-"
+                                    + (group ? "grouped" : "random")
+                                    + "-"
+                                    + seed
+                                    + ".json");
+            java.nio.file.Files.writeString(summaryFile, s.toJson());
+            TrainingSummary.Step worst =
+                    s.steps().stream()
+                            .max(
+                                    java.util.Comparator.comparingDouble(
+                                            TrainingSummary.Step::gradNorm))
+                            .orElseThrow();
+            System.out.printf(
+                    Locale.ROOT,
+                    "largest gradient norm %.4g at step %d of %d (summary: %s)%n",
+                    worst.gradNorm(),
+                    worst.step(),
+                    s.steps().size(),
+                    summaryFile.toAbsolutePath());
             for (TrainingSummary.Epoch e : s.epochs()) {
                 System.out.printf(
                         Locale.ROOT,

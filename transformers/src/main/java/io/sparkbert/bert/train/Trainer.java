@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>What a step does</b> (the order of HF {@code Trainer}): forward with dropout, weighted
  * cross-entropy written as log-softmax + gather, backward, global L2 norm of all gradients
- * (computed in float64, so it cannot overflow), a sanity check, clipping to {@code maxGradNorm}
- * like {@code torch.nn.utils.clip_grad_norm_}, the AdamW update, and zeroing of the gradients.
+ * (per-parameter norms squared and summed in float64, so it cannot overflow), a sanity check,
+ * clipping to {@code maxGradNorm} like {@code torch.nn.utils.clip_grad_norm_}, the AdamW update,
+ * and zeroing of the gradients.
  *
  * <p><b>Optimiser.</b> The update is written here with NDArray operations and follows {@code
  * torch.optim.AdamW} exactly: {@code p *= 1 - lr*wd}; {@code m = b1*m + (1-b1)*g}; {@code v = b2*v
@@ -529,7 +530,7 @@ public final class Trainer {
                         }
                         g.attach(scope);
                         grads.put(e.getKey(), g);
-                        double s = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+                        double s = squaredNorm(g);
                         sq.put(e.getKey(), s);
                         total += s;
                     }
@@ -558,6 +559,20 @@ public final class Trainer {
                     }
                 }
             }
+        }
+
+        /**
+         * The squared L2 norm of one gradient, overflow-safe: one fused norm pass (libtorch
+         * accumulates float32 reductions in double on the CPU), squared in Java doubles; only when
+         * that is not finite (a NaN/inf inside, a norm beyond float32, or a GPU reduction that
+         * overflowed) is the sum of squares recomputed in float64 to tell huge from NaN.
+         */
+        private double squaredNorm(NDArray g) {
+            double n = g.norm().getFloat();
+            if (Double.isFinite(n)) {
+                return n * n;
+            }
+            return g.toType(DataType.FLOAT64, false).square().sum().getDouble();
         }
 
         private void reportCorrupt(
