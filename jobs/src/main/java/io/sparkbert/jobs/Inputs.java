@@ -94,14 +94,17 @@ public final class Inputs {
         Path p = new Path(path);
         Format f = format;
         String first = "";
+        List<FileStatus> dataFiles;
+        FileSystem fs;
         try {
-            FileSystem fs = p.getFileSystem(hadoop);
+            fs = p.getFileSystem(hadoop);
             if (!fs.exists(p)) {
                 throw new IllegalArgumentException(
                         "--input: '" + path + "' does not exist; give a file or a directory.");
             }
             FileStatus status = fs.getFileStatus(p);
             List<FileStatus> files = status.isDirectory() ? dataFiles(fs, p) : List.of(status);
+            dataFiles = files;
             if (files.isEmpty()) {
                 throw new IllegalArgumentException(
                         "--input: directory '" + path + "' holds no data files.");
@@ -173,13 +176,22 @@ public final class Inputs {
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (Exception e) { // Spark throws the checked SparkException undeclared
+            String where =
+                    (f == Format.JSONL || (f == Format.JSON && !first.startsWith("[")))
+                            ? firstBadJsonLine(fs, dataFiles)
+                            : null;
             throw new IllegalArgumentException(
                     "--input: cannot read '"
                             + path
                             + "' as "
                             + f.name().toLowerCase(Locale.ROOT)
-                            + ": "
-                            + e.getMessage(),
+                            + (where == null
+                                    ? ": " + e.getMessage()
+                                    : ": "
+                                            + where
+                                            + ". Fix or drop that line (save the file as"
+                                            + " UTF-8 JSON lines), or read the file with"
+                                            + " --input-format txt; nothing was written."),
                     e);
         }
         if (df.schema().fields().length == 0
@@ -199,6 +211,75 @@ public final class Inputs {
         return reader.option("mode", "FAILFAST")
                 .option("multiLine", Boolean.toString(first.startsWith("[")))
                 .json(path);
+    }
+
+    /**
+     * Finds the first line of the JSON-lines {@code files} that is not valid UTF-8 or not a JSON
+     * object, for an error message: {@code "<file> line <n> is not valid UTF-8 (byte 0xFF at column
+     * 5)"}; null when every line is fine (the failure had another cause).
+     */
+    static String firstBadJsonLine(FileSystem fs, List<FileStatus> files) {
+        com.fasterxml.jackson.databind.ObjectMapper json =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+        for (FileStatus file : files) {
+            try (java.io.InputStream raw = fs.open(file.getPath());
+                    java.io.BufferedInputStream in = new java.io.BufferedInputStream(raw)) {
+                java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+                long n = 0;
+                int b;
+                do {
+                    b = in.read();
+                    if (b != -1 && b != '\n') {
+                        line.write(b);
+                        continue;
+                    }
+                    n++;
+                    byte[] bytes = line.toByteArray();
+                    line.reset();
+                    String problem = lineProblem(json, bytes);
+                    if (problem != null) {
+                        return "'" + file.getPath() + "' line " + n + " " + problem;
+                    }
+                } while (b != -1);
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static String lineProblem(com.fasterxml.jackson.databind.ObjectMapper json, byte[] b) {
+        java.nio.charset.CharsetDecoder utf8 =
+                java.nio.charset.StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+        String text;
+        try {
+            text = utf8.decode(buf).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            // decode() leaves the buffer at the start of the bad sequence
+            int at = buf.position();
+            return String.format(
+                    Locale.ROOT,
+                    "is not valid UTF-8 (byte 0x%02X at byte %d)",
+                    b[Math.min(at, b.length - 1)] & 0xFF,
+                    at + 1);
+        }
+        if (text.isBlank()) {
+            return null;
+        }
+        try {
+            if (!json.readTree(text).isObject()) {
+                return "is not a JSON object";
+            }
+            return null;
+        } catch (IOException e) {
+            String m = e.getMessage();
+            int cut = m.indexOf('\n');
+            return "is not valid JSON (" + (cut > 0 ? m.substring(0, cut) : m) + ")";
+        }
     }
 
     /** The first non-blank characters of a file, to tell a JSON array from JSON lines. */

@@ -28,7 +28,8 @@ import org.apache.spark.sql.SparkSession;
  * classification head). The output keeps the input columns and adds {@code prediction} (double),
  * the class name ({@code label}, renamable with {@code --label-out-col}), {@code probability} and
  * {@code rawPrediction} (arrays of doubles; in CSV a JSON array string such as {@code "[0.1,0.9]"},
- * since CSV has no array type). Rows with a null text are kept with null outputs and counted.
+ * since CSV has no array type). Rows with a null or blank (whitespace-only) text are kept with null
+ * outputs and counted ({@code null_texts}, {@code blank_texts}).
  *
  * <p>Commit protocol: an exclusive lock file {@code <output>.lock} for the whole run (a second
  * concurrent run fails at once).
@@ -115,10 +116,12 @@ public final class ScoreJob extends SparkJob {
         String pairCol = o.get("pair-col").orElse(null);
         String labelOut = o.require("label-out-col");
         Inputs.Format format = Inputs.format(o.require("input-format"));
-        Scorer scorer = Scorer.load(spark, backend, o.require("model"), pairCol != null, o);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
+        // The lock comes first: a second run into the same output fails at once instead of
+        // after loading the model (and its Spark jobs) for nothing.
         try (OutputLock lock = OutputLock.acquire(conf, out)) {
+            Scorer scorer = Scorer.load(spark, backend, o.require("model"), pairCol != null, o);
             ObjectNode manifest;
             if (o.require("mode").equals("overwrite")) {
                 manifest = overwrite(spark, o, scorer, input, format, out, startedAt);
@@ -198,7 +201,7 @@ public final class ScoreJob extends SparkJob {
         List<ObjectNode> scoredNow = new ArrayList<>();
         try {
             for (InputUnits.Unit u : units) {
-                Path target = new Path(out, u.outputName());
+                Path target = InputUnits.target(out, u.outputName());
                 if (Files2.exists(conf, new Path(target, UNIT_RECORD))) {
                     continue;
                 }
@@ -233,7 +236,7 @@ public final class ScoreJob extends SparkJob {
         }
         List<ObjectNode> all = new ArrayList<>();
         for (InputUnits.Unit u : units) {
-            Path rec = new Path(new Path(out, u.outputName()), UNIT_RECORD);
+            Path rec = new Path(InputUnits.target(out, u.outputName()), UNIT_RECORD);
             if (Files2.exists(conf, rec)) {
                 all.add((ObjectNode) readJson(conf, rec));
             }
@@ -266,11 +269,18 @@ public final class ScoreJob extends SparkJob {
             Inputs.field(df.schema(), idCol, "id-col");
         }
         Inputs.requireStringColumn(df, textCol, "text-col");
+        org.apache.spark.sql.Column text = col("`" + textCol + "`");
         Row counts =
-                df.agg(count(lit(1)), sum(when(col("`" + textCol + "`").isNull(), 1).otherwise(0)))
+                df.agg(
+                                count(lit(1)),
+                                sum(when(text.isNull(), 1).otherwise(0)),
+                                sum(
+                                        when(text.isNotNull().and(text.rlike(Scorer.BLANK)), 1)
+                                                .otherwise(0)))
                         .first();
         long inputRows = counts.getLong(0);
         long nullTexts = counts.isNullAt(1) ? 0 : counts.getLong(1);
+        long blankTexts = counts.isNullAt(2) ? 0 : counts.getLong(2);
         long t0 = System.nanoTime();
         Dataset<Row> scored = scorer.score(df, textCol, pairCol, o.require("label-out-col"));
         for (String c : dropColumns) {
@@ -308,6 +318,7 @@ public final class ScoreJob extends SparkJob {
         r.put("input_rows", inputRows);
         r.put("output_rows", outputRows);
         r.put("null_texts", nullTexts);
+        r.put("blank_texts", blankTexts);
         r.put("seconds", seconds);
         return r;
     }
@@ -315,18 +326,21 @@ public final class ScoreJob extends SparkJob {
     private static ObjectNode thisRun(List<ObjectNode> units) {
         long rows = 0;
         long nulls = 0;
+        long blanks = 0;
         double seconds = 0;
         for (ObjectNode u : units) {
             rows += u.get("output_rows").asLong();
             nulls += u.get("null_texts").asLong();
+            blanks += u.path("blank_texts").asLong();
             seconds += u.get("seconds").asDouble();
         }
         ObjectNode n = JSON.createObjectNode();
         n.put("units", units.size());
         n.put("output_rows", rows);
         n.put("null_texts", nulls);
+        n.put("blank_texts", blanks);
         n.put("seconds", seconds);
-        n.put("sentences_per_second", seconds > 0 ? (rows - nulls) / seconds : 0.0);
+        n.put("sentences_per_second", seconds > 0 ? (rows - nulls - blanks) / seconds : 0.0);
         return n;
     }
 
@@ -340,11 +354,13 @@ public final class ScoreJob extends SparkJob {
         long in = 0;
         long outRows = 0;
         long nulls = 0;
+        long blanks = 0;
         double seconds = 0;
         for (ObjectNode u : units) {
             in += u.get("input_rows").asLong();
             outRows += u.get("output_rows").asLong();
             nulls += u.get("null_texts").asLong();
+            blanks += u.path("blank_texts").asLong();
             seconds += u.get("seconds").asDouble();
         }
         ObjectNode m = JSON.createObjectNode();
@@ -357,8 +373,9 @@ public final class ScoreJob extends SparkJob {
         m.put("input_rows", in);
         m.put("output_rows", outRows);
         m.put("null_texts", nulls);
+        m.put("blank_texts", blanks);
         m.put("scoring_seconds", seconds);
-        m.put("sentences_per_second", seconds > 0 ? (outRows - nulls) / seconds : 0.0);
+        m.put("sentences_per_second", seconds > 0 ? (outRows - nulls - blanks) / seconds : 0.0);
         m.put("start", startedAt.toString());
         m.put("end", Instant.now().toString());
         if (mode.equals("incremental")) {

@@ -20,7 +20,7 @@ import org.apache.spark.sql.types.DataTypes;
 /**
  * A loaded classifier applied to input rows: keeps the input columns and adds {@value #PREDICTION}
  * (double), the class name column, {@value #PROBABILITY} and {@value #RAW_PREDICTION} (arrays of
- * doubles). Rows whose text is null are kept with null outputs.
+ * doubles). Rows whose text is null or blank (whitespace only) are kept with null outputs.
  *
  * <p>Immutable and thread-safe (Spark plans only).
  *
@@ -49,8 +49,24 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
     static Scorer load(
             SparkSession spark, ModelBackend backend, String dir, boolean wantPair, JobOptions o) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(dir))) {
-            throw new IllegalArgumentException("--model: '" + dir + "' does not exist.");
+        org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
+        if (STAGING_NAME.matcher(path.getName()).matches()) {
+            throw new IllegalArgumentException(
+                    "--model: '"
+                            + dir
+                            + "' is the staging dir of a train or score run that did not finish,"
+                            + " not a model; name the model dir itself (rerun train if it is"
+                            + " missing) and delete the staging dir.");
+        }
+        if (!Files2.exists(conf, path)) {
+            throw new IllegalArgumentException(
+                    "--model: '"
+                            + dir
+                            + "' does not exist"
+                            + (unfinishedRunLeftovers(conf, path)
+                                    ? " (a train run into it did not finish and left a hidden"
+                                            + " staging dir next to it; rerun train)."
+                                    : "."));
         }
         Scorer s;
         if (ModelDir.isModelDir(conf, dir)) {
@@ -77,6 +93,29 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         }
         backend.configureScoring(s.model, o);
         return s;
+    }
+
+    /** Names of the hidden staging dirs that the jobs write before renaming into place. */
+    static final java.util.regex.Pattern STAGING_NAME =
+            java.util.regex.Pattern.compile("\\..+\\.staging-[0-9a-f-]{36}");
+
+    private static boolean unfinishedRunLeftovers(
+            Configuration conf, org.apache.hadoop.fs.Path path) {
+        org.apache.hadoop.fs.Path parent = path.getParent();
+        if (parent == null || !Files2.exists(conf, parent)) {
+            return false;
+        }
+        try {
+            String prefix = "." + path.getName() + ".staging-";
+            for (org.apache.hadoop.fs.FileStatus st : Files2.fs(conf, parent).listStatus(parent)) {
+                if (st.getPath().getName().startsWith(prefix)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.io.IOException e) {
+            return false; // only a hint for the message
+        }
     }
 
     /** Checks that the output columns do not exist in {@code schema} columns. */
@@ -113,10 +152,10 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
             keep.add(col("`" + c + "`"));
         }
         Dataset<Row> withText = input.withColumn(ModelBackend.TEXT, col("`" + textCol + "`"));
-        Column present = col(ModelBackend.TEXT).isNotNull();
+        Column present = hasText(col(ModelBackend.TEXT));
         if (pairCol != null) {
             withText = withText.withColumn(ModelBackend.PAIR, col("`" + pairCol + "`"));
-            present = present.and(col(ModelBackend.PAIR).isNotNull());
+            present = present.and(hasText(col(ModelBackend.PAIR)));
         }
         Column[] names = labels.stream().map(l -> lit(l)).toArray(Column[]::new);
         List<Column> scoredCols = new ArrayList<>(keep);
@@ -139,6 +178,18 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
                 withText.filter(functionsNot(present)).select(nullCols.toArray(new Column[0]));
         return scored.unionByName(missing);
     }
+
+    /**
+     * True for a non-null string with a non-whitespace character: what the classifier accepts
+     * ({@code String.isBlank()} is false; {@code \\p{javaWhitespace}} is the same character class).
+     * Null and blank texts skip the model and get null outputs.
+     */
+    static Column hasText(Column c) {
+        return c.isNotNull().and(functionsNot(c.rlike(BLANK)));
+    }
+
+    /** A string of whitespace only, as {@code String.isBlank()} sees it. */
+    static final String BLANK = "^\\p{javaWhitespace}*$";
 
     private static Column functionsNot(Column c) {
         return org.apache.spark.sql.functions.not(c);

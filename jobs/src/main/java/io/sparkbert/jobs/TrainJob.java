@@ -125,8 +125,6 @@ public final class TrainJob extends SparkJob {
             boolean hf =
                     backend.writeHfCheckpoint(
                             fitted.model(), staging.toString(), new Path(staging, "hf").toString());
-            new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
-                    .write(conf);
             double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode metrics = fitted.summary().deepCopy();
             metrics.put("rows", rows);
@@ -141,6 +139,10 @@ public final class TrainJob extends SparkJob {
             ObjectNode opts = metrics.putObject("options");
             o.asMap().forEach(opts::put);
             Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
+            // The marker that makes a dir a model goes in last: a staging dir cut short at any
+            // earlier point lacks it and is refused by score and evaluate.
+            new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
+                    .write(conf);
             Files2.rename(conf, staging, out);
             return new JobResult(
                     name(),

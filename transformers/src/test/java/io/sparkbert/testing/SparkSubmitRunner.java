@@ -69,6 +69,60 @@ public final class SparkSubmitRunner {
             Map<String, String> conf,
             List<String> args,
             Duration timeout) {
+        return start(master, mainClass, appJar, conf, args).await(timeout);
+    }
+
+    /**
+     * A SparkSubmit JVM started by {@link #start} and not yet awaited (fault tests kill it or look
+     * at its output while it runs).
+     *
+     * @param process the SparkSubmit JVM (the driver, in client mode)
+     * @param stdoutFile where its stdout goes
+     * @param stderrFile where its stderr goes
+     * @param startNanos {@link System#nanoTime()} at start
+     */
+    public record Running(Process process, Path stdoutFile, Path stderrFile, long startNanos) {
+        /**
+         * Waits up to {@code timeout} for the JVM to exit (then kills it and its children) and
+         * returns the outcome.
+         */
+        public Result await(Duration timeout) {
+            boolean finished;
+            try {
+                finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ClusterSupport.destroyTree(process.toHandle(), Duration.ofSeconds(5));
+                throw new IllegalStateException("Interrupted while SparkSubmit ran", e);
+            }
+            if (!finished) {
+                ClusterSupport.destroyTree(process.toHandle(), Duration.ofSeconds(5));
+            }
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
+            return new Result(
+                    finished ? process.exitValue() : -1,
+                    read(stdoutFile),
+                    read(stderrFile),
+                    !finished,
+                    elapsed);
+        }
+
+        /** What the JVM printed to stdout and stderr so far. */
+        public String outputSoFar() {
+            return read(stdoutFile) + read(stderrFile);
+        }
+    }
+
+    /**
+     * Starts SparkSubmit like {@link #run} but returns at once; the caller must {@link
+     * Running#await} (or kill) it.
+     */
+    public static Running start(
+            String master,
+            String mainClass,
+            Path appJar,
+            Map<String, String> conf,
+            List<String> args) {
         String flags = ClusterSupport.jvmFlagsString();
         String classPath = ClusterSupport.testClassPath();
         Map<String, String> settings = new LinkedHashMap<>();
@@ -114,26 +168,11 @@ public final class SparkSubmitRunner {
         builder.redirectError(err.toFile());
         builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         long start = System.nanoTime();
-        Process process;
         try {
-            process = builder.start();
+            return new Running(builder.start(), out, err, start);
         } catch (IOException e) {
             throw new IllegalStateException("Cannot start the SparkSubmit JVM", e);
         }
-        boolean finished;
-        try {
-            finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            ClusterSupport.destroyTree(process.toHandle(), Duration.ofSeconds(5));
-            throw new IllegalStateException("Interrupted while SparkSubmit ran", e);
-        }
-        if (!finished) {
-            ClusterSupport.destroyTree(process.toHandle(), Duration.ofSeconds(5));
-        }
-        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-        return new Result(
-                finished ? process.exitValue() : -1, read(out), read(err), !finished, elapsed);
     }
 
     /**
