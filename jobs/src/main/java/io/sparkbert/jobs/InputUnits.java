@@ -23,7 +23,7 @@ final class InputUnits {
      *
      * @param path the file or partition dir
      * @param outputName its dir name under the output: the partition path, or {@code
-     *     source_file=<name>}
+     *     source_file=<escaped name>} (see {@link #fileUnitName})
      * @param partitionColumns the partition columns of a partition unit (empty for files)
      */
     record Unit(Path path, String outputName, List<String> partitionColumns) {}
