@@ -81,11 +81,6 @@ public final class BertBackend implements ModelBackend {
 
     @Override
     public Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions o) {
-        if (!o.getBoolean("shuffle")) {
-            throw new IllegalArgumentException(
-                    "--shuffle false: BertClassifier always shuffles (seeded by --seed); drop the"
-                            + " flag.");
-        }
         Dataset<Row> withNames =
                 data.withColumn(
                         LABEL,
@@ -110,6 +105,7 @@ public final class BertBackend implements ModelBackend {
                         .setMaxGradNorm(o.getDouble("max-grad-norm"))
                         .setMaxLength(o.getInt("max-length"))
                         .setSeed(o.getLong("seed"))
+                        .setShuffle(o.getBoolean("shuffle"))
                         .setValidationFraction(o.getDouble("validation-fraction"))
                         .setDevice(o.require("device"));
         if (hasPair) {
@@ -260,16 +256,12 @@ public final class BertBackend implements ModelBackend {
 
     @Override
     public void configureScoring(PipelineModel model, JobOptions o) {
-        if (o.require("overflow").equals("window")) {
-            throw new IllegalArgumentException(
-                    "--overflow window: BertClassificationModel scores the first max-length"
-                            + " tokens only; use --overflow truncate.");
-        }
         for (Transformer t : model.stages()) {
             if (t instanceof BertClassificationModel m) {
                 m.setBatchSize(o.getInt("batch-size"))
                         .setMaxLength(o.getInt("max-length"))
-                        .setDevice(o.require("device"));
+                        .setDevice(o.require("device"))
+                        .setOverflow(o.require("overflow"));
             }
         }
     }

@@ -20,6 +20,7 @@ import org.apache.spark.ml.param.DoubleArrayParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWriter;
 import org.apache.spark.ml.util.Identifiable;
@@ -75,6 +76,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final IntParam batchSize;
     private final IntParam maxLength;
     private final Param<String> device;
+    private final Param<String> overflow;
+    private final IntParam stride;
 
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
@@ -89,6 +92,21 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         batchSize = SharedParams.batchSize(this);
         maxLength = SharedParams.maxLength(this);
         device = SharedParams.device(this);
+        overflow =
+                new Param<>(
+                        this,
+                        "overflow",
+                        "texts longer than maxLength: truncate, or window (probabilities and"
+                                + " logits averaged over overlapping windows of maxLength tokens;"
+                                + " single texts only) (default truncate)",
+                        ParamValidators.inArray(new String[] {"truncate", "window"}));
+        stride =
+                new IntParam(
+                        this,
+                        "stride",
+                        "tokens shared by consecutive windows with overflow=window, >= 0 and below"
+                                + " maxLength - 2 (default 32)",
+                        ParamValidators.gtEq(0));
         setDefault(textCol, "text");
         setDefault(textPairCol, "");
         setDefault(predictionCol, "prediction");
@@ -97,6 +115,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(batchSize, 16);
         setDefault(maxLength, 128);
         setDefault(device, "auto");
+        setDefault(overflow, "truncate");
+        setDefault(stride, 32);
     }
 
     @Override
@@ -176,6 +196,34 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     }
 
     /** Device for scoring. */
+    /** Texts longer than maxLength: truncate or window. */
+    public Param<String> overflow() {
+        return overflow;
+    }
+
+    /** Tokens shared by consecutive windows with overflow=window. */
+    public IntParam stride() {
+        return stride;
+    }
+
+    public String getOverflow() {
+        return $(overflow);
+    }
+
+    public int getStride() {
+        return (Integer) $(stride);
+    }
+
+    public BertClassificationModel setOverflow(String v) {
+        set(overflow, v);
+        return this;
+    }
+
+    public BertClassificationModel setStride(int v) {
+        set(stride, v);
+        return this;
+    }
+
     public Param<String> device() {
         return device;
     }
@@ -319,6 +367,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         .device(getDevice())
                         .maxLength(getMaxLength())
                         .batchSize(getBatchSize())
+                        .overflow($(overflow), (Integer) $(stride))
                         .handleInvalid("error")
                         .invalidHint(
                                 "Filter out rows whose text (param textCol"

@@ -88,6 +88,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
+    private final BooleanParam shuffle;
     private final BooleanParam groupByLength;
     private final DoubleArrayParam classWeights;
     private final IntParam logEverySteps;
@@ -185,6 +186,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         this,
                         "seed",
                         "seed of shuffling, head init, dropout, validation split (default 42)");
+        shuffle =
+                new BooleanParam(
+                        this,
+                        "shuffle",
+                        "reshuffle the training examples every epoch, seeded by seed; false keeps"
+                                + " the input order (default true)");
         groupByLength =
                 new BooleanParam(
                         this,
@@ -242,6 +249,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
+        setDefault(shuffle, true);
         setDefault(groupByLength, false);
         setDefault(logEverySteps, 50);
         setDefault(maxLength, 128);
@@ -328,6 +336,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public LongParam seed() {
         return seed;
+    }
+
+    public BooleanParam shuffle() {
+        return shuffle;
     }
 
     public BooleanParam groupByLength() {
@@ -476,6 +488,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setShuffle(boolean v) {
+        set(shuffle, v);
+        return this;
+    }
+
     public BertClassifier setGroupByLength(boolean v) {
         set(groupByLength, v);
         return this;
@@ -528,6 +545,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))
+                .shuffle((Boolean) $(shuffle))
                 .groupByLength((Boolean) $(groupByLength))
                 .classWeights(isDefined(classWeights) ? $(classWeights) : null)
                 .logEverySteps((Integer) $(logEverySteps))

@@ -220,6 +220,46 @@ class BertClassifierTest {
     }
 
     @Test
+    void shuffleFalseKeepsTheInputOrderWhateverTheSeed() {
+        // tinybert has dropout 0 and its own head, so with a fixed batch order the seed no longer
+        // matters; with shuffling it does (sameSeedGivesIdenticalWeights).
+        BertClassifier clf = tiny().setEpochs(2).setShuffle(false);
+        assertEquals(false, clf.getOrDefault(clf.shuffle()));
+        BertClassificationModel a = clf.copy(new ParamMap()).setSeed(5).fit(data);
+        BertClassificationModel b = clf.copy(new ParamMap()).setSeed(6).fit(data);
+        assertArrayEquals(a.payload().weights, b.payload().weights);
+        assertArrayEquals(a.summary().lossPerStep(), b.summary().lossPerStep());
+        BertClassificationModel shuffled = tiny().setEpochs(2).setSeed(6).fit(data);
+        assertFalse(Arrays.equals(a.summary().lossPerStep(), shuffled.summary().lossPerStep()));
+        BertClassifier defaults = tiny();
+        assertEquals(true, defaults.getOrDefault(defaults.shuffle()));
+    }
+
+    @Test
+    void overflowWindowAveragesOverWindowsOfLongTexts() {
+        BertClassificationModel m = tiny().setEpochs(1).fit(data);
+        assertEquals("truncate", m.getOverflow());
+        String longText =
+                String.join(" ", java.util.Collections.nCopies(12, "the movie was great but long"));
+        Dataset<Row> one = frame(new String[] {longText}, new double[] {1});
+        double[] truncated =
+                ((Vector) m.setMaxLength(16).transform(one).first().getAs("probability")).toArray();
+        double[] windowed =
+                ((Vector)
+                                m.setMaxLength(16)
+                                        .setOverflow("window")
+                                        .setStride(4)
+                                        .transform(one)
+                                        .first()
+                                        .getAs("probability"))
+                        .toArray();
+        assertEquals(1.0, windowed[0] + windowed[1], 1e-9);
+        assertTrue(
+                Math.abs(truncated[0] - windowed[0]) > 1e-7,
+                "a 72-word text in windows of 16 tokens must see more than the first window");
+    }
+
+    @Test
     void pipelineWithCrossValidatorOverLearningRates() throws IOException {
         BertClassifier clf = tiny().setEpochs(1);
         Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {clf});
