@@ -19,7 +19,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -129,28 +128,11 @@ public final class EmbedJob extends SparkJob {
             Path staging = Files2.stagingFor(target);
             try {
                 long t0 = System.nanoTime();
-                var writer = out.write().mode(SaveMode.ErrorIfExists).format(format);
-                if (format.equals("csv")) {
-                    writer = writer.option("header", "true").option("escape", "\"");
-                }
-                writer.save(staging.toString());
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                long outputRows =
-                        spark.read()
-                                .format(format)
-                                .option("header", "true")
-                                .load(staging.toString())
-                                .count();
-                if (outputRows != inputRows) {
-                    throw new IllegalStateException(
-                            "Embedding "
-                                    + input
-                                    + " wrote "
-                                    + outputRows
-                                    + " rows for "
-                                    + inputRows
-                                    + " input rows; nothing was committed.");
-                }
+                ScoreJob.Written w =
+                        ScoreJob.writeChecked(
+                                spark, out, format, staging, inputRows, "Embedding " + input, t0);
+                long outputRows = w.rows();
+                double seconds = w.seconds();
                 ObjectNode m = JSON.createObjectNode();
                 m.put("input", input);
                 m.put("model", o.require("model"));

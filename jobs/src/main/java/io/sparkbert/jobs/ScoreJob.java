@@ -295,24 +295,9 @@ public final class ScoreJob extends SparkJob {
                     scored.withColumn(Scorer.PROBABILITY, to_json(col(Scorer.PROBABILITY)))
                             .withColumn(Scorer.RAW_PREDICTION, to_json(col(Scorer.RAW_PREDICTION)));
         }
-        var writer = scored.write().mode(SaveMode.ErrorIfExists).format(fmt);
-        if (fmt.equals("csv")) {
-            writer = writer.option("header", "true").option("escape", "\"");
-        }
-        writer.save(dir.toString());
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        long outputRows =
-                spark.read().format(fmt).option("header", "true").load(dir.toString()).count();
-        if (outputRows != inputRows) {
-            throw new IllegalStateException(
-                    "Scoring "
-                            + source
-                            + " wrote "
-                            + outputRows
-                            + " rows for "
-                            + inputRows
-                            + " input rows; nothing was committed.");
-        }
+        Written w = writeChecked(spark, scored, fmt, dir, inputRows, "Scoring " + source, t0);
+        long outputRows = w.rows();
+        double seconds = w.seconds();
         ObjectNode r = JSON.createObjectNode();
         r.put("source", source);
         r.put("input_rows", inputRows);
@@ -322,6 +307,47 @@ public final class ScoreJob extends SparkJob {
         r.put("seconds", seconds);
         return r;
     }
+
+    /**
+     * Writes {@code df} to {@code dir} in {@code format} (CSV with a header), reads the row count
+     * back and refuses a mismatch with the input, so that nothing short is ever committed.
+     *
+     * @param what what was written, for the message (e.g. {@code "Scoring <path>"})
+     * @param startNanos when the work being timed started ({@link System#nanoTime()})
+     * @return the rows written and the seconds from {@code startNanos} to the end of the write (the
+     *     read-back check is not timed)
+     * @throws IllegalStateException when the written rows differ from {@code inputRows}
+     */
+    static Written writeChecked(
+            SparkSession spark,
+            Dataset<Row> df,
+            String format,
+            Path dir,
+            long inputRows,
+            String what,
+            long startNanos) {
+        var writer = df.write().mode(SaveMode.ErrorIfExists).format(format);
+        if (format.equals("csv")) {
+            writer = writer.option("header", "true").option("escape", "\"");
+        }
+        writer.save(dir.toString());
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        long outputRows =
+                spark.read().format(format).option("header", "true").load(dir.toString()).count();
+        if (outputRows != inputRows) {
+            throw new IllegalStateException(
+                    what
+                            + " wrote "
+                            + outputRows
+                            + " rows for "
+                            + inputRows
+                            + " input rows; nothing was committed.");
+        }
+        return new Written(outputRows, seconds);
+    }
+
+    /** Rows written and seconds taken by {@link #writeChecked}. */
+    record Written(long rows, double seconds) {}
 
     private static ObjectNode thisRun(List<ObjectNode> units) {
         long rows = 0;
