@@ -62,6 +62,7 @@ public final class BertModel implements AutoCloseable {
      * manager. Names and shapes must match the config (see {@link #expectedShapes}).
      */
     BertModel(BertConfig config, NDManager manager, Map<String, NDArray> byName, String source) {
+        MklDispatch.install();
         this.config = config;
         this.manager = manager;
         this.device = manager.getDevice();
@@ -225,6 +226,7 @@ public final class BertModel implements AutoCloseable {
         if (withClassifier && !withPooler) {
             throw new IllegalArgumentException("withClassifier=true needs withPooler=true");
         }
+        MklDispatch.install();
         NDManager m = NDManager.newBaseManager(device);
         try {
             Random rnd = new Random(seed);

@@ -19,6 +19,7 @@ public final class Devices {
      * @throws IllegalArgumentException for an unknown spec or a GPU that is not visible
      */
     public static Device resolve(String spec) {
+        MklDispatch.install();
         String s = spec == null ? "auto" : spec.trim().toLowerCase(Locale.ROOT);
         int gpus = "cpu".equals(s) ? 0 : Engine.getInstance().getGpuCount();
         if ("auto".equals(s)) {
