@@ -4,22 +4,24 @@
 # (io.sparkbert.classification.FineTuneBenchmark, test tree of the transformers module).
 # Takes minutes on 2 cores: a benchmark, never part of CI. Fetches the demo data first if needed.
 # Usage: scripts/bench-finetune.sh [master, default local[2]] [groupByLength, default false] [seed, default 42]
+#                                  [params, e.g. epochs=4,learningRate=8e-5 (estimator params, JSON values)]
 # Env: MVN_OPTS_EXTRA (e.g. "-o" to stay offline).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${1:-local[2]}"
 GROUP="${2:-false}"
 SEED="${3:-42}"
+PARAMS="${4:-}"
 cd "$ROOT"
 "$ROOT/scripts/fetch-data.sh" >/dev/null
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ)"
 LOG="$ROOT/transformers/target/finetune-benchmark.log"
 mkdir -p "$(dirname "$LOG")"
-echo "== BertClassifier, MiniLM, $MASTER, groupByLength=$GROUP, seed=$SEED; log: $LOG"
+echo "== BertClassifier, MiniLM, $MASTER, groupByLength=$GROUP, seed=$SEED, params=${PARAMS:-defaults}; log: $LOG"
 # shellcheck disable=SC2086
 if ! mvn -B -q -Dstyle.color=never ${MVN_OPTS_EXTRA:-} -pl transformers test-compile exec:exec@finetune-benchmark \
-    -Dbench.master="$MASTER" -Dbench.groupByLength="$GROUP" -Dbench.seed="$SEED" </dev/null 2>"$LOG"; then
+    -Dbench.master="$MASTER" -Dbench.groupByLength="$GROUP" -Dbench.seed="$SEED" -Dbench.params="$PARAMS" </dev/null 2>"$LOG"; then
     tail -n 40 "$LOG" >&2
     exit 1
 fi

@@ -14,11 +14,13 @@ import org.apache.spark.sql.SparkSession;
  * UCI sentiment 80/20 split (seed 42) on the CPU and reports test accuracy, weighted F1, area under
  * ROC, training samples/s and wall times.
  *
- * <p>Arguments: {@code [master (local[2])] [groupByLength (false)] [seed (42)]}; every other
- * setting is the estimator's default (mean pooling for MiniLM, lr 5e-5, batch 16, 3 epochs, 10%
- * warm-up then linear decay, clipping 1.0, weight decay 0.01 without biases/LayerNorm, maxLength
- * 128). Run it with {@code scripts/bench-finetune.sh}; it lives in the test tree because it needs
- * MLlib at run time. A command-line program; not thread-safe.
+ * <p>Arguments: {@code [master (local[2])] [groupByLength (false)] [seed (42)] [params]}, where
+ * {@code params} is an optional comma-separated list of estimator params in JSON form, e.g. {@code
+ * epochs=4,learningRate=8e-5,decayBiasAndNorm=true}; every other setting is the estimator's default
+ * (mean pooling for MiniLM, lr 5e-5, batch 16, 3 epochs, 10% warm-up then linear decay, clipping
+ * 1.0, weight decay 0.01 without biases/LayerNorm, maxLength 128). Run it with {@code
+ * scripts/bench-finetune.sh}; it lives in the test tree because it needs MLlib at run time. A
+ * command-line program; not thread-safe.
  */
 public final class FineTuneBenchmark {
     private FineTuneBenchmark() {}
@@ -28,6 +30,7 @@ public final class FineTuneBenchmark {
         String master = args.length > 0 ? args[0] : "local[2]";
         boolean group = args.length > 1 && Boolean.parseBoolean(args[1]);
         long seed = args.length > 2 ? Long.parseLong(args[2]) : 42L;
+        String params = args.length > 3 ? args[3] : "";
         SparkSession spark =
                 SparkSession.builder()
                         .master(master)
@@ -55,6 +58,7 @@ public final class FineTuneBenchmark {
                             .setDevice("cpu")
                             .setGroupByLength(group)
                             .setSeed(seed);
+            applyParams(clf, params);
             long f0 = System.nanoTime();
             BertClassificationModel model = clf.fit(train);
             double fitSeconds = (System.nanoTime() - f0) / 1e9;
@@ -77,6 +81,9 @@ public final class FineTuneBenchmark {
                                     + (group ? "grouped" : "random")
                                     + "-"
                                     + seed
+                                    + (params.isEmpty()
+                                            ? ""
+                                            : "-" + params.replaceAll("[^A-Za-z0-9.-]+", "_"))
                                     + ".json");
             java.nio.file.Files.writeString(summaryFile, s.toJson());
             TrainingSummary.Step worst =
@@ -103,13 +110,15 @@ public final class FineTuneBenchmark {
             }
             System.out.printf(
                     Locale.ROOT,
-                    "RESULT model=MiniLM pooling=%s groupByLength=%s seed=%d train=%d test=%d"
+                    "RESULT model=MiniLM pooling=%s groupByLength=%s seed=%d params=%s train=%d"
+                            + " test=%d"
                             + " accuracy=%.4f f1=%.4f auc=%.4f train_samples_per_s=%.1f"
                             + " train_s=%.1f fit_s=%.1f score_s=%.1f (%.0f rows/s) total_s=%.1f"
                             + " skipped_steps=%d%n",
                     model.pooling(),
                     group,
                     seed,
+                    params.isEmpty() ? "defaults" : params,
                     nTrain,
                     nTest,
                     accuracy,
@@ -124,6 +133,22 @@ public final class FineTuneBenchmark {
                     s.skippedSteps());
         } finally {
             spark.stop();
+        }
+    }
+
+    /** Sets {@code name=json,...} on the estimator through Spark's own param decoding. */
+    private static void applyParams(BertClassifier clf, String params) {
+        for (String kv : params.split(",")) {
+            if (kv.isBlank()) {
+                continue;
+            }
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(
+                        "params entry \"" + kv + "\" is not name=value (e.g. epochs=4)");
+            }
+            org.apache.spark.ml.param.Param<Object> p = clf.getParam(kv.substring(0, eq).trim());
+            clf.set(p, p.jsonDecode(kv.substring(eq + 1).trim()));
         }
     }
 }
