@@ -151,8 +151,7 @@ public final class ScoreJob extends SparkJob {
             Path out,
             Instant startedAt) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Path staging =
-                new Path(out.getParent(), "." + out.getName() + ".staging-" + UUID.randomUUID());
+        Path staging = Files2.stagingFor(out);
         Path old = new Path(out.getParent(), "." + out.getName() + ".old-" + UUID.randomUUID());
         try {
             Dataset<Row> df = Inputs.read(spark, input, format, null);

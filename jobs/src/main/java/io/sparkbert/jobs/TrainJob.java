@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
@@ -79,6 +78,20 @@ public final class TrainJob extends SparkJob {
         checkTrainingOptions(o);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
+        // A second run on the same --output fails at once instead of after its training.
+        try (OutputLock lock = OutputLock.acquire(conf, out)) {
+            return train(spark, o, conf, out, output, start, startedAt);
+        }
+    }
+
+    private JobResult train(
+            SparkSession spark,
+            JobOptions o,
+            Configuration conf,
+            Path out,
+            String output,
+            long start,
+            Instant startedAt) {
         if (Files2.exists(conf, out)) {
             throw new IllegalArgumentException(
                     "--output: '" + output + "' exists; choose a new directory or delete it.");
@@ -112,8 +125,7 @@ public final class TrainJob extends SparkJob {
         Dataset<Row> data = df.select(cols.toArray(new Column[0]));
         long rows = data.count();
 
-        Path staging =
-                new Path(out.getParent(), "." + out.getName() + ".staging-" + UUID.randomUUID());
+        Path staging = Files2.stagingFor(out);
         try {
             ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
             try {

@@ -432,6 +432,29 @@ class TrainScoreJobTest {
     }
 
     @Test
+    void trainTakesTheOutputLock() throws IOException {
+        Path out = tmp.resolve("locked-model");
+        String host = java.net.InetAddress.getLocalHost().getHostName();
+        Files.writeString(
+                OutputLockPath.of(out),
+                host + " " + ProcessHandle.current().pid() + " 2020-01-01T00:00:00Z other-run");
+        TrainJob job = new TrainJob(BACKEND);
+        String[] args = {
+            "--input", trainFile.toString(), "--output", out.toString(), "--epochs", "1"
+        };
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> job.run(spark, job.parse(args)));
+        assertTrue(
+                e.getMessage().contains(OutputLockPath.of(out).getFileName().toString()),
+                e.getMessage());
+        assertFalse(Files.exists(out), "nothing written under a lock held by another run");
+        Files.delete(OutputLockPath.of(out));
+        assertEquals(60, job.run(spark, job.parse(args)).rows());
+        assertTrue(Files.isDirectory(out));
+        assertFalse(Files.exists(OutputLockPath.of(out)), "lock released after the run");
+    }
+
+    @Test
     void outputColumnClashesAndModelDirsAreChecked() throws IOException {
         Path in = JobFixtures.write(tmp.resolve("c.jsonl"), JobFixtures.lines(0, 3, true));
         ScoreJob job = score();

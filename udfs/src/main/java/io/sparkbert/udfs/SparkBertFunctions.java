@@ -63,6 +63,11 @@ import scala.collection.Seq;
  * model loaded once per executor JVM. Where a call cannot be batched (inside a filter, a join
  * condition or an aggregate) the same values come from a row-at-a-time path.
  *
+ * <p>Batching and truncation are read from the session's conf when {@code register} runs: {@value
+ * #CONF_BATCH_SIZE} (1..65536, default 32: the fastest on CPU in docs/benchmarks.md), {@value
+ * #CONF_WINDOW_SIZE} (1..1048576, default 1024), {@value #CONF_MAX_LENGTH} (2..512, default 512)
+ * and {@value #CONF_DEVICE} (default auto). A bad value fails {@code register} naming the key.
+ *
  * <p>The {@code model} is {@code default} (the built-in all-MiniLM-L6-v2 encoder, embeddings only),
  * an HF checkpoint directory, or a directory written by the {@code train} job or by saving a {@code
  * BertClassificationModel} (its {@code hf/} sub-directory is used), as a local path or any Hadoop
@@ -70,9 +75,18 @@ import scala.collection.Seq;
  */
 public final class SparkBertFunctions {
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    private static final int BATCH_SIZE = 64;
-    private static final int WINDOW_SIZE = 1024;
-    private static final int MAX_LENGTH = 512;
+
+    /** Spark conf key: texts per forward pass of the batched functions (default 32). */
+    public static final String CONF_BATCH_SIZE = "spark.sparkbert.sql.batchSize";
+
+    /** Spark conf key: rows read and sorted by length per bucketing window (default 1024). */
+    public static final String CONF_WINDOW_SIZE = "spark.sparkbert.sql.windowSize";
+
+    /** Spark conf key: tokens per text including [CLS]/[SEP]; longer texts are cut (512). */
+    public static final String CONF_MAX_LENGTH = "spark.sparkbert.sql.maxLength";
+
+    /** Spark conf key: {@code auto | cpu | gpu | gpu:N} for the model functions (auto). */
+    public static final String CONF_DEVICE = "spark.sparkbert.sql.device";
 
     /** The tokenize function's result type. */
     public static final StructType TOKENIZE_TYPE =
@@ -111,21 +125,30 @@ public final class SparkBertFunctions {
                             + "' is not a SQL identifier; use letters, digits and underscores,"
                             + " e.g. \"sentiment\".");
         }
+        int batchSize = intConf(spark, CONF_BATCH_SIZE, 32, 1, 65536);
+        int windowSize = intConf(spark, CONF_WINDOW_SIZE, 1024, 1, 1 << 20);
+        int maxLength = intConf(spark, CONF_MAX_LENGTH, 512, 2, 512);
+        String device = spark.conf().get(CONF_DEVICE, "auto").trim();
+        if (!device.matches("(?i)auto|cpu|gpu|gpu:[0-9]+")) {
+            throw new IllegalArgumentException(
+                    CONF_DEVICE + " = '" + device + "' must be one of auto, cpu, gpu, gpu:N.");
+        }
         String location = resolveModelDirectory(spark, model);
         ModelInfo info = ModelInfo.read(spark, location);
         BatchedInferenceStrategy strategy = strategyOf(spark);
 
         String tokenizeName = name.toLowerCase(Locale.ROOT) + "_tokenize";
-        registerTokenize(spark, "bert_tokenize", location);
-        registerTokenize(spark, tokenizeName, location);
+        registerTokenize(spark, "bert_tokenize", location, maxLength);
+        registerTokenize(spark, tokenizeName, location, maxLength);
 
         ScoringSpec embedSpec =
                 new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.EMBEDDING)
                         .columns("bert_embed", "text", null)
                         .pooling(Pooling.MEAN, true)
-                        .maxLength(MAX_LENGTH)
-                        .batchSize(BATCH_SIZE)
-                        .windowSize(WINDOW_SIZE)
+                        .maxLength(maxLength)
+                        .batchSize(batchSize)
+                        .windowSize(windowSize)
+                        .device(device)
                         .handleInvalid("keep");
         BatchedCall.ValueMapper toVector =
                 score -> score == null ? null : toDoubles(score.values());
@@ -157,9 +180,10 @@ public final class SparkBertFunctions {
                     new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.LOGITS)
                             .columns(fn, "text", null)
                             .classifierHead(info.head)
-                            .maxLength(MAX_LENGTH)
-                            .batchSize(BATCH_SIZE)
-                            .windowSize(WINDOW_SIZE)
+                            .maxLength(maxLength)
+                            .batchSize(batchSize)
+                            .windowSize(windowSize)
+                            .device(device)
                             .handleInvalid("keep");
             List<String> labels = info.labels;
             BatchedCall.ValueMapper toStruct =
@@ -191,8 +215,34 @@ public final class SparkBertFunctions {
                         call.resultType());
     }
 
-    private static void registerTokenize(SparkSession spark, String fn, String location) {
-        TokenizerOptions options = TokenizerOptions.defaults().withMaxLength(MAX_LENGTH);
+    /** An integer Spark conf value in [min, max], or {@code dflt} when unset. */
+    static int intConf(SparkSession spark, String key, int dflt, int min, int max) {
+        String raw = spark.conf().get(key, null);
+        if (raw == null || raw.isBlank()) {
+            return dflt;
+        }
+        try {
+            int v = Integer.parseInt(raw.trim());
+            if (v >= min && v <= max) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                key
+                        + " = '"
+                        + raw
+                        + "' must be an integer in "
+                        + min
+                        + ".."
+                        + max
+                        + "; fix or unset it (spark.conf().set / --conf) and register again.");
+    }
+
+    private static void registerTokenize(
+            SparkSession spark, String fn, String location, int maxLength) {
+        TokenizerOptions options = TokenizerOptions.defaults().withMaxLength(maxLength);
         spark.udf()
                 .register(
                         fn,

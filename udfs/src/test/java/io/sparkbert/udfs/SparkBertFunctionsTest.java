@@ -178,6 +178,81 @@ class SparkBertFunctionsTest {
     }
 
     @Test
+    void batchingAndTruncationComeFromTheSessionConf() {
+        try {
+            spark.conf().set(SparkBertFunctions.CONF_MAX_LENGTH, "6");
+            spark.conf().set(SparkBertFunctions.CONF_BATCH_SIZE, "2");
+            spark.conf().set(SparkBertFunctions.CONF_WINDOW_SIZE, "3");
+            spark.conf().set(SparkBertFunctions.CONF_DEVICE, "cpu");
+            SparkBertFunctions.register(spark, "short6", "default");
+            Row t = spark.sql("SELECT short6_tokenize('COVID-19 pandemic')").first().getStruct(0);
+            assertEquals(List.of(101, 2522, 17258, 1011, 2539, 102), t.getList(1));
+
+            List<String> texts =
+                    List.of(
+                            "a rather long sentence that is cut after four word pieces",
+                            "short",
+                            "another sentence with many more tokens than six",
+                            "two words",
+                            "and one more for an odd count");
+            view("short_texts", texts, 2);
+            List<Row> rows =
+                    spark.sql("SELECT id, short6_embed(text) FROM short_texts").collectAsList();
+            assertEquals(texts.size(), rows.size());
+            try (BertModel model = BertModel.builtIn(Device.cpu());
+                    HfTokenizer tok =
+                            HfTokenizer.builtIn(TokenizerOptions.defaults().withMaxLength(6))) {
+                for (Row r : rows) {
+                    Encoding e = tok.encode(texts.get(r.getInt(0)));
+                    assertTrue(e.inputIds().length <= 6);
+                    float[] expected =
+                            model.embed(
+                                            new long[][] {e.inputIds()},
+                                            new long[][] {e.tokenTypeIds()},
+                                            new long[][] {e.attentionMask()},
+                                            Pooling.MEAN,
+                                            true)[0];
+                    List<Double> got = r.getList(1);
+                    for (int k = 0; k < expected.length; k++) {
+                        assertEquals(expected[k], got.get(k), 1e-5, "row " + r.getInt(0));
+                    }
+                }
+            }
+
+            spark.conf().set(SparkBertFunctions.CONF_BATCH_SIZE, "0");
+            IllegalArgumentException bad =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> SparkBertFunctions.register(spark, "bad", "default"));
+            assertTrue(
+                    bad.getMessage().contains(SparkBertFunctions.CONF_BATCH_SIZE)
+                            && bad.getMessage().contains("'0'")
+                            && bad.getMessage().contains("1..65536"),
+                    bad.getMessage());
+            spark.conf().unset(SparkBertFunctions.CONF_BATCH_SIZE);
+            spark.conf().set(SparkBertFunctions.CONF_DEVICE, "tpu");
+            bad =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> SparkBertFunctions.register(spark, "bad", "default"));
+            assertTrue(
+                    bad.getMessage().contains(SparkBertFunctions.CONF_DEVICE)
+                            && bad.getMessage().contains("'tpu'"),
+                    bad.getMessage());
+        } finally {
+            for (String key :
+                    List.of(
+                            SparkBertFunctions.CONF_MAX_LENGTH,
+                            SparkBertFunctions.CONF_BATCH_SIZE,
+                            SparkBertFunctions.CONF_WINDOW_SIZE,
+                            SparkBertFunctions.CONF_DEVICE)) {
+                spark.conf().unset(key);
+            }
+            SparkBertFunctions.register(spark, "tiny", Fixtures.tinyBert().toString());
+        }
+    }
+
+    @Test
     void badNamesAndModelsAreRefused() {
         IllegalArgumentException e =
                 assertThrows(
