@@ -56,7 +56,8 @@ import org.apache.spark.sql.types.StructType;
  * Also reports the model load time (cold: first in the JVM; warm: again after the cache is cleared)
  * and the memory of one model copy (parameter bytes and the process RSS growth). Options: {@code
  * --rows N --padded-rows N --batch N --max-tokens N --window N --only a,b}. Not thread-safe; a
- * command-line program.
+ * command-line program. {@code --write-input FILE} only writes the {@code --rows} rows as JSON
+ * lines (the input of the {@code embed} job that scripts/bench-inference.sh times) and exits.
  */
 public final class InferenceBench {
     private InferenceBench() {}
@@ -87,6 +88,10 @@ public final class InferenceBench {
             corpus.add(e.text());
         }
         List<String> texts = repeat(corpus, rows);
+        if (opt.containsKey("write-input")) {
+            writeJsonLines(java.nio.file.Paths.get(opt.get("write-input")), texts);
+            return;
+        }
         Map<String, String> results = new LinkedHashMap<>();
         System.out.printf(
                 Locale.ROOT,
@@ -215,6 +220,26 @@ public final class InferenceBench {
 
     private static String rate(double perSecond, int n) {
         return String.format(Locale.ROOT, "%.0f sentences/s (%d rows)", perSecond, n);
+    }
+
+    /**
+     * The benchmark's rows as JSON lines {@code {"id": i, "text": ...}}, input of the embed job.
+     */
+    static void writeJsonLines(java.nio.file.Path file, List<String> texts)
+            throws java.io.IOException {
+        java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
+        com.google.gson.Gson gson = new com.google.gson.Gson();
+        try (java.io.BufferedWriter w =
+                java.nio.file.Files.newBufferedWriter(
+                        file, java.nio.charset.StandardCharsets.UTF_8)) {
+            for (int i = 0; i < texts.size(); i++) {
+                com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+                o.addProperty("id", i);
+                o.addProperty("text", texts.get(i));
+                w.write(gson.toJson(o));
+                w.write('\n');
+            }
+        }
     }
 
     static List<String> repeat(List<String> corpus, int rows) {
