@@ -412,12 +412,14 @@ public final class BertModel implements AutoCloseable {
                                         .singletonOrThrow());
         h = layerNorm(h, "embeddings.LayerNorm");
         h = dropout(h, config.hiddenDropoutProb(), training);
+        NDArray scoreScale = ownedScalar(scope, (float) (1.0 / Math.sqrt(config.headSize())));
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             // Per-layer scope: the layer's intermediates are released as soon as it is done
             // (autograd keeps its own references to what backward needs).
             try (NDManager layerScope = scope.newSubManager()) {
                 h.attach(layerScope);
-                NDArray out = layer(h, additiveMask, "encoder.layer." + l + ".", training);
+                NDArray out =
+                        layer(h, additiveMask, scoreScale, "encoder.layer." + l + ".", training);
                 out.attach(scope);
                 h = out;
             }
@@ -425,7 +427,8 @@ public final class BertModel implements AutoCloseable {
         return h;
     }
 
-    private NDArray layer(NDArray h, NDArray additiveMask, String p, boolean training) {
+    private NDArray layer(
+            NDArray h, NDArray additiveMask, NDArray scoreScale, String p, boolean training) {
         Shape s = h.getShape();
         long b = s.get(0);
         long n = s.get(1);
@@ -435,7 +438,7 @@ public final class BertModel implements AutoCloseable {
         NDArray q = linear(h, a + "query").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
         NDArray kT = linear(h, a + "key").reshape(b, n, heads, hd).transpose(0, 2, 3, 1);
         NDArray v = linear(h, a + "value").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
-        NDArray scores = q.matMul(kT).mul((float) (1.0 / Math.sqrt(hd))).add(additiveMask);
+        NDArray scores = q.matMul(kT).mul(scoreScale).add(additiveMask);
         NDArray probs = dropout(scores.softmax(-1), config.attentionProbsDropoutProb(), training);
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, (long) heads * hd);
         NDArray attn = linear(context, p + "attention.output.dense");
@@ -806,6 +809,21 @@ public final class BertModel implements AutoCloseable {
             return x;
         }
         return Dropout.dropout(x, (float) rate, true).singletonOrThrow();
+    }
+
+    /**
+     * A 0-d float tensor whose memory libtorch owns. Never multiply a tensor that autograd tracks
+     * by a Java number through DJL ({@code x.mul(0.125f)}): DJL wraps the number in a tensor over a
+     * Java direct buffer and closes it right after the call, but autograd keeps that tensor for the
+     * backward pass; once a garbage collection frees the buffer, backward reads freed memory and
+     * the gradients become garbage (seen as rare steps with gradient norms of 1e9 to 1e27 and NaN
+     * while the loss was normal). A clone lives in libtorch's memory and is kept alive by
+     * autograd's own reference.
+     */
+    private static NDArray ownedScalar(NDManager scope, float value) {
+        try (NDArray javaBacked = scope.create(value)) {
+            return javaBacked.duplicate();
+        }
     }
 
     private static NDArray inScope(NDManager scope, NDArray a) {
