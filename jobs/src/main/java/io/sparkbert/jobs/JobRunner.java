@@ -33,6 +33,7 @@ public final class JobRunner {
         }
         SparkSession spark =
                 SparkSession.builder().appName("sparkbert-" + job.name()).getOrCreate();
+        splitSmallInputs(spark);
         try {
             JobResult result = job.run(spark, options);
             out.println(result.summaryLine());
@@ -46,6 +47,23 @@ public final class JobRunner {
             return 1;
         } finally {
             spark.stop();
+        }
+    }
+
+    /** Spark's cost of opening a file, which also keeps small files in a single partition. */
+    static final String OPEN_COST = "spark.sql.files.openCostInBytes";
+
+    /**
+     * Lets Spark cut small splittable inputs (JSON lines, CSV, text) into one partition per core.
+     * Spark's default open cost (4 MB) keeps any input under 4 MB in one partition, so a 30,000-row
+     * JSON-lines file was scored by one task on one core while the others idled (docs/
+     * benchmarks.md). A BERT forward costs thousands of times more per byte than reading it, so the
+     * jobs lower the open cost to 64 KB; the file order within each partition is kept. A value set
+     * by the user (--spark-conf) is left alone.
+     */
+    static void splitSmallInputs(SparkSession spark) {
+        if (!spark.conf().contains(OPEN_COST)) {
+            spark.conf().set(OPEN_COST, "65536");
         }
     }
 

@@ -132,4 +132,42 @@ class InputsTest {
                         () -> Inputs.requireStringColumn(df, "n", "text-col"));
         assertTrue(e.getMessage().contains("must hold strings but is bigint"), e.getMessage());
     }
+
+    @Test
+    void smallJsonLinesInputsAreSplitAcrossCoresInFileOrder() throws IOException {
+        StringBuilder lines = new StringBuilder();
+        int n = 3000;
+        for (int i = 0; i < n; i++) {
+            lines.append("{\"id\":")
+                    .append(i)
+                    .append(",\"text\":\"a sentence of about one hundred bytes to score, number ")
+                    .append(i)
+                    .append("\"}\n");
+        }
+        Path file = tmp.resolve("small.jsonl");
+        Files.writeString(file, lines.toString());
+        try {
+            spark.conf().unset(JobRunner.OPEN_COST);
+            // Spark's default: an input under 4 MB is one partition, so one core works.
+            assertEquals(
+                    1,
+                    Inputs.read(spark, file.toString(), Inputs.Format.JSONL, null)
+                            .rdd()
+                            .getNumPartitions());
+            JobRunner.splitSmallInputs(spark);
+            Dataset<Row> df = Inputs.read(spark, file.toString(), Inputs.Format.JSONL, null);
+            assertEquals(spark.sparkContext().defaultParallelism(), df.rdd().getNumPartitions());
+            List<Row> rows = df.select("id").collectAsList();
+            assertEquals(n, rows.size());
+            for (int i = 0; i < n; i++) {
+                assertEquals(i, rows.get(i).getLong(0), "file order kept");
+            }
+            // A value the user chose is kept.
+            spark.conf().set(JobRunner.OPEN_COST, "4194304");
+            JobRunner.splitSmallInputs(spark);
+            assertEquals("4194304", spark.conf().get(JobRunner.OPEN_COST));
+        } finally {
+            spark.conf().unset(JobRunner.OPEN_COST);
+        }
+    }
 }
