@@ -133,20 +133,25 @@ class SparkBertFunctionsTest {
                     assertNull(r.get(1));
                     continue;
                 }
-                Encoding e = tok.encode(text);
-                float[] expected =
-                        model.embed(
-                                        new long[][] {e.inputIds()},
-                                        new long[][] {e.tokenTypeIds()},
-                                        new long[][] {e.attentionMask()},
-                                        Pooling.MEAN,
-                                        true)[0];
-                List<Double> got = r.getList(1);
-                assertEquals(384, got.size());
-                for (int k = 0; k < expected.length; k++) {
-                    assertEquals(expected[k], got.get(k), 1e-5, "row " + r.getInt(0));
-                }
+                assertEquals(384, r.getList(1).size());
+                assertDriverEmbedding(model, tok.encode(text), r);
             }
+        }
+    }
+
+    /** Row (id, embedding) equals the driver's mean-pooled, normalised vector within 1e-5. */
+    private static void assertDriverEmbedding(BertModel model, Encoding e, Row r) {
+        float[] expected =
+                model.embed(
+                                new long[][] {e.inputIds()},
+                                new long[][] {e.tokenTypeIds()},
+                                new long[][] {e.attentionMask()},
+                                Pooling.MEAN,
+                                true)[0];
+        List<Double> got = r.getList(1);
+        assertEquals(expected.length, got.size());
+        for (int k = 0; k < expected.length; k++) {
+            assertEquals(expected[k], got.get(k), 1e-5, "row " + r.getInt(0));
         }
     }
 
@@ -205,17 +210,7 @@ class SparkBertFunctionsTest {
                 for (Row r : rows) {
                     Encoding e = tok.encode(texts.get(r.getInt(0)));
                     assertTrue(e.inputIds().length <= 6);
-                    float[] expected =
-                            model.embed(
-                                            new long[][] {e.inputIds()},
-                                            new long[][] {e.tokenTypeIds()},
-                                            new long[][] {e.attentionMask()},
-                                            Pooling.MEAN,
-                                            true)[0];
-                    List<Double> got = r.getList(1);
-                    for (int k = 0; k < expected.length; k++) {
-                        assertEquals(expected[k], got.get(k), 1e-5, "row " + r.getInt(0));
-                    }
+                    assertDriverEmbedding(model, e, r);
                 }
             }
 
