@@ -17,6 +17,11 @@ if ! command -v "$CC_BIN" >/dev/null 2>&1; then
         "so libtorch runs MKL's generic kernels on AMD CPUs (about half speed)"
     exit 0
 fi
+if [[ ! -f "$JAVA_HOME_DIR/include/jni.h" ]]; then
+    echo "[native] WARNING: no $JAVA_HOME_DIR/include/jni.h (a JRE, not a JDK?); building without" \
+        "libsparkbert_mkl.so, so libtorch runs MKL's generic kernels on AMD CPUs (about half speed)"
+    exit 0
+fi
 if [[ "$OUT/libsparkbert_mkl.so" -nt "$SRC" ]]; then
     exit 0
 fi
