@@ -62,7 +62,6 @@ public final class BertModel implements AutoCloseable {
      * manager. Names and shapes must match the config (see {@link #expectedShapes}).
      */
     BertModel(BertConfig config, NDManager manager, Map<String, NDArray> byName, String source) {
-        MklDispatch.install();
         this.config = config;
         this.manager = manager;
         this.device = manager.getDevice();
@@ -226,8 +225,7 @@ public final class BertModel implements AutoCloseable {
         if (withClassifier && !withPooler) {
             throw new IllegalArgumentException("withClassifier=true needs withPooler=true");
         }
-        MklDispatch.install();
-        NDManager m = NDManager.newBaseManager(device);
+        NDManager m = parameterManager(device);
         try {
             Random rnd = new Random(seed);
             Map<String, NDArray> p = new LinkedHashMap<>();
@@ -290,7 +288,7 @@ public final class BertModel implements AutoCloseable {
     public BertModel withFreshClassifier(List<String> labels, long seed) {
         checkOpen();
         BertConfig newConfig = config.withLabels(labels);
-        NDManager m = NDManager.newBaseManager(device);
+        NDManager m = parameterManager(device);
         try {
             Random rnd = new Random(seed);
             Map<String, NDArray> p = new LinkedHashMap<>();
@@ -597,6 +595,15 @@ public final class BertModel implements AutoCloseable {
             }
             return out;
         }
+    }
+
+    /**
+     * The manager a new model's parameters live in; first makes sure MKL's fast kernels are in
+     * place ({@link MklDispatch}), since every model is built through here before its first GEMM.
+     */
+    static NDManager parameterManager(Device device) {
+        MklDispatch.install();
+        return NDManager.newBaseManager(device);
     }
 
     private NDManager newScope() {

@@ -318,8 +318,7 @@ public final class Checkpoints {
             }
         }
         // 2. Decode each source (rewritten as pure F32 when needed) into the model's manager.
-        MklDispatch.install();
-        NDManager manager = NDManager.newBaseManager(device);
+        NDManager manager = BertModel.parameterManager(device);
         try {
             Map<String, NDArray> byName = new LinkedHashMap<>();
             for (Source s : sources) {

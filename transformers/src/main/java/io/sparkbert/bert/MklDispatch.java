@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Applied only on Linux x86-64 with an AMD CPU. Turned off by the system property {@code
  * sparkbert.mkl.dispatch=off} or the environment variable {@code SPARKBERT_MKL_DISPATCH=off}.
- * Installed once per class loader, by {@link BertModel} and {@link Devices} before libtorch's first
- * GEMM (MKL remembers the vendor it saw first). Thread-safe.
+ * Installed once per class loader, by {@link Devices} and by the manager every {@link BertModel}'s
+ * parameters are created in, before libtorch's first GEMM (MKL remembers the vendor it saw first).
+ * Thread-safe.
  */
 public final class MklDispatch {
     /** System property that turns the dispatch fix off ({@code off}) or leaves it on. */
@@ -60,10 +61,11 @@ public final class MklDispatch {
     private MklDispatch() {}
 
     /**
-     * Loads the dispatch library when this machine needs it. Idempotent; never throws: any problem
+     * Loads the dispatch library when this machine needs it. Idempotent. A problem while loading
      * leaves MKL on its generic kernels and is logged once.
      *
      * @return the outcome
+     * @throws IllegalArgumentException when the setting is not auto/on/off (names it)
      */
     public static synchronized Status install() {
         if (status != Status.NOT_INSTALLED) {

@@ -63,8 +63,7 @@ final class OnnxWeights {
     static BertModel builtInModel(Device device) {
         BertConfig config = builtInConfig();
         Map<String, Tensor> weights = builtInWeights();
-        MklDispatch.install();
-        NDManager manager = NDManager.newBaseManager(device);
+        NDManager manager = BertModel.parameterManager(device);
         try {
             Map<String, NDArray> arrays = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> e : weights.entrySet()) {
