@@ -152,23 +152,17 @@ public final class ScoreJob extends SparkJob {
             Instant startedAt) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path staging = Files2.stagingFor(out);
-        Path old = new Path(out.getParent(), "." + out.getName() + ".old-" + UUID.randomUUID());
         try {
             Dataset<Row> df = Inputs.read(spark, input, format, null);
             ObjectNode unit = scoreUnit(spark, o, scorer, df, input, staging, List.of());
             ObjectNode manifest = manifest(o, scorer, input, "overwrite", startedAt, List.of(unit));
             manifest.set("this_run", thisRun(List.of(unit)));
             Files2.writeString(conf, new Path(staging, MANIFEST), manifest.toPrettyString());
-            if (Files2.exists(conf, out)) {
-                Files2.rename(conf, out, old);
-            }
-            Files2.rename(conf, staging, out);
+            Files2.replaceDir(conf, staging, out);
             return manifest;
         } finally {
-            for (Path p : List.of(staging, old)) {
-                if (Files2.exists(conf, p)) {
-                    Files2.delete(conf, p);
-                }
+            if (Files2.exists(conf, staging)) {
+                Files2.delete(conf, staging);
             }
         }
     }
