@@ -85,6 +85,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam weightDecay;
     private final BooleanParam decayBiasAndNorm;
     private final DoubleParam warmupRatio;
+    private final DoubleParam headLearningRate;
+    private final DoubleParam layerLrDecay;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
@@ -168,6 +170,21 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "warmupRatio",
                         "fraction of steps with linear warm-up; in [0, 1] (default 0.1)",
                         ParamValidators.inRange(0, 1));
+        headLearningRate =
+                new DoubleParam(
+                        this,
+                        "headLearningRate",
+                        "peak learning rate of the classification head, which starts from random"
+                                + " weights; 0 = learningRate (default 0)",
+                        ParamValidators.gtEq(0));
+        layerLrDecay =
+                new DoubleParam(
+                        this,
+                        "layerLrDecay",
+                        "layer-wise learning-rate decay: encoder layer l of L trains at"
+                                + " learningRate * layerLrDecay^(L - l), the embeddings at"
+                                + " layerLrDecay^(L + 1); in (0, 1], 1 = off (default 1)",
+                        ParamValidators.inRange(0, 1, false, true));
         lrSchedule =
                 new Param<>(
                         this,
@@ -246,6 +263,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(weightDecay, 0.01);
         setDefault(decayBiasAndNorm, false);
         setDefault(warmupRatio, 0.1);
+        setDefault(headLearningRate, 0.0);
+        setDefault(layerLrDecay, 1.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
@@ -324,6 +343,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam warmupRatio() {
         return warmupRatio;
+    }
+
+    public DoubleParam headLearningRate() {
+        return headLearningRate;
+    }
+
+    public DoubleParam layerLrDecay() {
+        return layerLrDecay;
     }
 
     public Param<String> lrSchedule() {
@@ -473,6 +500,16 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setHeadLearningRate(double v) {
+        set(headLearningRate, v);
+        return this;
+    }
+
+    public BertClassifier setLayerLrDecay(double v) {
+        set(layerLrDecay, v);
+        return this;
+    }
+
     public BertClassifier setLrSchedule(String v) {
         set(lrSchedule, v);
         return this;
@@ -542,6 +579,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .weightDecay((Double) $(weightDecay))
                 .decayBiasAndNorm((Boolean) $(decayBiasAndNorm))
                 .warmupRatio((Double) $(warmupRatio))
+                .headLearningRate((Double) $(headLearningRate))
+                .layerLrDecay((Double) $(layerLrDecay))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))

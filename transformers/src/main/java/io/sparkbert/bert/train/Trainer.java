@@ -550,7 +550,9 @@ public final class Trainer {
                     }
                     for (Map.Entry<String, NDArray> e : grads.entrySet()) {
                         NDArray g = scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
-                        update(scope, e.getKey(), trainable.get(e.getKey()), g, lr);
+                        double lrHere =
+                                lr * config.lrScale(e.getKey(), model.config().numHiddenLayers());
+                        update(scope, e.getKey(), trainable.get(e.getKey()), g, lrHere);
                     }
                     return new TrainingSummary.Step(step, epoch, lossValue, lr, norm, false);
                 } finally {

@@ -68,6 +68,8 @@ public final class TrainingConfig implements Serializable {
     private final int maxLength;
     private final int earlyStoppingPatience;
     private final double maxSaneGradNorm;
+    private final double headLearningRate;
+    private final double layerLrDecay;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -89,6 +91,8 @@ public final class TrainingConfig implements Serializable {
         this.maxLength = b.maxLength;
         this.earlyStoppingPatience = b.earlyStoppingPatience;
         this.maxSaneGradNorm = b.maxSaneGradNorm;
+        this.headLearningRate = b.headLearningRate;
+        this.layerLrDecay = b.layerLrDecay;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -118,6 +122,8 @@ public final class TrainingConfig implements Serializable {
         b.maxLength = maxLength;
         b.earlyStoppingPatience = earlyStoppingPatience;
         b.maxSaneGradNorm = maxSaneGradNorm;
+        b.headLearningRate = headLearningRate;
+        b.layerLrDecay = layerLrDecay;
         return b;
     }
 
@@ -227,6 +233,50 @@ public final class TrainingConfig implements Serializable {
         return maxSaneGradNorm;
     }
 
+    /**
+     * Peak learning rate of the classification head ({@code classifier.*}), which starts from
+     * random weights; 0 (the default) means {@link #learningRate()}. Follows the same schedule.
+     */
+    public double headLearningRate() {
+        return headLearningRate;
+    }
+
+    /**
+     * Layer-wise learning-rate decay (default 1 = off): encoder layer {@code l} of {@code L} trains
+     * at {@code learningRate * layerLrDecay^(L - l)}, the embeddings at {@code layerLrDecay^(L +
+     * 1)}, so layers near the input, which hold the most general features, move least. The pooler
+     * and the head are not decayed.
+     */
+    public double layerLrDecay() {
+        return layerLrDecay;
+    }
+
+    /**
+     * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
+     * the head, the layer-wise decay for encoder layers and embeddings, else 1.
+     *
+     * @param name an HF parameter name, e.g. {@code encoder.layer.3.output.dense.weight}
+     * @param numLayers the encoder's layer count
+     */
+    public double lrScale(String name, int numLayers) {
+        if (name.startsWith("classifier.")) {
+            return headLearningRate > 0 ? headLearningRate / learningRate : 1.0;
+        }
+        if (layerLrDecay == 1.0) {
+            return 1.0;
+        }
+        if (name.startsWith("embeddings.")) {
+            return Math.pow(layerLrDecay, numLayers + 1);
+        }
+        String prefix = "encoder.layer.";
+        if (name.startsWith(prefix)) {
+            int end = name.indexOf('.', prefix.length());
+            int layer = Integer.parseInt(name.substring(prefix.length(), end));
+            return Math.pow(layerLrDecay, numLayers - layer);
+        }
+        return 1.0;
+    }
+
     @Override
     public String toString() {
         return String.format(
@@ -234,7 +284,8 @@ public final class TrainingConfig implements Serializable {
                 "TrainingConfig{epochs=%d, batchSize=%d, lr=%g, weightDecay=%g,"
                         + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
-                        + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d}",
+                        + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
+                        + " headLearningRate=%g, layerLrDecay=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -251,7 +302,9 @@ public final class TrainingConfig implements Serializable {
                 groupByLength,
                 Arrays.toString(classWeights),
                 maxLength,
-                earlyStoppingPatience);
+                earlyStoppingPatience,
+                headLearningRate,
+                layerLrDecay);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -275,8 +328,22 @@ public final class TrainingConfig implements Serializable {
         private int maxLength = 128;
         private int earlyStoppingPatience = 0;
         private double maxSaneGradNorm = 1e8;
+        private double headLearningRate = 0;
+        private double layerLrDecay = 1.0;
 
         private Builder() {}
+
+        /** See {@link TrainingConfig#headLearningRate()}. */
+        public Builder headLearningRate(double v) {
+            headLearningRate = v;
+            return this;
+        }
+
+        /** See {@link TrainingConfig#layerLrDecay()}. */
+        public Builder layerLrDecay(double v) {
+            layerLrDecay = v;
+            return this;
+        }
 
         /** See {@link TrainingConfig#epochs()}. */
         public Builder epochs(int v) {
@@ -434,6 +501,16 @@ public final class TrainingConfig implements Serializable {
                     "maxSaneGradNorm",
                     maxSaneGradNorm,
                     "a positive number (default 1e8)");
+            check(
+                    headLearningRate >= 0 && Double.isFinite(headLearningRate),
+                    "headLearningRate",
+                    headLearningRate,
+                    ">= 0, 0 = the learningRate (default 0)");
+            check(
+                    layerLrDecay > 0 && layerLrDecay <= 1,
+                    "layerLrDecay",
+                    layerLrDecay,
+                    "in (0, 1], 1 = off (default 1)");
             if (classWeights != null) {
                 for (int i = 0; i < classWeights.length; i++) {
                     if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {
