@@ -87,6 +87,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam warmupRatio;
     private final DoubleParam headLearningRate;
     private final DoubleParam layerLrDecay;
+    private final DoubleParam emaDecay;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
@@ -185,6 +186,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " learningRate * layerLrDecay^(L - l), the embeddings at"
                                 + " layerLrDecay^(L + 1); in (0, 1], 1 = off (default 1)",
                         ParamValidators.inRange(0, 1, false, true));
+        emaDecay =
+                new DoubleParam(
+                        this,
+                        "emaDecay",
+                        "decay of an exponential moving average of the weights, which is then"
+                                + " validated and returned; in [0, 1), 0 = off (default 0)",
+                        ParamValidators.inRange(0, 1, true, false));
         lrSchedule =
                 new Param<>(
                         this,
@@ -265,6 +273,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(warmupRatio, 0.1);
         setDefault(headLearningRate, 0.0);
         setDefault(layerLrDecay, 1.0);
+        setDefault(emaDecay, 0.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
@@ -351,6 +360,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam layerLrDecay() {
         return layerLrDecay;
+    }
+
+    public DoubleParam emaDecay() {
+        return emaDecay;
     }
 
     public Param<String> lrSchedule() {
@@ -510,6 +523,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setEmaDecay(double v) {
+        set(emaDecay, v);
+        return this;
+    }
+
     public BertClassifier setLrSchedule(String v) {
         set(lrSchedule, v);
         return this;
@@ -581,6 +599,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .warmupRatio((Double) $(warmupRatio))
                 .headLearningRate((Double) $(headLearningRate))
                 .layerLrDecay((Double) $(layerLrDecay))
+                .emaDecay((Double) $(emaDecay))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))

@@ -305,6 +305,11 @@ public final class Trainer {
         private final NDManager state;
         private final List<TrainingSummary.Step> steps = new ArrayList<>();
         private final List<TrainingSummary.Epoch> epochs = new ArrayList<>();
+        // The moving average of the weights when emaDecay > 0, and the raw weights set aside
+        // while the average is swapped in for an epoch's validation.
+        private Map<String, NDArray> average;
+        private Map<String, NDArray> raw;
+        private int averagedSteps;
 
         Run(
                 BertModel model,
@@ -360,7 +365,13 @@ public final class Trainer {
                 for (NDArray p : trainable.values()) {
                     p.setRequiresGradient(true);
                 }
+                if (config.emaDecay() > 0) {
+                    average = snapshot(null);
+                }
                 for (int epoch = 1; epoch <= config.epochs(); epoch++) {
+                    if (raw != null) {
+                        restore(raw);
+                    }
                     long e0 = System.nanoTime();
                     double lossSum = 0;
                     int lossCount = 0;
@@ -382,6 +393,7 @@ public final class Trainer {
                         if (!s.skipped()) {
                             lossSum += s.loss();
                             lossCount++;
+                            accumulateAverage();
                         }
                         epochSamples += batch.length;
                         if (stepListener != null) {
@@ -410,6 +422,12 @@ public final class Trainer {
                     double trainSecs = (System.nanoTime() - e0) / 1e9;
                     trainSeconds += trainSecs;
                     trainSamples += epochSamples;
+                    if (average != null) {
+                        // From here to the next epoch the weights are the average: validated,
+                        // kept as the best epoch and, after the last epoch, the result.
+                        raw = snapshot(raw);
+                        restore(average);
+                    }
                     Double valLoss = null;
                     Double valAcc = null;
                     if (validation != null) {
@@ -711,6 +729,23 @@ public final class Trainer {
                 }
             }
             return new double[] {lossSum / weightSum, (double) correct / n};
+        }
+
+        /**
+         * Moves the weight average towards the current weights: {@code avg = d * avg + (1 - d) * w}
+         * in place, with {@code d = min(emaDecay, (1 + n) / (10 + n))} after {@code n} averaged
+         * steps, so the random start of a fresh head fades out quickly early on.
+         */
+        private void accumulateAverage() {
+            if (average == null) {
+                return;
+            }
+            double d = Math.min(config.emaDecay(), (1.0 + averagedSteps) / (10.0 + averagedSteps));
+            averagedSteps++;
+            for (Map.Entry<String, NDArray> e : average.entrySet()) {
+                NDArray w = trainable.get(e.getKey());
+                e.getValue().subi(w).muli((float) d).addi(w);
+            }
         }
 
         private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {

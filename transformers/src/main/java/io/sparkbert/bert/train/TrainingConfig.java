@@ -70,6 +70,7 @@ public final class TrainingConfig implements Serializable {
     private final double maxSaneGradNorm;
     private final double headLearningRate;
     private final double layerLrDecay;
+    private final double emaDecay;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -93,6 +94,7 @@ public final class TrainingConfig implements Serializable {
         this.maxSaneGradNorm = b.maxSaneGradNorm;
         this.headLearningRate = b.headLearningRate;
         this.layerLrDecay = b.layerLrDecay;
+        this.emaDecay = b.emaDecay;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -124,6 +126,7 @@ public final class TrainingConfig implements Serializable {
         b.maxSaneGradNorm = maxSaneGradNorm;
         b.headLearningRate = headLearningRate;
         b.layerLrDecay = layerLrDecay;
+        b.emaDecay = emaDecay;
         return b;
     }
 
@@ -252,6 +255,15 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * Decay of an exponential moving average of the weights (default 0 = off). When on, the average
+     * is what each epoch's validation sees, what early stopping keeps and what training returns;
+     * e.g. 0.99 averages over roughly the last 100 steps.
+     */
+    public double emaDecay() {
+        return emaDecay;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -285,7 +297,7 @@ public final class TrainingConfig implements Serializable {
                         + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " headLearningRate=%g, layerLrDecay=%g}",
+                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -304,7 +316,8 @@ public final class TrainingConfig implements Serializable {
                 maxLength,
                 earlyStoppingPatience,
                 headLearningRate,
-                layerLrDecay);
+                layerLrDecay,
+                emaDecay);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -330,12 +343,19 @@ public final class TrainingConfig implements Serializable {
         private double maxSaneGradNorm = 1e8;
         private double headLearningRate = 0;
         private double layerLrDecay = 1.0;
+        private double emaDecay = 0;
 
         private Builder() {}
 
         /** See {@link TrainingConfig#headLearningRate()}. */
         public Builder headLearningRate(double v) {
             headLearningRate = v;
+            return this;
+        }
+
+        /** See {@link TrainingConfig#emaDecay()}. */
+        public Builder emaDecay(double v) {
+            emaDecay = v;
             return this;
         }
 
@@ -511,6 +531,11 @@ public final class TrainingConfig implements Serializable {
                     "layerLrDecay",
                     layerLrDecay,
                     "in (0, 1], 1 = off (default 1)");
+            check(
+                    emaDecay >= 0 && emaDecay < 1,
+                    "emaDecay",
+                    emaDecay,
+                    "in [0, 1), 0 = off (default 0)");
             if (classWeights != null) {
                 for (int i = 0; i < classWeights.length; i++) {
                     if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {

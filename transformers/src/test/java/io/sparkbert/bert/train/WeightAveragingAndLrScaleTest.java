@@ -1,0 +1,127 @@
+package io.sparkbert.bert.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.Fixtures;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** Per-parameter learning rates (head, layer-wise decay) and the moving average of the weights. */
+class WeightAveragingAndLrScaleTest {
+
+    @Test
+    void headAndLayerScalesFollowTheParameterNames() {
+        TrainingConfig c =
+                TrainingConfig.builder()
+                        .learningRate(1e-4)
+                        .headLearningRate(1e-3)
+                        .layerLrDecay(0.5)
+                        .build();
+        int layers = 4;
+        assertEquals(10.0, c.lrScale("classifier.weight", layers), 1e-12);
+        assertEquals(10.0, c.lrScale("classifier.bias", layers), 1e-12);
+        // top layer (3 of 4): 0.5^1; bottom layer: 0.5^4; embeddings one step below that.
+        assertEquals(0.5, c.lrScale("encoder.layer.3.output.dense.weight", layers), 1e-12);
+        assertEquals(0.0625, c.lrScale("encoder.layer.0.attention.self.query.bias", layers), 1e-12);
+        assertEquals(0.03125, c.lrScale("embeddings.word_embeddings.weight", layers), 1e-12);
+        assertEquals(1.0, c.lrScale("pooler.dense.weight", layers), 1e-12);
+        // Two-digit layer numbers are parsed whole.
+        assertEquals(
+                Math.pow(0.5, 2), c.lrScale("encoder.layer.10.output.dense.weight", 12), 1e-12);
+
+        TrainingConfig plain = TrainingConfig.builder().build();
+        for (String n :
+                new String[] {
+                    "classifier.weight", "encoder.layer.0.output.dense.weight", "embeddings.x"
+                }) {
+            assertEquals(1.0, plain.lrScale(n, layers), 0.0, n);
+        }
+    }
+
+    @Test
+    void badSettingsAreNamed() {
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().layerLrDecay(0).build());
+        assertTrue(e.getMessage().contains("layerLrDecay"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().headLearningRate(-1).build());
+        assertTrue(e.getMessage().contains("headLearningRate"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().emaDecay(1.0).build());
+        assertTrue(e.getMessage().contains("emaDecay"), e.getMessage());
+    }
+
+    /**
+     * With a constant learning rate, one step per epoch, no shuffling and no dropout, a run of k
+     * epochs is the first k steps of a longer run, so the weights after 0..3 steps can be recorded
+     * and the expected average computed here, in doubles, by the documented rule.
+     */
+    @Test
+    void averagedRunReturnsTheMovingAverageOfTheTrajectory() {
+        double decay = 0.2;
+        float[][] traj = new float[4][];
+        for (int k = 0; k <= 3; k++) {
+            traj[k] = k == 0 ? initialClassifier() : trainedClassifier(k, 0);
+        }
+        double[] avg = new double[traj[0].length];
+        for (int i = 0; i < avg.length; i++) {
+            avg[i] = traj[0][i];
+        }
+        for (int n = 0; n < 3; n++) {
+            double d = Math.min(decay, (1.0 + n) / (10.0 + n));
+            for (int i = 0; i < avg.length; i++) {
+                avg[i] = d * avg[i] + (1 - d) * traj[n + 1][i];
+            }
+        }
+        float[] averaged = trainedClassifier(3, decay);
+        assertFalse(Arrays.equals(averaged, traj[3]), "the average differs from the last weights");
+        for (int i = 0; i < avg.length; i++) {
+            assertEquals(avg[i], averaged[i], 1e-6, "classifier.weight[" + i + "]");
+        }
+    }
+
+    private static float[] initialClassifier() {
+        try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            return m.parameters().get("classifier.weight").toFloatArray();
+        }
+    }
+
+    private static float[] trainedClassifier(int epochs, double emaDecay) {
+        TrainingConfig cfg =
+                TrainingConfig.builder()
+                        .epochs(epochs)
+                        .batchSize(TrainerTest.TEXTS.size())
+                        .learningRate(1e-2)
+                        .warmupRatio(0)
+                        .schedule(TrainingConfig.Schedule.CONSTANT)
+                        .shuffle(false)
+                        .emaDecay(emaDecay)
+                        .logEverySteps(0)
+                        .build();
+        try (HfTokenizer tok =
+                        HfTokenizer.fromDirectory(
+                                Fixtures.tinyBert(), TokenizerOptions.defaults());
+                BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            Trainer t = new Trainer(cfg);
+            t.train(
+                    m,
+                    ClassifierHead.POOLER,
+                    t.encode(tok, TrainerTest.TEXTS, null, TrainerTest.LABELS),
+                    null);
+            return m.parameters().get("classifier.weight").toFloatArray();
+        }
+    }
+}
