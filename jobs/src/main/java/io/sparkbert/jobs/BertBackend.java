@@ -259,6 +259,7 @@ public final class BertBackend implements ModelBackend {
         for (Transformer t : model.stages()) {
             if (t instanceof BertClassificationModel m) {
                 m.setBatchSize(o.getInt("batch-size"))
+                        .setWindowSize(o.getInt("window-size"))
                         .setMaxLength(o.getInt("max-length"))
                         .setDevice(o.require("device"))
                         .setOverflow(o.require("overflow"));

@@ -62,6 +62,7 @@ public final class EmbedJob extends SparkJob {
                 JobOption.choice("pooling", "pooling of the last hidden state", "mean", "cls"),
                 JobOption.bool("normalize", "L2-normalise the vectors"),
                 JobOption.integer("batch-size", "texts per forward pass"),
+                JobOption.integer("window-size", "rows length-sorted together before batching"),
                 JobOption.integer("max-length", "max tokens per text"),
                 JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
                 JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"));
@@ -72,6 +73,7 @@ public final class EmbedJob extends SparkJob {
         long start = System.nanoTime();
         Instant startedAt = Instant.now();
         o.checkRange("batch-size", 1, 1 << 16);
+        o.checkRange("window-size", 1, 1 << 20);
         o.checkRange("max-length", 2, 512);
         String input = o.require("input");
         String textCol = o.require("text-col");
@@ -97,6 +99,7 @@ public final class EmbedJob extends SparkJob {
                         .setPooling(o.require("pooling"))
                         .setNormalize(o.getBoolean("normalize"))
                         .setBatchSize(o.getInt("batch-size"))
+                        .setWindowSize(o.getInt("window-size"))
                         .setMaxLength(o.getInt("max-length"))
                         .setOverflow(o.require("overflow"))
                         .setDevice(o.require("device"))

@@ -55,6 +55,7 @@ public final class EvaluateJob extends SparkJob {
                 JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
                 JobOption.string("label-col", "column with class indices or class names"),
                 JobOption.integer("batch-size", "texts per forward pass"),
+                JobOption.integer("window-size", "rows length-sorted together before batching"),
                 JobOption.integer("max-length", "max tokens per text"),
                 JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
                 JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"));
@@ -65,6 +66,7 @@ public final class EvaluateJob extends SparkJob {
         long start = System.nanoTime();
         Instant startedAt = Instant.now();
         o.checkRange("batch-size", 1, 1 << 16);
+        o.checkRange("window-size", 1, 1 << 20);
         o.checkRange("max-length", 2, 512);
         String output = o.require("output");
         String input = o.require("input");

@@ -78,6 +78,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final Param<String> device;
     private final Param<String> overflow;
     private final IntParam stride;
+    private final IntParam windowSize;
 
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
@@ -116,7 +117,17 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(maxLength, 128);
         setDefault(device, "auto");
         setDefault(overflow, "truncate");
+        windowSize =
+                new IntParam(
+                        this,
+                        "windowSize",
+                        "rows read and length-sorted together before batching (larger windows"
+                                + " pad less and hold more rows in memory), >= 1 (default "
+                                + ScoringSpec.DEFAULT_WINDOW_SIZE
+                                + ")",
+                        ParamValidators.gtEq(1));
         setDefault(stride, 32);
+        setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
     }
 
     @Override
@@ -195,7 +206,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return maxLength;
     }
 
-    /** Device for scoring. */
     /** Texts longer than maxLength: truncate or window. */
     public Param<String> overflow() {
         return overflow;
@@ -216,6 +226,20 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     public BertClassificationModel setOverflow(String v) {
         set(overflow, v);
+        return this;
+    }
+
+    /** Rows length-sorted together before batching. */
+    public IntParam windowSize() {
+        return windowSize;
+    }
+
+    public int getWindowSize() {
+        return (Integer) $(windowSize);
+    }
+
+    public BertClassificationModel setWindowSize(int v) {
+        set(windowSize, v);
         return this;
     }
 
@@ -367,6 +391,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         .device(getDevice())
                         .maxLength(getMaxLength())
                         .batchSize(getBatchSize())
+                        .windowSize(getWindowSize())
                         .overflow($(overflow), (Integer) $(stride))
                         .handleInvalid("error")
                         .invalidHint(

@@ -34,7 +34,7 @@ import org.apache.spark.sql.types.StructType;
  * {@code maxLength}, {@code handleInvalid}): {@code pooling} (cls or mean, default mean), {@code
  * normalize} (L2, default false), {@code batchSize} (rows per forward pass, default 32), {@code
  * maxTokens} (padded tokens per forward pass, 0 = no budget, default 0), {@code windowSize} (rows
- * length-sorted together, default 1024), {@code overflow} (truncate or window, default truncate),
+ * length-sorted together, default 8192), {@code overflow} (truncate or window, default truncate),
  * {@code stride} (tokens shared by consecutive windows, default 32), {@code device} (auto, cpu or
  * gpu, default auto), {@code outputCol} (default "embedding").
  *
@@ -92,8 +92,10 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                 new IntParam(
                         this,
                         "windowSize",
-                        "rows read and length-sorted together before batching, >= 1 (default"
-                                + " 1024)",
+                        "rows read and length-sorted together before batching (larger windows"
+                                + " pad less and hold more rows in memory), >= 1 (default "
+                                + ScoringSpec.DEFAULT_WINDOW_SIZE
+                                + ")",
                         ParamValidators.gtEq(1));
         overflow =
                 new Param<>(
@@ -126,7 +128,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
         setDefault(normalize, false);
         setDefault(batchSize, 32);
         setDefault(maxTokens, 0);
-        setDefault(windowSize, 1024);
+        setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
         setDefault(overflow, "truncate");
         setDefault(stride, 32);
         setDefault(device, "auto");

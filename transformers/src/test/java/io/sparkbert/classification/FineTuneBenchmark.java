@@ -86,6 +86,33 @@ public final class FineTuneBenchmark {
                                             : "-" + params.replaceAll("[^A-Za-z0-9.-]+", "_"))
                                     + ".json");
             java.nio.file.Files.writeString(summaryFile, s.toJson());
+            // The misclassified test sentences, to judge what is left (label noise, hard cases).
+            java.nio.file.Path errorsFile =
+                    java.nio.file.Paths.get(
+                            summaryFile
+                                    .toString()
+                                    .replace("finetune-summary-", "finetune-errors-"));
+            StringBuilder errors = new StringBuilder();
+            for (Row r :
+                    scored.filter(
+                                    org.apache
+                                            .spark
+                                            .sql
+                                            .functions
+                                            .col("prediction")
+                                            .notEqual(
+                                                    org.apache.spark.sql.functions.col(
+                                                            SentimentData.LABEL)))
+                            .select(SentimentData.LABEL, "probability", SentimentData.TEXT)
+                            .collectAsList()) {
+                errors.append(r.get(0))
+                        .append('\t')
+                        .append(r.get(1))
+                        .append('\t')
+                        .append(r.get(2))
+                        .append('\n');
+            }
+            java.nio.file.Files.writeString(errorsFile, errors);
             TrainingSummary.Step worst =
                     s.steps().stream()
                             .max(

@@ -125,7 +125,7 @@ class BertEmbeddingsTest {
         assertEquals("mean", e.getPooling());
         assertEquals(false, e.getNormalize());
         assertEquals(32, e.getBatchSize());
-        assertEquals(1024, e.getWindowSize());
+        assertEquals(8192, e.getWindowSize());
         assertEquals("truncate", e.getOverflow());
         assertEquals("auto", e.getDevice());
         assertEquals("embedding", e.getOutputCol());

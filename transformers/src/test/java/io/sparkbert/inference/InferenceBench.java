@@ -73,7 +73,10 @@ public final class InferenceBench {
         int unsortedRows = Integer.parseInt(opt.getOrDefault("unsorted-rows", "30000"));
         int batch = Integer.parseInt(opt.getOrDefault("batch", "32"));
         int maxTokens = Integer.parseInt(opt.getOrDefault("max-tokens", "0"));
-        int window = Integer.parseInt(opt.getOrDefault("window", "1024"));
+        int window =
+                Integer.parseInt(
+                        opt.getOrDefault(
+                                "window", String.valueOf(ScoringSpec.DEFAULT_WINDOW_SIZE)));
         int workers =
                 Integer.parseInt(
                         opt.getOrDefault(

@@ -65,7 +65,7 @@ import scala.collection.Seq;
  *
  * <p>Batching and truncation are read from the session's conf when {@code register} runs: {@value
  * #CONF_BATCH_SIZE} (1..65536, default 32: the fastest on CPU in docs/benchmarks.md), {@value
- * #CONF_WINDOW_SIZE} (1..1048576, default 1024), {@value #CONF_MAX_LENGTH} (2..512, default 512)
+ * #CONF_WINDOW_SIZE} (1..1048576, default 8192), {@value #CONF_MAX_LENGTH} (2..512, default 512)
  * and {@value #CONF_DEVICE} (default auto). A bad value fails {@code register} naming the key.
  *
  * <p>The {@code model} is {@code default} (the built-in all-MiniLM-L6-v2 encoder, embeddings only),
@@ -79,7 +79,7 @@ public final class SparkBertFunctions {
     /** Spark conf key: texts per forward pass of the batched functions (default 32). */
     public static final String CONF_BATCH_SIZE = "spark.sparkbert.sql.batchSize";
 
-    /** Spark conf key: rows read and sorted by length per bucketing window (default 1024). */
+    /** Spark conf key: rows read and sorted by length per bucketing window (default 8192). */
     public static final String CONF_WINDOW_SIZE = "spark.sparkbert.sql.windowSize";
 
     /** Spark conf key: tokens per text including [CLS]/[SEP]; longer texts are cut (512). */
@@ -126,7 +126,8 @@ public final class SparkBertFunctions {
                             + " e.g. \"sentiment\".");
         }
         int batchSize = intConf(spark, CONF_BATCH_SIZE, 32, 1, 65536);
-        int windowSize = intConf(spark, CONF_WINDOW_SIZE, 1024, 1, 1 << 20);
+        int windowSize =
+                intConf(spark, CONF_WINDOW_SIZE, ScoringSpec.DEFAULT_WINDOW_SIZE, 1, 1 << 20);
         int maxLength = intConf(spark, CONF_MAX_LENGTH, 512, 2, 512);
         String device = spark.conf().get(CONF_DEVICE, "auto").trim();
         if (!device.matches("(?i)auto|cpu|gpu|gpu:[0-9]+")) {
