@@ -827,7 +827,7 @@ public final class BertModel implements AutoCloseable {
      * while the loss was normal). A clone lives in libtorch's memory and is kept alive by
      * autograd's own reference.
      */
-    private static NDArray ownedScalar(NDManager scope, float value) {
+    public static NDArray ownedScalar(NDManager scope, float value) {
         try (NDArray javaBacked = scope.create(value)) {
             return javaBacked.duplicate();
         }

@@ -88,6 +88,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam headLearningRate;
     private final DoubleParam layerLrDecay;
     private final DoubleParam emaDecay;
+    private final DoubleParam rdropAlpha;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
@@ -193,6 +194,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "decay of an exponential moving average of the weights, which is then"
                                 + " validated and returned; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
+        rdropAlpha =
+                new DoubleParam(
+                        this,
+                        "rdropAlpha",
+                        "weight of the R-Drop term (each batch run twice with different dropout,"
+                                + " the symmetric KL between the two predictions added to the loss;"
+                                + " twice the compute); >= 0, 0 = off (default 0)",
+                        ParamValidators.gtEq(0));
         lrSchedule =
                 new Param<>(
                         this,
@@ -274,6 +283,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(headLearningRate, 0.0);
         setDefault(layerLrDecay, 1.0);
         setDefault(emaDecay, 0.0);
+        setDefault(rdropAlpha, 0.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
@@ -364,6 +374,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam emaDecay() {
         return emaDecay;
+    }
+
+    public DoubleParam rdropAlpha() {
+        return rdropAlpha;
     }
 
     public Param<String> lrSchedule() {
@@ -528,6 +542,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setRdropAlpha(double v) {
+        set(rdropAlpha, v);
+        return this;
+    }
+
     public BertClassifier setLrSchedule(String v) {
         set(lrSchedule, v);
         return this;
@@ -600,6 +619,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .headLearningRate((Double) $(headLearningRate))
                 .layerLrDecay((Double) $(layerLrDecay))
                 .emaDecay((Double) $(emaDecay))
+                .rdropAlpha((Double) $(rdropAlpha))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))

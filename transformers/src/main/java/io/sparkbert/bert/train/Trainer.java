@@ -2,8 +2,10 @@ package io.sparkbert.bert.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -528,9 +530,15 @@ public final class Trainer {
                 // Grad mode only for forward and backward; updates run without it.
                 JniUtils.setGradMode(true);
                 try {
-                    NDArray logits =
-                            head.logits(model, scope, inputs[0], inputs[1], inputs[2], true);
-                    loss = loss(scope, logits, labels);
+                    loss =
+                            config.rdropAlpha() > 0
+                                    ? rdropLoss(scope, inputs, labels)
+                                    : loss(
+                                            scope,
+                                            head.logits(
+                                                    model, scope, inputs[0], inputs[1], inputs[2],
+                                                    true),
+                                            labels);
                     JniUtils.backward(
                             (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
                 } finally {
@@ -674,6 +682,41 @@ public final class Trainer {
             NDArray denom = inScope(scope, mv[1].sqrt()).divi((float) Math.sqrt(bc2));
             denom.addi((float) config.eps());
             p.subi(inScope(scope, mv[0].div(denom)).muli((float) (lr / bc1)));
+        }
+
+        /**
+         * R-Drop (Liang et al., 2021): the batch goes through the model twice in one forward pass
+         * (its rows duplicated), so each example sees two dropout masks; the loss is the mean of
+         * the two cross-entropies plus {@code rdropAlpha / 2} times the symmetric KL divergence
+         * between the two predicted distributions, averaged over the batch (the paper's loss,
+         * halved).
+         */
+        private NDArray rdropLoss(NDManager scope, NDArray[] inputs, NDArray labels) {
+            long n = labels.getShape().get(0);
+            NDArray logits =
+                    head.logits(
+                            model,
+                            scope,
+                            inputs[0].concat(inputs[0], 0),
+                            inputs[1].concat(inputs[1], 0),
+                            inputs[2].concat(inputs[2], 0),
+                            true);
+            NDArray first = logits.get(new NDIndex("0:" + n));
+            NDArray second = logits.get(new NDIndex(n + ":"));
+            NDArray ce =
+                    NDArrays.stack(
+                                    new NDList(
+                                            loss(scope, first, labels),
+                                            loss(scope, second, labels)))
+                            .mean();
+            NDArray lp1 = first.logSoftmax(-1);
+            NDArray lp2 = second.logSoftmax(-1);
+            // KL(p1 || p2) + KL(p2 || p1) = sum_k (p1 - p2) * (log p1 - log p2), per example.
+            NDArray symmetricKl =
+                    lp1.exp().sub(lp2.exp()).mul(lp1.sub(lp2)).sum(new int[] {1}).mean();
+            // Scalars in the autograd graph must be libtorch-owned (see BertModel.ownedScalar).
+            NDArray weight = BertModel.ownedScalar(scope, (float) (config.rdropAlpha() / 4));
+            return ce.add(symmetricKl.mul(weight));
         }
 
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {

@@ -71,6 +71,7 @@ public final class TrainingConfig implements Serializable {
     private final double headLearningRate;
     private final double layerLrDecay;
     private final double emaDecay;
+    private final double rdropAlpha;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -95,6 +96,7 @@ public final class TrainingConfig implements Serializable {
         this.headLearningRate = b.headLearningRate;
         this.layerLrDecay = b.layerLrDecay;
         this.emaDecay = b.emaDecay;
+        this.rdropAlpha = b.rdropAlpha;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -127,6 +129,7 @@ public final class TrainingConfig implements Serializable {
         b.headLearningRate = headLearningRate;
         b.layerLrDecay = layerLrDecay;
         b.emaDecay = emaDecay;
+        b.rdropAlpha = rdropAlpha;
         return b;
     }
 
@@ -264,6 +267,15 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * Weight of the R-Drop consistency term (default 0 = off): with a positive value every batch is
+     * run twice with different dropout masks and the symmetric KL divergence between the two
+     * predictions is added to the loss, at twice the compute per step. Needs dropout in the model.
+     */
+    public double rdropAlpha() {
+        return rdropAlpha;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -297,7 +309,7 @@ public final class TrainingConfig implements Serializable {
                         + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g}",
+                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -317,7 +329,8 @@ public final class TrainingConfig implements Serializable {
                 earlyStoppingPatience,
                 headLearningRate,
                 layerLrDecay,
-                emaDecay);
+                emaDecay,
+                rdropAlpha);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -344,12 +357,19 @@ public final class TrainingConfig implements Serializable {
         private double headLearningRate = 0;
         private double layerLrDecay = 1.0;
         private double emaDecay = 0;
+        private double rdropAlpha = 0;
 
         private Builder() {}
 
         /** See {@link TrainingConfig#headLearningRate()}. */
         public Builder headLearningRate(double v) {
             headLearningRate = v;
+            return this;
+        }
+
+        /** See {@link TrainingConfig#rdropAlpha()}. */
+        public Builder rdropAlpha(double v) {
+            rdropAlpha = v;
             return this;
         }
 
@@ -531,6 +551,11 @@ public final class TrainingConfig implements Serializable {
                     "layerLrDecay",
                     layerLrDecay,
                     "in (0, 1], 1 = off (default 1)");
+            check(
+                    rdropAlpha >= 0 && Double.isFinite(rdropAlpha),
+                    "rdropAlpha",
+                    rdropAlpha,
+                    ">= 0, 0 = off (default 0)");
             check(
                     emaDecay >= 0 && emaDecay < 1,
                     "emaDecay",

@@ -1,5 +1,6 @@
 package io.sparkbert.bert.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,8 +14,11 @@ import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Per-parameter learning rates (head, layer-wise decay) and the moving average of the weights. */
-class WeightAveragingAndLrScaleTest {
+/**
+ * The optional training techniques: per-parameter learning rates (head, layer-wise decay), the
+ * moving average of the weights and R-Drop.
+ */
+class TrainingOptionsTest {
 
     @Test
     void headAndLayerScalesFollowTheParameterNames() {
@@ -122,6 +126,51 @@ class WeightAveragingAndLrScaleTest {
                     t.encode(tok, TrainerTest.TEXTS, null, TrainerTest.LABELS),
                     null);
             return m.parameters().get("classifier.weight").toFloatArray();
+        }
+    }
+
+    /** Without dropout both passes of R-Drop are the same: the plain loss and the same weights. */
+    @Test
+    void rdropWithoutDropoutIsPlainTraining() {
+        TrainingConfig.Builder b = TrainerTest.small().seed(3);
+        TrainerTest.Result plain = trainTiny(b.build(), false);
+        TrainerTest.Result rdrop = trainTiny(b.rdropAlpha(1.0).build(), false);
+        assertArrayEquals(plain.summary().lossPerStep(), rdrop.summary().lossPerStep(), 1e-5);
+        for (String k : plain.weights().keySet()) {
+            assertArrayEquals(plain.weights().get(k), rdrop.weights().get(k), 1e-4f, k);
+        }
+    }
+
+    /**
+     * With dropout, R-Drop's first step draws the same two masks whatever alpha is, so its loss is
+     * the same cross-entropy plus alpha / 4 times a positive symmetric KL: linear in alpha.
+     */
+    @Test
+    void rdropAddsAlphaTimesAPositiveDivergence() {
+        TrainingConfig.Builder b = TrainerTest.small().seed(3).epochs(1);
+        double l4 = trainTiny(b.rdropAlpha(4).build(), true).summary().lossPerStep()[0];
+        double l8 = trainTiny(b.rdropAlpha(8).build(), true).summary().lossPerStep()[0];
+        double l12 = trainTiny(b.rdropAlpha(12).build(), true).summary().lossPerStep()[0];
+        assertTrue(l8 - l4 > 1e-6, "the two dropout masks disagree: " + l4 + " vs " + l8);
+        assertEquals(l8 - l4, l12 - l8, 1e-5);
+    }
+
+    private static TrainerTest.Result trainTiny(TrainingConfig cfg, boolean dropout) {
+        try (HfTokenizer tok =
+                        HfTokenizer.fromDirectory(
+                                Fixtures.tinyBert(), TokenizerOptions.defaults());
+                BertModel m =
+                        dropout
+                                ? TrainerTest.tinyWithDropout()
+                                : BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            Trainer t = new Trainer(cfg);
+            TrainingSummary s =
+                    t.train(
+                            m,
+                            ClassifierHead.MEAN,
+                            t.encode(tok, TrainerTest.TEXTS, null, TrainerTest.LABELS),
+                            null);
+            return new TrainerTest.Result(s, TrainerTest.weights(m));
         }
     }
 }
