@@ -117,15 +117,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(maxLength, 128);
         setDefault(device, "auto");
         setDefault(overflow, "truncate");
-        windowSize =
-                new IntParam(
-                        this,
-                        "windowSize",
-                        "rows read and length-sorted together before batching (larger windows"
-                                + " pad less and hold more rows in memory), >= 1 (default "
-                                + ScoringSpec.DEFAULT_WINDOW_SIZE
-                                + ")",
-                        ParamValidators.gtEq(1));
+        windowSize = ScoringSpec.windowSizeParam(this);
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
     }

@@ -88,15 +88,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                         "most padded tokens (rows x longest row) per forward pass; 0 = no budget"
                                 + " (default 0)",
                         ParamValidators.gtEq(0));
-        windowSize =
-                new IntParam(
-                        this,
-                        "windowSize",
-                        "rows read and length-sorted together before batching (larger windows"
-                                + " pad less and hold more rows in memory), >= 1 (default "
-                                + ScoringSpec.DEFAULT_WINDOW_SIZE
-                                + ")",
-                        ParamValidators.gtEq(1));
+        windowSize = ScoringSpec.windowSizeParam(this);
         overflow =
                 new Param<>(
                         this,

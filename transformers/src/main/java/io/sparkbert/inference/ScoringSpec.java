@@ -4,6 +4,9 @@ import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.train.ClassifierHead;
 import java.io.Serializable;
 import java.util.Locale;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.Params;
 
 /**
  * What a partition scorer computes and how it batches: the model, the output (sentence embeddings
@@ -20,6 +23,21 @@ public final class ScoringSpec implements Serializable {
      * a task holds one window of input rows and outputs in memory.
      */
     public static final int DEFAULT_WINDOW_SIZE = 8192;
+
+    /**
+     * The {@code windowSize} param of the scoring stages ({@code BertEmbeddings}, {@code
+     * BertClassificationModel}), one definition for both; the caller sets its default.
+     */
+    public static IntParam windowSizeParam(Params owner) {
+        return new IntParam(
+                owner,
+                "windowSize",
+                "rows read and length-sorted together before batching (larger windows pad less"
+                        + " and hold more rows in memory), >= 1 (default "
+                        + DEFAULT_WINDOW_SIZE
+                        + ")",
+                ParamValidators.gtEq(1));
+    }
 
     private static final long serialVersionUID = 1L;
 
