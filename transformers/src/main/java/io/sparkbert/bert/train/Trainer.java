@@ -687,9 +687,9 @@ public final class Trainer {
         /**
          * R-Drop (Liang et al., 2021): the batch goes through the model twice in one forward pass
          * (its rows duplicated), so each example sees two dropout masks; the loss is the mean of
-         * the two cross-entropies plus {@code rdropAlpha / 2} times the symmetric KL divergence
-         * between the two predicted distributions, averaged over the batch (the paper's loss,
-         * halved).
+         * the two cross-entropies plus {@code rdropAlpha / 4} times {@code KL(p1 || p2) + KL(p2 ||
+         * p1)}, averaged over the batch: the paper's {@code CE1 + CE2 + alpha * (KL12 + KL21) / 2},
+         * halved, so alpha means what it means there.
          */
         private NDArray rdropLoss(NDManager scope, NDArray[] inputs, NDArray labels) {
             long n = labels.getShape().get(0);
