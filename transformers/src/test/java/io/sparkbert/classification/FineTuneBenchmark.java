@@ -175,7 +175,12 @@ public final class FineTuneBenchmark {
                         "params entry \"" + kv + "\" is not name=value (e.g. epochs=4)");
             }
             org.apache.spark.ml.param.Param<Object> p = clf.getParam(kv.substring(0, eq).trim());
-            clf.set(p, p.jsonDecode(kv.substring(eq + 1).trim()));
+            String value = kv.substring(eq + 1).trim();
+            // String params may come without their JSON quotes (shells and Maven drop them).
+            boolean bareString =
+                    p.getClass() == org.apache.spark.ml.param.Param.class
+                            && !value.startsWith("\"");
+            clf.set(p, bareString ? value : p.jsonDecode(value));
         }
     }
 }
