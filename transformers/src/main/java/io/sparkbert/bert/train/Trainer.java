@@ -426,8 +426,11 @@ public final class Trainer {
                     trainSamples += epochSamples;
                     if (average != null) {
                         // From here to the next epoch the weights are the average: validated,
-                        // kept as the best epoch and, after the last epoch, the result.
-                        raw = snapshot(raw);
+                        // kept as the best epoch and, after the last epoch, the result. The raw
+                        // weights are set aside only when another epoch will continue from them.
+                        if (epoch < config.epochs()) {
+                            raw = snapshot(raw);
+                        }
                         restore(average);
                     }
                     Double valLoss = null;
