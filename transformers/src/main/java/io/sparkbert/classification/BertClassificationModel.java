@@ -108,6 +108,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         "tokens shared by consecutive windows with overflow=window, >= 0 and below"
                                 + " maxLength - 2 (default 32)",
                         ParamValidators.gtEq(0));
+        windowSize = ScoringSpec.windowSizeParam(this);
         setDefault(textCol, "text");
         setDefault(textPairCol, "");
         setDefault(predictionCol, "prediction");
@@ -117,7 +118,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(maxLength, 128);
         setDefault(device, "auto");
         setDefault(overflow, "truncate");
-        windowSize = ScoringSpec.windowSizeParam(this);
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
     }
