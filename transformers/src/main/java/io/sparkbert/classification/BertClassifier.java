@@ -88,6 +88,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam headLearningRate;
     private final DoubleParam layerLrDecay;
     private final DoubleParam emaDecay;
+    private final IntParam soupSize;
     private final DoubleParam rdropAlpha;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
@@ -194,6 +195,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "decay of an exponential moving average of the weights, which is then"
                                 + " validated and returned; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
+        soupSize =
+                new IntParam(
+                        this,
+                        "soupSize",
+                        "number of fine-tunes (seeds seed, seed+1, ...) from the same starting"
+                                + " weights whose weights are averaged into the model; n times the"
+                                + " training time, one model's scoring cost; >= 1 (default 1)",
+                        ParamValidators.gtEq(1));
         rdropAlpha =
                 new DoubleParam(
                         this,
@@ -283,6 +292,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(headLearningRate, 0.0);
         setDefault(layerLrDecay, 1.0);
         setDefault(emaDecay, 0.0);
+        setDefault(soupSize, 1);
         setDefault(rdropAlpha, 0.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
@@ -374,6 +384,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam emaDecay() {
         return emaDecay;
+    }
+
+    public IntParam soupSize() {
+        return soupSize;
     }
 
     public DoubleParam rdropAlpha() {
@@ -542,6 +556,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setSoupSize(int v) {
+        set(soupSize, v);
+        return this;
+    }
+
     public BertClassifier setRdropAlpha(double v) {
         set(rdropAlpha, v);
         return this;
@@ -620,6 +639,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .layerLrDecay((Double) $(layerLrDecay))
                 .emaDecay((Double) $(emaDecay))
                 .rdropAlpha((Double) $(rdropAlpha))
+                .soupSize((Integer) $(soupSize))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))

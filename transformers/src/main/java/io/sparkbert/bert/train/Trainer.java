@@ -200,10 +200,78 @@ public final class Trainer {
         int oldThreads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
         try {
-            return new Run(model, head, train, validation, classWeights).run();
+            if (config.soupSize() == 1) {
+                return new Run(model, head, train, validation, classWeights, config.seed()).run();
+            }
+            return soup(model, head, train, validation, classWeights);
         } finally {
             JniUtils.setNumThreads(oldThreads);
         }
+    }
+
+    /**
+     * {@link TrainingConfig#soupSize()} runs from the same starting weights, run i seeded with
+     * {@code seed + i}, then the element-wise mean of their weights. The summary lists the runs'
+     * steps and epochs one after the other, numbered on (run 2's first epoch is epoch {@code epochs
+     * + 1}).
+     */
+    private TrainingSummary soup(
+            BertModel model,
+            ClassifierHead head,
+            Examples train,
+            Examples validation,
+            double[] classWeights) {
+        long t0 = System.nanoTime();
+        int size = config.soupSize();
+        Map<String, NDArray> params = trainable(model, head);
+        List<TrainingSummary> runs = new ArrayList<>();
+        try (NDManager keep = NDManager.newBaseManager(model.device())) {
+            Map<String, NDArray> start = new LinkedHashMap<>();
+            Map<String, NDArray> sum = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                NDArray copy = e.getValue().duplicate();
+                copy.attach(keep);
+                start.put(e.getKey(), copy);
+                NDArray zeros = copy.zerosLike();
+                zeros.attach(keep);
+                sum.put(e.getKey(), zeros);
+            }
+            for (int i = 0; i < size; i++) {
+                if (i > 0) {
+                    params.forEach((name, p) -> p.muli(0f).addi(start.get(name)));
+                }
+                LOG.info("Model soup: run {} of {} (seed {})", i + 1, size, config.seed() + i);
+                runs.add(
+                        new Run(model, head, train, validation, classWeights, config.seed() + i)
+                                .run());
+                params.forEach((name, p) -> sum.get(name).addi(p));
+            }
+            params.forEach((name, p) -> p.muli(0f).addi(sum.get(name).divi((float) size)));
+        }
+        if (validation != null) {
+            double[] m =
+                    new Run(model, head, train, validation, classWeights, config.seed())
+                            .evaluateAndClose(validation);
+            LOG.info(
+                    String.format(
+                            Locale.ROOT,
+                            "Model soup of %d runs: val loss %.4f, val accuracy %.4f",
+                            size,
+                            m[0],
+                            m[1]));
+        }
+        return TrainingSummary.concatenate(runs, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The parameters training updates: all but the pooler when the head does not use it. */
+    private static Map<String, NDArray> trainable(BertModel model, ClassifierHead head) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+            if (head.usesPooler() || !e.getKey().startsWith("pooler.")) {
+                out.put(e.getKey(), e.getValue());
+            }
+        }
+        return out;
     }
 
     private static void checkExamples(Examples ex, int k, int maxPositions, String what) {
@@ -301,7 +369,8 @@ public final class Trainer {
         private final Examples train;
         private final Examples validation;
         private final double[] classWeights;
-        private final Map<String, NDArray> trainable = new LinkedHashMap<>();
+        private final Map<String, NDArray> trainable;
+        private final long seed;
         private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
         private final Map<String, Integer> stepsTaken = new LinkedHashMap<>();
         private final NDManager state;
@@ -318,25 +387,33 @@ public final class Trainer {
                 ClassifierHead head,
                 Examples train,
                 Examples validation,
-                double[] classWeights) {
+                double[] classWeights,
+                long seed) {
             this.model = model;
             this.head = head;
             this.train = train;
             this.validation = validation;
             this.classWeights = classWeights;
+            this.seed = seed;
             this.state = NDManager.newBaseManager(model.device());
-            for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
-                if (!head.usesPooler() && e.getKey().startsWith("pooler.")) {
-                    continue;
-                }
-                trainable.put(e.getKey(), e.getValue());
+            this.trainable = trainable(model, head);
+        }
+
+        /**
+         * Loss and accuracy of the current weights on {@code data}; the run is not usable after.
+         */
+        double[] evaluateAndClose(Examples data) {
+            try {
+                return evaluate(data);
+            } finally {
+                state.close();
             }
         }
 
         TrainingSummary run() {
             long t0 = System.nanoTime();
-            Engine.getInstance().setRandomSeed((int) config.seed());
-            Random rnd = new Random(config.seed());
+            Engine.getInstance().setRandomSeed((int) seed);
+            Random rnd = new Random(seed);
             int n = train.size();
             int[] lengths = new int[n];
             for (int i = 0; i < n; i++) {

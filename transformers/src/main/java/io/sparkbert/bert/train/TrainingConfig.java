@@ -72,6 +72,7 @@ public final class TrainingConfig implements Serializable {
     private final double layerLrDecay;
     private final double emaDecay;
     private final double rdropAlpha;
+    private final int soupSize;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -97,6 +98,7 @@ public final class TrainingConfig implements Serializable {
         this.layerLrDecay = b.layerLrDecay;
         this.emaDecay = b.emaDecay;
         this.rdropAlpha = b.rdropAlpha;
+        this.soupSize = b.soupSize;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -130,6 +132,7 @@ public final class TrainingConfig implements Serializable {
         b.layerLrDecay = layerLrDecay;
         b.emaDecay = emaDecay;
         b.rdropAlpha = rdropAlpha;
+        b.soupSize = soupSize;
         return b;
     }
 
@@ -276,6 +279,17 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * How many fine-tunes are averaged into the result (default 1 = a single run). With n > 1 the
+     * run is repeated n times from the same starting weights (same head initialisation), run i with
+     * seed {@code seed + i} for shuffling and dropout, and the n resulting weight sets are averaged
+     * element-wise (a "uniform model soup"): n times the training time, the scoring cost of one
+     * model.
+     */
+    public int soupSize() {
+        return soupSize;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -309,7 +323,8 @@ public final class TrainingConfig implements Serializable {
                         + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g}",
+                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
+                        + " soupSize=%d}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -330,7 +345,8 @@ public final class TrainingConfig implements Serializable {
                 headLearningRate,
                 layerLrDecay,
                 emaDecay,
-                rdropAlpha);
+                rdropAlpha,
+                soupSize);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -358,8 +374,15 @@ public final class TrainingConfig implements Serializable {
         private double layerLrDecay = 1.0;
         private double emaDecay = 0;
         private double rdropAlpha = 0;
+        private int soupSize = 1;
 
         private Builder() {}
+
+        /** See {@link TrainingConfig#soupSize()}. */
+        public Builder soupSize(int v) {
+            soupSize = v;
+            return this;
+        }
 
         /** See {@link TrainingConfig#headLearningRate()}. */
         public Builder headLearningRate(double v) {
@@ -561,6 +584,7 @@ public final class TrainingConfig implements Serializable {
                     "emaDecay",
                     emaDecay,
                     "in [0, 1), 0 = off (default 0)");
+            check(soupSize >= 1, "soupSize", soupSize, ">= 1, 1 = one run (default 1)");
             if (classWeights != null) {
                 for (int i = 0; i < classWeights.length; i++) {
                     if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {

@@ -12,11 +12,12 @@ import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * The optional training techniques: per-parameter learning rates (head, layer-wise decay), the
- * moving average of the weights and R-Drop.
+ * moving average of the weights, R-Drop and the model soup.
  */
 class TrainingOptionsTest {
 
@@ -153,6 +154,51 @@ class TrainingOptionsTest {
         double l12 = trainTiny(b.rdropAlpha(12).build(), true).summary().lossPerStep()[0];
         assertTrue(l8 - l4 > 1e-6, "the two dropout masks disagree: " + l4 + " vs " + l8);
         assertEquals(l8 - l4, l12 - l8, 1e-5);
+    }
+
+    /**
+     * A soup of two runs is the element-wise mean of the two runs trained on their own (seeds s and
+     * s + 1, from the same starting weights), and its summary is theirs one after the other.
+     */
+    @Test
+    void soupIsTheMeanOfItsRunsTrainedAlone() {
+        TrainingConfig.Builder b = TrainerTest.small();
+        int epochs = b.build().epochs();
+        TrainerTest.Result first = trainTiny(b.seed(5).build(), true);
+        TrainerTest.Result second = trainTiny(b.seed(6).build(), true);
+        TrainerTest.Result soup = trainTiny(b.seed(5).soupSize(2).build(), true);
+
+        for (String k : soup.weights().keySet()) {
+            float[] x = first.weights().get(k);
+            float[] y = second.weights().get(k);
+            float[] mean = new float[x.length];
+            for (int i = 0; i < x.length; i++) {
+                mean[i] = (x[i] + y[i]) / 2;
+            }
+            assertArrayEquals(mean, soup.weights().get(k), 1e-6f, k);
+        }
+        String w = "classifier.weight";
+        assertFalse(Arrays.equals(first.weights().get(w), second.weights().get(w)));
+        assertFalse(Arrays.equals(first.weights().get(w), soup.weights().get(w)));
+
+        double[] both = new double[2 * first.summary().steps().size()];
+        System.arraycopy(first.summary().lossPerStep(), 0, both, 0, both.length / 2);
+        System.arraycopy(second.summary().lossPerStep(), 0, both, both.length / 2, both.length / 2);
+        assertArrayEquals(both, soup.summary().lossPerStep(), 0.0);
+        List<TrainingSummary.Step> steps = soup.summary().steps();
+        for (int i = 0; i < steps.size(); i++) {
+            assertEquals(i + 1, steps.get(i).step());
+        }
+        assertEquals(epochs + 1, steps.get(both.length / 2).epoch());
+        assertEquals(2 * epochs, soup.summary().epochs().size());
+        assertEquals(2 * epochs, soup.summary().bestEpoch());
+        assertTrue(soup.summary().config().contains("soupSize=2"), soup.summary().config());
+
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().soupSize(0).build());
+        assertTrue(e.getMessage().contains("soupSize"), e.getMessage());
     }
 
     private static TrainerTest.Result trainTiny(TrainingConfig cfg, boolean dropout) {
