@@ -11,6 +11,7 @@ import static org.apache.spark.sql.functions.when;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.feature.BertEmbeddings;
+import io.sparkbert.inference.ModelCache;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -167,9 +168,19 @@ public final class EmbedJob extends SparkJob {
         }
     }
 
-    /** A train job's dir gives its {@code hf/} checkpoint; anything else is used as it is. */
+    /** Loads the encoder into this JVM's model cache, as the tasks will ask for it. */
+    @Override
+    protected void preload(JobOptions o) {
+        ModelCache.warm(
+                encoderLocation(new Configuration(), o.require("model")), o.require("device"));
+    }
+
     private static String encoderLocation(SparkSession spark, String model) {
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        return encoderLocation(spark.sparkContext().hadoopConfiguration(), model);
+    }
+
+    /** A train job's dir gives its {@code hf/} checkpoint; anything else is used as it is. */
+    private static String encoderLocation(Configuration conf, String model) {
         if (!model.equals("default") && ModelDir.isModelDir(conf, model)) {
             return new Path(model, "hf").toString();
         }

@@ -32,6 +32,14 @@ public abstract class SparkJob {
      */
     public abstract JobResult run(SparkSession spark, JobOptions options);
 
+    /**
+     * Work worth starting while the Spark session starts, when the driver JVM also runs the tasks
+     * (a {@code local} master), such as loading the model the tasks will share. {@link JobRunner}
+     * calls it on a daemon thread; a failure there is only logged, since the tasks load what they
+     * need themselves and report errors properly. Default: nothing.
+     */
+    protected void preload(JobOptions options) {}
+
     /** Parses {@code args} against this job's options and the defaults found from the env. */
     public JobOptions parse(String... args) {
         return JobOptions.parse(name(), options(), args);

@@ -13,6 +13,8 @@ import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.inference.ModelCache;
+import io.sparkbert.inference.ModelSource;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -20,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -90,6 +93,71 @@ class EmbedJobTest {
             }
         }
         assertNull(rows.get(3).get(rows.get(3).fieldIndex("embedding")));
+    }
+
+    /**
+     * The model the job preloads (on a local master, while Spark starts) is the one its tasks then
+     * use: one load in the JVM, not two.
+     */
+    @Test
+    void preloadLoadsTheModelTheTasksUse() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("t.jsonl"), List.of("{\"text\": \"Hello\"}"));
+        EmbedJob job = new EmbedJob();
+        JobOptions o =
+                job.parse(
+                        "--model",
+                        Fixtures.tinyBert().toString(),
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("v").toString());
+        ModelSource source = ModelSource.location(Fixtures.tinyBert().toString());
+        ModelCache.clear();
+        job.preload(o);
+        assertEquals(1, ModelCache.loadCount(source, "cpu"));
+        assertEquals(1, job.run(spark, o).rows());
+        assertEquals(1, ModelCache.loadCount(source, "cpu"));
+        assertEquals(1, ModelCache.loadCount());
+    }
+
+    /** Preloading starts only where the driver runs the tasks. */
+    @Test
+    void preloadRunsOnlyOnLocalMasters() throws InterruptedException {
+        AtomicInteger calls = new AtomicInteger();
+        SparkJob job =
+                new SparkJob(null) {
+                    @Override
+                    public String name() {
+                        return "probe";
+                    }
+
+                    @Override
+                    public List<JobOption> options() {
+                        return List.of();
+                    }
+
+                    @Override
+                    public JobResult run(SparkSession s, JobOptions o) {
+                        throw new UnsupportedOperationException();
+                    }
+
+                    @Override
+                    protected void preload(JobOptions o) {
+                        calls.incrementAndGet();
+                        throw new IllegalStateException("a failing preload is only logged");
+                    }
+                };
+        for (String master : new String[] {"local", "local[2]", "local[*]"}) {
+            Thread t = JobRunner.startPreload(job, null, master);
+            assertTrue(t != null && t.isDaemon(), master);
+            t.join();
+        }
+        assertEquals(3, calls.get());
+        for (String master :
+                new String[] {null, "local-cluster[2,1,1024]", "spark://host:7077", "yarn"}) {
+            assertNull(JobRunner.startPreload(job, null, master), master);
+        }
+        assertEquals(3, calls.get());
     }
 
     @Test

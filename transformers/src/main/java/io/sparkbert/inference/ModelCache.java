@@ -1,5 +1,6 @@
 package io.sparkbert.inference;
 
+import ai.djl.engine.Engine;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,6 +39,20 @@ public final class ModelCache {
                     LOADS_BY_KEY.computeIfAbsent(k, x -> new AtomicInteger()).incrementAndGet();
                     return m;
                 });
+    }
+
+    /**
+     * Loads a model into this JVM's cache before the tasks that will use it start, on the device a
+     * task without a GPU assignment would pick. Meant for the driver when it also runs the tasks (a
+     * {@code local} master): loading there while Spark starts saves the tasks the wait.
+     *
+     * @param location the model location as the stage's {@code model} param holds it
+     * @param deviceParam the stage's {@code device} param: auto, cpu or gpu
+     */
+    public static LoadedModel warm(String location, String deviceParam) {
+        String device =
+                TaskDevices.forCurrentTask(deviceParam, () -> Engine.getInstance().getGpuCount());
+        return get(ModelSource.location(location), device);
     }
 
     /** How many models this JVM has loaded since it started (or since {@link #clear()}). */
