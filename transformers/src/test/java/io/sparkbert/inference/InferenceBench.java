@@ -57,7 +57,9 @@ import org.apache.spark.sql.types.StructType;
  * and the memory of one model copy (parameter bytes and the process RSS growth). Options: {@code
  * --rows N --padded-rows N --batch N --max-tokens N --window N --only a,b}. Not thread-safe; a
  * command-line program. {@code --write-input FILE} only writes the {@code --rows} rows as JSON
- * lines (the input of the {@code embed} job that scripts/bench-inference.sh times) and exits.
+ * lines (the input of the {@code embed} job that scripts/bench-inference.sh times) and exits;
+ * {@code --ort-job-input IN --ort-job-output OUT} does that job's work with ONNX Runtime ({@link
+ * #ortJob}) and exits.
  */
 public final class InferenceBench {
     private InferenceBench() {}
@@ -91,6 +93,16 @@ public final class InferenceBench {
             corpus.add(e.text());
         }
         List<String> texts = repeat(corpus, rows);
+        if (opt.containsKey("ort-job-input")) {
+            ortJob(
+                    Paths.get(opt.get("ort-job-input")),
+                    Paths.get(opt.get("ort-job-output")),
+                    batch,
+                    maxTokens,
+                    window,
+                    workers);
+            return;
+        }
         if (opt.containsKey("write-input")) {
             writeJsonLines(java.nio.file.Paths.get(opt.get("write-input")), texts);
             return;
@@ -340,6 +352,68 @@ public final class InferenceBench {
 
     static double ort(List<String> texts, int batchSize, int maxTokens, int window, int workers)
             throws Exception {
+        return ort(texts, batchSize, maxTokens, window, workers, true, null);
+    }
+
+    /**
+     * The {@code embed} job's work done with ONNX Runtime and no Spark, for a like-for-like wall
+     * clock (timed from the shell, JVM start included): read the JSON-lines {@code input} (field
+     * {@code text}), embed every row as {@link #ort} does (no warm-up), and write the vectors to
+     * {@code output} as raw float32 (cheaper than the job's Parquet, so this favours ONNX Runtime).
+     */
+    static void ortJob(
+            java.nio.file.Path input,
+            java.nio.file.Path output,
+            int batchSize,
+            int maxTokens,
+            int window,
+            int workers)
+            throws Exception {
+        com.google.gson.Gson gson = new com.google.gson.Gson();
+        List<String> texts = new ArrayList<>();
+        for (String line : Files.readAllLines(input)) {
+            if (!line.isBlank()) {
+                texts.add(
+                        gson.fromJson(line, com.google.gson.JsonObject.class)
+                                .get("text")
+                                .getAsString());
+            }
+        }
+        float[][] vectors = new float[texts.size()][];
+        long t0 = System.nanoTime();
+        ort(texts, batchSize, maxTokens, window, workers, false, vectors);
+        long t1 = System.nanoTime();
+        try (java.io.DataOutputStream out =
+                new java.io.DataOutputStream(
+                        new java.io.BufferedOutputStream(Files.newOutputStream(output), 1 << 20))) {
+            for (float[] v : vectors) {
+                for (float x : v) {
+                    out.writeFloat(x);
+                }
+            }
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "ort-job: %d rows, session + embedding %.1f s, write %.1f s%n",
+                texts.size(),
+                (t1 - t0) / 1e9,
+                (System.nanoTime() - t1) / 1e9);
+    }
+
+    /**
+     * ONNX Runtime over {@code texts}: one session with one intra-op thread, {@code workers}
+     * threads taking windows in turn; the rate excludes the session start and, with {@code warmUp},
+     * a 1,000-row warm-up. Vectors go to {@code sink} (by row) when it is not null.
+     */
+    private static double ort(
+            List<String> texts,
+            int batchSize,
+            int maxTokens,
+            int window,
+            int workers,
+            boolean warmUp,
+            float[][] sink)
+            throws Exception {
         byte[] onnx;
         try (InputStream in = InferenceBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
             onnx = in.readAllBytes();
@@ -351,7 +425,9 @@ public final class InferenceBench {
             so.setIntraOpNumThreads(1);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = env.createSession(onnx, so)) {
-                ortRun(env, session, tok, texts.subList(0, 1000), batchSize, maxTokens, window);
+                if (warmUp) {
+                    ortRun(env, session, tok, texts.subList(0, 1000), batchSize, maxTokens, window);
+                }
                 long t0 = System.nanoTime();
                 List<Thread> threads = new ArrayList<>();
                 List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -364,18 +440,22 @@ public final class InferenceBench {
                                             for (int start = first * window;
                                                     start < texts.size();
                                                     start += workers * window) {
-                                                ortRun(
-                                                        env,
-                                                        session,
-                                                        tok,
-                                                        texts.subList(
-                                                                start,
-                                                                Math.min(
-                                                                        texts.size(),
-                                                                        start + window)),
-                                                        batchSize,
-                                                        maxTokens,
-                                                        window);
+                                                float[][] v =
+                                                        ortRun(
+                                                                env,
+                                                                session,
+                                                                tok,
+                                                                texts.subList(
+                                                                        start,
+                                                                        Math.min(
+                                                                                texts.size(),
+                                                                                start + window)),
+                                                                batchSize,
+                                                                maxTokens,
+                                                                window);
+                                                if (sink != null) {
+                                                    System.arraycopy(v, 0, sink, start, v.length);
+                                                }
                                             }
                                         } catch (Throwable e) {
                                             errors.add(e);
@@ -395,7 +475,8 @@ public final class InferenceBench {
         }
     }
 
-    private static void ortRun(
+    /** The mean-pooled vectors of {@code texts} (in order), window by window. */
+    private static float[][] ortRun(
             OrtEnvironment env,
             OrtSession session,
             HfTokenizer tok,
@@ -404,6 +485,7 @@ public final class InferenceBench {
             int maxTokens,
             int window)
             throws OrtException {
+        float[][] all = new float[texts.size()][];
         for (int start = 0; start < texts.size(); start += window) {
             List<String> w = texts.subList(start, Math.min(texts.size(), start + window));
             Encoding[] enc = tok.encodeBatch(w);
@@ -452,7 +534,9 @@ public final class InferenceBench {
                     in.values().forEach(OnnxTensor::close);
                 }
             }
+            System.arraycopy(out, 0, all, start, out.length);
         }
+        return all;
     }
 
     static long rssBytes() {
