@@ -107,6 +107,7 @@ public final class BertBackend implements ModelBackend {
                         .setSeed(o.getLong("seed"))
                         .setShuffle(o.getBoolean("shuffle"))
                         .setValidationFraction(o.getDouble("validation-fraction"))
+                        .setSoupSize(o.getInt("soup-size"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);

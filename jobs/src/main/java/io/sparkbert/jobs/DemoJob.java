@@ -69,6 +69,7 @@ public final class DemoJob extends SparkJob {
                 JobOption.decimal("learning-rate", "peak AdamW learning rate"),
                 JobOption.integer("max-length", "max tokens per sentence"),
                 JobOption.longValue("seed", "training seed"),
+                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
     }
 
@@ -123,6 +124,7 @@ public final class DemoJob extends SparkJob {
                         "learning-rate",
                         "max-length",
                         "seed",
+                        "soup-size",
                         "device")) {
             trainArgs.add("--" + k);
             trainArgs.add(o.require(k));

@@ -67,6 +67,7 @@ public final class TrainJob extends SparkJob {
                 JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),
                 JobOption.bool("shuffle", "shuffle the examples every epoch"),
                 JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
+                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 
@@ -178,6 +179,7 @@ public final class TrainJob extends SparkJob {
         o.checkRange("max-grad-norm", 0, 1e6);
         o.checkRange("max-length", 2, 512);
         o.checkRange("validation-fraction", 0, 0.5);
+        o.checkRange("soup-size", 1, 100);
         o.getBoolean("shuffle");
         o.getBoolean("decay-bias-and-norm");
         o.getLong("seed");

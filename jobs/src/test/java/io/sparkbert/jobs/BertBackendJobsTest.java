@@ -1,6 +1,7 @@
 package io.sparkbert.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -91,6 +92,42 @@ class BertBackendJobsTest {
                 assertEquals(eval.get("probs").get(i).get(c).asDouble(), p.get(c), 1e-4);
             }
         }
+    }
+
+    /** --soup-size reaches the trainer: two runs' steps and epochs, one after the other. */
+    @Test
+    void trainSoupSizeRunsTheTrainerThatManyTimes() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("soup.jsonl"), JobFixtures.lines(0, 24, true));
+        Path model = tmp.resolve("soup-model");
+        TrainJob t = new TrainJob(backend);
+        t.run(
+                spark,
+                t.parse(
+                        "--input", train.toString(),
+                        "--output", model.toString(),
+                        "--model", Fixtures.tinyBert().toString(),
+                        "--epochs", "1",
+                        "--batch-size", "8",
+                        "--max-length", "32",
+                        "--soup-size", "2"));
+        JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
+        JsonNode steps = metrics.get("steps");
+        assertEquals(6, steps.size(), "2 runs x 24 rows / batch 8");
+        for (int i = 0; i < 6; i++) {
+            assertEquals(i + 1, steps.get(i).get("step").asInt());
+        }
+        assertEquals(2, metrics.get("epochs").size());
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                t.run(
+                                        spark,
+                                        t.parse(
+                                                "--input", train.toString(),
+                                                "--output", tmp.resolve("x").toString(),
+                                                "--soup-size", "0")));
+        assertTrue(e.getMessage().contains("soup-size"), e.getMessage());
     }
 
     @Test
