@@ -1,5 +1,6 @@
 package io.sparkbert.jobs;
 
+import static org.apache.spark.sql.functions.spark_partition_id;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -156,7 +157,12 @@ class InputsTest {
                             .getNumPartitions());
             JobRunner.splitSmallInputs(spark);
             Dataset<Row> df = Inputs.read(spark, file.toString(), Inputs.Format.JSONL, null);
-            assertEquals(spark.sparkContext().defaultParallelism(), df.rdd().getNumPartitions());
+            int parts = spark.sparkContext().defaultParallelism();
+            assertEquals(parts, df.rdd().getNumPartitions());
+            // Equal shares of the rows (equal-length rows): no task gets a tail of extra work.
+            for (Row r : df.groupBy(spark_partition_id()).count().collectAsList()) {
+                assertEquals(n / (double) parts, r.getLong(1), n * 0.01, "rows of a partition");
+            }
             List<Row> rows = df.select("id").collectAsList();
             assertEquals(n, rows.size());
             for (int i = 0; i < n; i++) {
