@@ -153,19 +153,25 @@ class SecurityIT {
         assertEquals(0, p.code(), p.err());
         assertTrue(p.out().contains("score: 30 rows in "), p.out());
 
-        // the same scores as this (networked) JVM computes
+        // the same scores as this (networked) JVM computes, with the input split the way the
+        // job's main splits it (same partitions, same batches, so bit-identical scores)
         SparkSession spark = SparkTestSession.get();
         Path ref = tmp.resolve("reference");
         ScoreJob job = new ScoreJob(new BertBackend());
-        job.run(
-                spark,
-                job.parse(
-                        "--model",
-                        Fixtures.tinyBert().toString(),
-                        "--input",
-                        in.toString(),
-                        "--output",
-                        ref.toString()));
+        try {
+            JobRunner.splitSmallInputs(spark);
+            job.run(
+                    spark,
+                    job.parse(
+                            "--model",
+                            Fixtures.tinyBert().toString(),
+                            "--input",
+                            in.toString(),
+                            "--output",
+                            ref.toString()));
+        } finally {
+            spark.conf().unset(JobRunner.OPEN_COST);
+        }
         Map<Long, List<Double>> want = new HashMap<>();
         for (Row r : spark.read().parquet(ref.toString()).collectAsList()) {
             want.put(r.getAs("id"), r.getList(r.fieldIndex("probability")));
