@@ -308,7 +308,8 @@ public final class InferenceBench {
 
     /**
      * Scores with {@code workers} threads, each with one libtorch intra-op thread, its own scope
-     * and scorer, taking every {@code workers}-th window (the way two Spark tasks share two cores).
+     * and scorer, each over its own contiguous, equal share of the rows in windows (the way Spark
+     * gives each of two tasks one input split).
      */
     static double engine(ScoringSpec spec, List<String> texts, int window, int workers)
             throws InterruptedException {
@@ -326,13 +327,12 @@ public final class InferenceBench {
                                         ai.djl.ndarray.NDManager.newBaseManager(
                                                 ai.djl.Device.cpu())) {
                                     DocumentScorer scorer = new DocumentScorer(spec, loaded, scope);
-                                    for (int start = first * window;
-                                            start < texts.size();
-                                            start += workers * window) {
+                                    int end = shareStart(texts.size(), workers, first + 1);
+                                    for (int start = shareStart(texts.size(), workers, first);
+                                            start < end;
+                                            start += window) {
                                         List<String> part =
-                                                texts.subList(
-                                                        start,
-                                                        Math.min(texts.size(), start + window));
+                                                texts.subList(start, Math.min(end, start + window));
                                         scorer.score(part.toArray(new String[0]), null);
                                     }
                                 } catch (Throwable e) {
@@ -403,8 +403,9 @@ public final class InferenceBench {
 
     /**
      * ONNX Runtime over {@code texts}: one session with one intra-op thread, {@code workers}
-     * threads taking windows in turn; the rate excludes the session start and, with {@code warmUp},
-     * a 1,000-row warm-up. Vectors go to {@code sink} (by row) when it is not null.
+     * threads, each over its own equal share of the rows in windows; the rate excludes the session
+     * start and, with {@code warmUp}, a 1,000-row warm-up. Vectors go to {@code sink} (by row) when
+     * it is not null.
      */
     private static double ort(
             List<String> texts,
@@ -438,9 +439,12 @@ public final class InferenceBench {
                             new Thread(
                                     () -> {
                                         try {
-                                            for (int start = first * window;
-                                                    start < texts.size();
-                                                    start += workers * window) {
+                                            int end = shareStart(texts.size(), workers, first + 1);
+                                            for (int start =
+                                                            shareStart(
+                                                                    texts.size(), workers, first);
+                                                    start < end;
+                                                    start += window) {
                                                 float[][] v =
                                                         ortRun(
                                                                 env,
@@ -449,7 +453,7 @@ public final class InferenceBench {
                                                                 texts.subList(
                                                                         start,
                                                                         Math.min(
-                                                                                texts.size(),
+                                                                                end,
                                                                                 start + window)),
                                                                 batchSize,
                                                                 maxTokens,
@@ -538,6 +542,16 @@ public final class InferenceBench {
             System.arraycopy(out, 0, all, start, out.length);
         }
         return all;
+    }
+
+    /**
+     * Where worker {@code w} of {@code workers} starts in {@code n} rows: each worker gets a
+     * contiguous share of n / workers rows (within one), as Spark gives each task a split of equal
+     * size. Handing out windows in turn instead left the first worker 16,384 of 30,000 rows with
+     * windows of 8,192, and one core idle for the last ~9% of the run.
+     */
+    static int shareStart(int n, int workers, int w) {
+        return (int) ((long) n * w / workers);
     }
 
     static long rssBytes() {
