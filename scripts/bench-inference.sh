@@ -5,7 +5,8 @@
 # one run, plus model load time and memory per model copy. Prints a Markdown table. Then (unless
 # --only leaves them out) two wall clocks on the same rows, start-up and the write included: the
 # real `embed` job through scripts/sparkbert (spark-submit, local[2], Parquet out) and `ort-job`,
-# the same work in one plain JVM with ONNX Runtime (raw float32 out).
+# the same work in one plain JVM with ONNX Runtime (raw float32 out). --window applies to every leg,
+# the two jobs included (default: the stages' default window).
 # Usage: scripts/bench-inference.sh [--rows N] [--padded-rows N] [--unsorted-rows N] [--batch N] [--max-tokens N]
 #                                   [--window N] [--only engine,spark,spark-unsorted,spark-pad128,ort,embed-job,ort-job]
 # Env: MVN_OPTS_EXTRA (e.g. "-o" to stay offline). Never gates CI.
@@ -34,12 +35,14 @@ OPT_OUT_TRACKING=true java -Xmx6g $FLAGS -Dsparkbert.data="$ROOT/data/uci-sentim
 ROWS=30000
 BATCH=32
 ONLY=""
+WINDOW=""
 args=("$@")
 for ((i = 0; i + 1 < ${#args[@]}; i++)); do
     case "${args[$i]}" in
         --rows) ROWS="${args[$((i + 1))]}" ;;
         --batch) BATCH="${args[$((i + 1))]}" ;;
         --only) ONLY="${args[$((i + 1))]}" ;;
+        --window) WINDOW="${args[$((i + 1))]}" ;;
     esac
 done
 want() { [[ -z "$ONLY" || ",$ONLY," == *",$1,"* ]]; }
@@ -67,7 +70,7 @@ if want embed-job; then
         --output "$WORK/warm-out" >>"$LOG" 2>&1
     timed "embed job (scripts/sparkbert embed, local[2], batch $BATCH)" "$ROWS" \
         bash scripts/sparkbert embed --master 'local[2]' --input "$WORK/input.jsonl" --input-format jsonl \
-        --output "$WORK/out" --batch-size "$BATCH"
+        --output "$WORK/out" --batch-size "$BATCH" ${WINDOW:+--window-size "$WINDOW"}
 fi
 if want ort-job; then
     # The same work with ONNX Runtime and no Spark: one JVM reads the same JSON lines, embeds them
@@ -75,5 +78,6 @@ if want ort-job; then
     # shellcheck disable=SC2086
     timed "ONNX Runtime job (same input, one JVM, no Spark, batch $BATCH)" "$ROWS" \
         env OPT_OUT_TRACKING=true java $FLAGS -cp "$CP" io.sparkbert.inference.InferenceBench \
-        --batch "$BATCH" --ort-job-input "$WORK/input.jsonl" --ort-job-output "$WORK/ort-out.bin"
+        --batch "$BATCH" ${WINDOW:+--window "$WINDOW"} --ort-job-input "$WORK/input.jsonl" \
+        --ort-job-output "$WORK/ort-out.bin"
 fi
