@@ -89,6 +89,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam layerLrDecay;
     private final DoubleParam emaDecay;
     private final IntParam soupSize;
+    private final BooleanParam freezeWordEmbeddings;
     private final DoubleParam rdropAlpha;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
@@ -195,6 +196,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "decay of an exponential moving average of the weights, which is then"
                                 + " validated and returned; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
+        freezeWordEmbeddings =
+                new BooleanParam(
+                        this,
+                        "freezeWordEmbeddings",
+                        "whether the word (token) embedding table keeps its pretrained values;"
+                                + " position and type embeddings still train (default false)");
         soupSize =
                 new IntParam(
                         this,
@@ -293,6 +300,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(layerLrDecay, 1.0);
         setDefault(emaDecay, 0.0);
         setDefault(soupSize, 1);
+        setDefault(freezeWordEmbeddings, false);
         setDefault(rdropAlpha, 0.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
@@ -388,6 +396,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public IntParam soupSize() {
         return soupSize;
+    }
+
+    public BooleanParam freezeWordEmbeddings() {
+        return freezeWordEmbeddings;
     }
 
     public DoubleParam rdropAlpha() {
@@ -556,6 +568,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setFreezeWordEmbeddings(boolean v) {
+        set(freezeWordEmbeddings, v);
+        return this;
+    }
+
     public BertClassifier setSoupSize(int v) {
         set(soupSize, v);
         return this;
@@ -640,6 +657,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .emaDecay((Double) $(emaDecay))
                 .rdropAlpha((Double) $(rdropAlpha))
                 .soupSize((Integer) $(soupSize))
+                .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))

@@ -64,6 +64,9 @@ import org.slf4j.LoggerFactory;
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
+    /** The HF name of the token embedding table. */
+    static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
+
     /** The update rule; DJL's is kept only so a test can measure how far it is from torch. */
     enum UpdateRule {
         TORCH,
@@ -223,7 +226,7 @@ public final class Trainer {
             double[] classWeights) {
         long t0 = System.nanoTime();
         int size = config.soupSize();
-        Map<String, NDArray> params = trainable(model, head);
+        Map<String, NDArray> params = trainable(model, head, config);
         List<TrainingSummary> runs = new ArrayList<>();
         try (NDManager keep = NDManager.newBaseManager(model.device())) {
             Map<String, NDArray> start = new LinkedHashMap<>();
@@ -263,12 +266,19 @@ public final class Trainer {
         return TrainingSummary.concatenate(runs, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** The parameters training updates: all but the pooler when the head does not use it. */
-    private static Map<String, NDArray> trainable(BertModel model, ClassifierHead head) {
+    /**
+     * The parameters training updates: all but the pooler when the head does not use it, and but
+     * the word embeddings when {@link TrainingConfig#freezeWordEmbeddings()}.
+     */
+    private static Map<String, NDArray> trainable(
+            BertModel model, ClassifierHead head, TrainingConfig config) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
-            if (head.usesPooler() || !e.getKey().startsWith("pooler.")) {
-                out.put(e.getKey(), e.getValue());
+            String name = e.getKey();
+            boolean unusedPooler = !head.usesPooler() && name.startsWith("pooler.");
+            boolean frozen = config.freezeWordEmbeddings() && name.equals(WORD_EMBEDDINGS);
+            if (!unusedPooler && !frozen) {
+                out.put(name, e.getValue());
             }
         }
         return out;
@@ -396,7 +406,7 @@ public final class Trainer {
             this.classWeights = classWeights;
             this.seed = seed;
             this.state = NDManager.newBaseManager(model.device());
-            this.trainable = trainable(model, head);
+            this.trainable = trainable(model, head, config);
         }
 
         /**

@@ -73,6 +73,7 @@ public final class TrainingConfig implements Serializable {
     private final double emaDecay;
     private final double rdropAlpha;
     private final int soupSize;
+    private final boolean freezeWordEmbeddings;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -99,6 +100,7 @@ public final class TrainingConfig implements Serializable {
         this.emaDecay = b.emaDecay;
         this.rdropAlpha = b.rdropAlpha;
         this.soupSize = b.soupSize;
+        this.freezeWordEmbeddings = b.freezeWordEmbeddings;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -133,6 +135,7 @@ public final class TrainingConfig implements Serializable {
         b.emaDecay = emaDecay;
         b.rdropAlpha = rdropAlpha;
         b.soupSize = soupSize;
+        b.freezeWordEmbeddings = freezeWordEmbeddings;
         return b;
     }
 
@@ -290,6 +293,18 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * Keep the word (token) embedding table as pretrained (default false). Fine-tuning on a small
+     * set moves only the rows of the words it contains, so words seen only at scoring time keep
+     * their old vectors while their neighbours move; frozen, every word stays in the space the
+     * encoder was trained with. It also drops the largest tensor (about half of MiniLM's weights)
+     * from the optimizer. Position and token-type embeddings and the embedding LayerNorm still
+     * train.
+     */
+    public boolean freezeWordEmbeddings() {
+        return freezeWordEmbeddings;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -324,7 +339,7 @@ public final class TrainingConfig implements Serializable {
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
                         + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
-                        + " soupSize=%d}",
+                        + " soupSize=%d, freezeWordEmbeddings=%s}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -346,7 +361,8 @@ public final class TrainingConfig implements Serializable {
                 layerLrDecay,
                 emaDecay,
                 rdropAlpha,
-                soupSize);
+                soupSize,
+                freezeWordEmbeddings);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -375,8 +391,15 @@ public final class TrainingConfig implements Serializable {
         private double emaDecay = 0;
         private double rdropAlpha = 0;
         private int soupSize = 1;
+        private boolean freezeWordEmbeddings = false;
 
         private Builder() {}
+
+        /** See {@link TrainingConfig#freezeWordEmbeddings()}. */
+        public Builder freezeWordEmbeddings(boolean v) {
+            freezeWordEmbeddings = v;
+            return this;
+        }
 
         /** See {@link TrainingConfig#soupSize()}. */
         public Builder soupSize(int v) {

@@ -13,6 +13,7 @@ import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -128,6 +129,34 @@ class TrainingOptionsTest {
                     null);
             return m.parameters().get("classifier.weight").toFloatArray();
         }
+    }
+
+    /** Frozen, the word embedding table comes out bit-identical while everything else trains. */
+    @Test
+    void frozenWordEmbeddingsKeepTheirPretrainedValues() {
+        Map<String, float[]> before;
+        try (BertModel m = TrainerTest.tinyWithDropout()) {
+            before = TrainerTest.weights(m);
+        }
+        TrainerTest.Result frozen =
+                trainTiny(TrainerTest.small().freezeWordEmbeddings(true).build(), true);
+        TrainerTest.Result plain = trainTiny(TrainerTest.small().build(), true);
+        String table = Trainer.WORD_EMBEDDINGS;
+        assertArrayEquals(before.get(table), frozen.weights().get(table));
+        assertFalse(
+                Arrays.equals(before.get(table), plain.weights().get(table)),
+                "without the option the table trains");
+        for (String k :
+                List.of(
+                        "embeddings.position_embeddings.weight",
+                        "embeddings.LayerNorm.weight",
+                        "encoder.layer.0.attention.self.query.weight",
+                        "classifier.weight")) {
+            assertFalse(Arrays.equals(before.get(k), frozen.weights().get(k)), k + " trains");
+        }
+        assertFalse(
+                Arrays.equals(plain.summary().lossPerStep(), frozen.summary().lossPerStep()),
+                "freezing changes the trajectory");
     }
 
     /** Without dropout both passes of R-Drop are the same: the plain loss and the same weights. */
