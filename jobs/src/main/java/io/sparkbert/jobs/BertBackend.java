@@ -108,6 +108,7 @@ public final class BertBackend implements ModelBackend {
                         .setShuffle(o.getBoolean("shuffle"))
                         .setValidationFraction(o.getDouble("validation-fraction"))
                         .setSoupSize(o.getInt("soup-size"))
+                        .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);

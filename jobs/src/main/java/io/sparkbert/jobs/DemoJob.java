@@ -70,6 +70,7 @@ public final class DemoJob extends SparkJob {
                 JobOption.integer("max-length", "max tokens per sentence"),
                 JobOption.longValue("seed", "training seed"),
                 JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
+                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
                 JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
     }
 
@@ -125,6 +126,7 @@ public final class DemoJob extends SparkJob {
                         "max-length",
                         "seed",
                         "soup-size",
+                        "freeze-word-embeddings",
                         "device")) {
             trainArgs.add("--" + k);
             trainArgs.add(o.require(k));

@@ -68,6 +68,7 @@ public final class TrainJob extends SparkJob {
                 JobOption.bool("shuffle", "shuffle the examples every epoch"),
                 JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
                 JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
+                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 

@@ -1,17 +1,22 @@
 package io.sparkbert.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkbert.bert.BertModel;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -94,9 +99,12 @@ class BertBackendJobsTest {
         }
     }
 
-    /** --soup-size reaches the trainer: two runs' steps and epochs, one after the other. */
+    /**
+     * --soup-size reaches the trainer (two runs' steps and epochs, one after the other), and so
+     * does --freeze-word-embeddings (the saved table is the checkpoint's, other weights moved).
+     */
     @Test
-    void trainSoupSizeRunsTheTrainerThatManyTimes() throws IOException {
+    void trainSoupSizeAndFrozenEmbeddingsReachTheTrainer() throws IOException {
         Path train = JobFixtures.write(tmp.resolve("soup.jsonl"), JobFixtures.lines(0, 24, true));
         Path model = tmp.resolve("soup-model");
         TrainJob t = new TrainJob(backend);
@@ -109,7 +117,21 @@ class BertBackendJobsTest {
                         "--epochs", "1",
                         "--batch-size", "8",
                         "--max-length", "32",
-                        "--soup-size", "2"));
+                        "--soup-size", "2",
+                        "--freeze-word-embeddings", "true"));
+        try (BertModel before = BertModel.load(Fixtures.tinyBert(), Device.cpu());
+                BertModel after = BertModel.load(model.resolve("hf"), Device.cpu())) {
+            String table = "embeddings.word_embeddings.weight";
+            assertArrayEquals(
+                    before.parameters().get(table).toFloatArray(),
+                    after.parameters().get(table).toFloatArray());
+            String query = "encoder.layer.0.attention.self.query.weight";
+            assertFalse(
+                    Arrays.equals(
+                            before.parameters().get(query).toFloatArray(),
+                            after.parameters().get(query).toFloatArray()),
+                    "the encoder trained");
+        }
         JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
         JsonNode steps = metrics.get("steps");
         assertEquals(6, steps.size(), "2 runs x 24 rows / batch 8");
