@@ -293,12 +293,12 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
-     * Keep the word (token) embedding table as pretrained (default false). Fine-tuning on a small
-     * set moves only the rows of the words it contains, so words seen only at scoring time keep
-     * their old vectors while their neighbours move; frozen, every word stays in the space the
-     * encoder was trained with. It also drops the largest tensor (about half of MiniLM's weights)
-     * from the optimizer. Position and token-type embeddings and the embedding LayerNorm still
-     * train.
+     * Keep the word (token) embedding table as pretrained (default false). On a small set the
+     * gradient reaches only the rows of the words the set contains (the others merely decay), so
+     * words seen only at scoring time drift apart from their trained neighbours; frozen, all words
+     * keep their pretrained places. It also takes the largest tensor (about half of MiniLM's
+     * weights) out of the backward pass and the optimizer. Position and token-type embeddings and
+     * the embedding LayerNorm still train.
      */
     public boolean freezeWordEmbeddings() {
         return freezeWordEmbeddings;
