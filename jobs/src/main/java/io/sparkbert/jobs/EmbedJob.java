@@ -81,6 +81,13 @@ public final class EmbedJob extends SparkJob {
         String pairCol = o.get("pair-col").orElse(null);
         String vectorCol = o.require("embedding-col");
         String format = o.require("format");
+        Files2.checkReplaceable(
+                spark.sparkContext().hadoopConfiguration(),
+                new Path(o.require("output")),
+                "embed",
+                ScoreJob.MANIFEST,
+                input,
+                o.require("model"));
         Dataset<Row> df = Inputs.read(spark, input, Inputs.format(o.require("input-format")), null);
         Inputs.requireStringColumn(df, textCol, "text-col");
         if (pairCol != null) {

@@ -73,6 +73,13 @@ public final class EvaluateJob extends SparkJob {
         String model = o.require("model");
         String textCol = o.require("text-col");
         String pairCol = o.get("pair-col").orElse(null);
+        Files2.checkReplaceable(
+                spark.sparkContext().hadoopConfiguration(),
+                new Path(output),
+                "evaluate",
+                "report.html",
+                input,
+                model);
         Scorer scorer = Scorer.load(spark, backend, model, pairCol != null, o);
         Dataset<Row> df = Inputs.read(spark, input, Inputs.format(o.require("input-format")), null);
         Labels labels = Labels.forModel(df, o.require("label-col"), scorer.labels());

@@ -96,6 +96,70 @@ final class Files2 {
     }
 
     /**
+     * Checks, before any work, that a job may later replace {@code out} as a whole with {@link
+     * #replaceDir}: it must not exist, be an empty directory, or be an earlier output of the same
+     * job (it holds {@code marker}); and it must not be, or lie above, any of {@code
+     * protectedPaths} (the job's input and model), which the replacement would delete.
+     *
+     * @param job the job name, for the message
+     * @param marker a file every output of the job holds, e.g. {@code _manifest.json}
+     * @param protectedPaths paths the job reads (null entries and {@code default} are ignored)
+     * @throws IllegalArgumentException naming {@code --output}, the path and the fix
+     */
+    static void checkReplaceable(
+            Configuration conf, Path out, String job, String marker, String... protectedPaths) {
+        FileSystem fs = fs(conf, out);
+        Path qualified = fs.makeQualified(out);
+        String outPath = qualified.toUri().getPath();
+        String outPrefix = outPath.endsWith("/") ? outPath : outPath + "/";
+        for (String p : protectedPaths) {
+            if (p == null || p.isEmpty() || p.equals("default")) {
+                continue;
+            }
+            Path other = new Path(p);
+            FileSystem otherFs = fs(conf, other);
+            if (!otherFs.getUri().equals(fs.getUri())) {
+                continue;
+            }
+            String otherPath = otherFs.makeQualified(other).toUri().getPath();
+            if (otherPath.equals(outPath) || otherPath.startsWith(outPrefix)) {
+                throw new IllegalArgumentException(
+                        "--output: '"
+                                + out
+                                + "' is or contains '"
+                                + p
+                                + "', which this "
+                                + job
+                                + " run reads; replacing the output would delete it. Choose"
+                                + " another --output.");
+            }
+        }
+        try {
+            if (!fs.exists(out)) {
+                return;
+            }
+            if (!fs.getFileStatus(out).isDirectory()) {
+                throw new IllegalArgumentException(
+                        "--output: '" + out + "' is a file; name a directory to create.");
+            }
+            if (fs.listStatus(out).length == 0 || fs.exists(new Path(out, marker))) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot check '" + out + "': " + e, e);
+        }
+        throw new IllegalArgumentException(
+                "--output: '"
+                        + out
+                        + "' exists and is not the output of an earlier "
+                        + job
+                        + " run (it has no "
+                        + marker
+                        + "); refusing to replace it. Choose a new directory or delete it"
+                        + " yourself.");
+    }
+
+    /**
      * Puts the complete dir {@code staging} in place of {@code out}: an existing {@code out} is
      * moved aside first and deleted after, so a reader sees the old or the new dir, never a mix.
      */

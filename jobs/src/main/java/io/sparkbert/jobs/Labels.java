@@ -1,6 +1,5 @@
 package io.sparkbert.jobs;
 
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
@@ -41,7 +40,9 @@ record Labels(List<String> names, Column index) {
         checkNoNulls(df, column);
         if (type instanceof NumericType) {
             List<Double> values = distinct(df, column);
-            int max = checkIndices(values, column, Integer.MAX_VALUE);
+            // A class index sets the size of the classification head: bound it like the number of
+            // string classes, so a stray value (an id, a price) fails here rather than in training.
+            int max = checkIndices(values, column, MAX_CLASSES - 1, false);
             List<String> names;
             if (known.isPresent() && known.get().size() > max) {
                 names = known.get();
@@ -51,7 +52,7 @@ record Labels(List<String> names, Column index) {
                     names.add(Integer.toString(i));
                 }
             }
-            return new Labels(names, col(column).cast(DataTypes.DoubleType));
+            return new Labels(names, Inputs.column(column).cast(DataTypes.DoubleType));
         }
         if (!type.equals(DataTypes.StringType)) {
             throw new IllegalArgumentException(
@@ -62,7 +63,11 @@ record Labels(List<String> names, Column index) {
                             + ".");
         }
         TreeSet<String> seen = new TreeSet<>();
-        for (Row r : df.select(col(column)).distinct().limit(MAX_CLASSES + 1).collectAsList()) {
+        for (Row r :
+                df.select(Inputs.column(column))
+                        .distinct()
+                        .limit(MAX_CLASSES + 1)
+                        .collectAsList()) {
             seen.add(r.getString(0));
         }
         if (seen.size() > MAX_CLASSES) {
@@ -81,11 +86,15 @@ record Labels(List<String> names, Column index) {
         DataType type = Inputs.field(df.schema(), column, "label-col").dataType();
         checkNoNulls(df, column);
         if (type instanceof NumericType) {
-            checkIndices(distinct(df, column), column, names.size() - 1);
-            return new Labels(names, col(column).cast(DataTypes.DoubleType));
+            checkIndices(distinct(df, column), column, names.size() - 1, true);
+            return new Labels(names, Inputs.column(column).cast(DataTypes.DoubleType));
         }
         TreeSet<String> seen = new TreeSet<>();
-        for (Row r : df.select(col(column)).distinct().limit(MAX_CLASSES + 1).collectAsList()) {
+        for (Row r :
+                df.select(Inputs.column(column))
+                        .distinct()
+                        .limit(MAX_CLASSES + 1)
+                        .collectAsList()) {
             seen.add(r.get(0).toString());
         }
         return new Labels(names, byName(column, names, seen));
@@ -110,14 +119,15 @@ record Labels(List<String> names, Column index) {
         }
         Column c = null;
         for (int i = 0; i < names.size(); i++) {
-            Column cond = col(column).cast(DataTypes.StringType).equalTo(lit(names.get(i)));
+            Column cond =
+                    Inputs.column(column).cast(DataTypes.StringType).equalTo(lit(names.get(i)));
             c = c == null ? when(cond, lit((double) i)) : c.when(cond, lit((double) i));
         }
         return c;
     }
 
     private static void checkNoNulls(Dataset<Row> df, String column) {
-        long nulls = df.filter(col(column).isNull()).count();
+        long nulls = df.filter(Inputs.column(column).isNull()).count();
         if (nulls > 0) {
             throw new IllegalArgumentException(
                     "--label-col: column '"
@@ -131,7 +141,7 @@ record Labels(List<String> names, Column index) {
     private static List<Double> distinct(Dataset<Row> df, String column) {
         List<Double> out = new ArrayList<>();
         for (Row r :
-                df.select(col(column).cast(DataTypes.DoubleType))
+                df.select(Inputs.column(column).cast(DataTypes.DoubleType))
                         .distinct()
                         .limit(MAX_CLASSES + 1)
                         .collectAsList()) {
@@ -143,7 +153,8 @@ record Labels(List<String> names, Column index) {
         return out;
     }
 
-    private static int checkIndices(List<Double> values, String column, int maxAllowed) {
+    private static int checkIndices(
+            List<Double> values, String column, int maxAllowed, boolean ofModel) {
         int max = -1;
         for (double v : values) {
             if (v < 0 || v != Math.rint(v) || v > maxAllowed) {
@@ -153,9 +164,9 @@ record Labels(List<String> names, Column index) {
                                 + " in column '"
                                 + column
                                 + "' is not a class index"
-                                + (maxAllowed == Integer.MAX_VALUE
-                                        ? " (a whole number >= 0)"
-                                        : " of the model (0.." + maxAllowed + ")")
+                                + (ofModel
+                                        ? " of the model (0.." + maxAllowed + ")"
+                                        : " (a whole number from 0 to " + maxAllowed + ")")
                                 + "; use class indices or string class names.");
             }
             max = Math.max(max, (int) v);

@@ -120,6 +120,9 @@ public final class ScoreJob extends SparkJob {
         Inputs.Format format = Inputs.format(o.require("input-format"));
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
+        if (o.require("mode").equals("overwrite")) {
+            Files2.checkReplaceable(conf, out, "score", MANIFEST, input, o.require("model"));
+        }
         // The lock comes first: a second run into the same output fails at once instead of
         // after loading the model (and its Spark jobs) for nothing.
         try (OutputLock lock = OutputLock.acquire(conf, out)) {
@@ -323,12 +326,26 @@ public final class ScoreJob extends SparkJob {
             long startNanos) {
         var writer = df.write().mode(SaveMode.ErrorIfExists).format(format);
         if (format.equals("csv")) {
-            writer = writer.option("header", "true").option("escape", "\"");
+            // Spark's CSV writer trims texts by default; the input columns are written as read.
+            writer =
+                    writer.option("header", "true")
+                            .option("escape", "\"")
+                            .option("ignoreLeadingWhiteSpace", "false")
+                            .option("ignoreTrailingWhiteSpace", "false");
         }
         writer.save(dir.toString());
         double seconds = (System.nanoTime() - startNanos) / 1e9;
-        long outputRows =
-                spark.read().format(format).option("header", "true").load(dir.toString()).count();
+        var reader = spark.read().format(format);
+        if (format.equals("csv")) {
+            // Read CSV back as it was written: a quoted text may span lines (multiLine), and
+            // quotes inside it are doubled (escape). Only for CSV: JSON's multiLine would read
+            // each file as one document.
+            reader =
+                    reader.option("header", "true")
+                            .option("multiLine", "true")
+                            .option("escape", "\"");
+        }
+        long outputRows = reader.load(dir.toString()).count();
         if (outputRows != inputRows) {
             throw new IllegalStateException(
                     what

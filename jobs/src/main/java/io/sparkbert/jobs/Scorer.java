@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -151,33 +152,47 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         for (String c : input.columns()) {
             keep.add(col("`" + c + "`"));
         }
-        Dataset<Row> withText = input.withColumn(ModelBackend.TEXT, col("`" + textCol + "`"));
-        Column present = hasText(col(ModelBackend.TEXT));
+        // Every row goes through the model in one pass, so rows keep their order and partitions;
+        // a row without text is scored on a placeholder and its outputs are nulled afterwards
+        // (splitting the rows and taking a union would move such rows to the end).
+        Column present = hasText(col("`" + textCol + "`"));
         if (pairCol != null) {
-            withText = withText.withColumn(ModelBackend.PAIR, col("`" + pairCol + "`"));
-            present = present.and(hasText(col(ModelBackend.PAIR)));
+            present = present.and(hasText(col("`" + pairCol + "`")));
         }
+        Dataset<Row> withText =
+                input.withColumn(VALID, present)
+                        .withColumn(
+                                ModelBackend.TEXT,
+                                when(col(VALID), col("`" + textCol + "`"))
+                                        .otherwise(lit(PLACEHOLDER)));
+        if (pairCol != null) {
+            withText =
+                    withText.withColumn(
+                            ModelBackend.PAIR,
+                            when(col(VALID), col("`" + pairCol + "`")).otherwise(lit(PLACEHOLDER)));
+        }
+        Column valid = col(VALID);
         Column[] names = labels.stream().map(l -> lit(l)).toArray(Column[]::new);
         List<Column> scoredCols = new ArrayList<>(keep);
-        scoredCols.add(col(PREDICTION).cast(DataTypes.DoubleType).as(PREDICTION));
+        scoredCols.add(when(valid, col(PREDICTION).cast(DataTypes.DoubleType)).as(PREDICTION));
         scoredCols.add(
-                element_at(array(names), col(PREDICTION).cast(DataTypes.IntegerType).plus(1))
+                when(
+                                valid,
+                                element_at(
+                                        array(names),
+                                        col(PREDICTION).cast(DataTypes.IntegerType).plus(1)))
                         .as(labelOut));
-        scoredCols.add(vector_to_array(col(PROBABILITY), "float64").as(PROBABILITY));
-        scoredCols.add(vector_to_array(col(RAW_PREDICTION), "float64").as(RAW_PREDICTION));
-        Dataset<Row> scored =
-                model.transform(withText.filter(present)).select(scoredCols.toArray(new Column[0]));
-        List<Column> nullCols = new ArrayList<>(keep);
-        nullCols.add(lit(null).cast(DataTypes.DoubleType).as(PREDICTION));
-        nullCols.add(lit(null).cast(DataTypes.StringType).as(labelOut));
-        nullCols.add(
-                lit(null).cast(DataTypes.createArrayType(DataTypes.DoubleType)).as(PROBABILITY));
-        nullCols.add(
-                lit(null).cast(DataTypes.createArrayType(DataTypes.DoubleType)).as(RAW_PREDICTION));
-        Dataset<Row> missing =
-                withText.filter(functionsNot(present)).select(nullCols.toArray(new Column[0]));
-        return scored.unionByName(missing);
+        scoredCols.add(when(valid, vector_to_array(col(PROBABILITY), "float64")).as(PROBABILITY));
+        scoredCols.add(
+                when(valid, vector_to_array(col(RAW_PREDICTION), "float64")).as(RAW_PREDICTION));
+        return model.transform(withText).select(scoredCols.toArray(new Column[0]));
     }
+
+    /** Hidden column: whether a row has the text(s) the model needs. */
+    private static final String VALID = ModelBackend.INTERNAL_PREFIX + "valid";
+
+    /** What the model reads in place of a null or blank text; its outputs are discarded. */
+    private static final String PLACEHOLDER = ".";
 
     /**
      * True for a non-null string with a non-whitespace character: what the classifier accepts

@@ -1,7 +1,5 @@
 package io.sparkbert.jobs;
 
-import static org.apache.spark.sql.functions.col;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
@@ -107,7 +105,7 @@ public final class TrainJob extends SparkJob {
             Inputs.requireStringColumn(df, pairCol, "pair-col");
         }
         String labelCol = o.require("label-col");
-        long nullTexts = df.filter(col(textCol).isNull()).count();
+        long nullTexts = df.filter(Inputs.column(textCol).isNull()).count();
         if (nullTexts > 0) {
             throw new IllegalArgumentException(
                     "--text-col: column '"
@@ -119,9 +117,9 @@ public final class TrainJob extends SparkJob {
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
         List<Column> cols = new ArrayList<>();
-        cols.add(col(textCol).as(ModelBackend.TEXT));
+        cols.add(Inputs.column(textCol).as(ModelBackend.TEXT));
         if (pairCol != null) {
-            cols.add(col(pairCol).as(ModelBackend.PAIR));
+            cols.add(Inputs.column(pairCol).as(ModelBackend.PAIR));
         }
         cols.add(labels.index().as(ModelBackend.LABEL));
         Dataset<Row> data = df.select(cols.toArray(new Column[0]));

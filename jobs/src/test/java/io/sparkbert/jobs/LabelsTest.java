@@ -74,6 +74,19 @@ class LabelsTest {
     }
 
     @Test
+    void numericLabelsBeyondTheClassLimitAreRefused() {
+        Dataset<Row> df = spark.createDataset(List.of(0, 1, 3_000_000), Encoders.INT()).toDF("y");
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Labels.forTraining(df, "y", Optional.empty()));
+        assertTrue(e.getMessage().contains("3000000"), e.getMessage());
+        assertTrue(e.getMessage().contains("0 to 9999"), e.getMessage());
+        Dataset<Row> atLimit = spark.createDataset(List.of(0, 9_999), Encoders.INT()).toDF("y");
+        assertEquals(10_000, Labels.forTraining(atLimit, "y", Optional.empty()).names().size());
+    }
+
+    @Test
     void checkpointId2labelIsReadFromConfigJson(@TempDir Path tmp) throws Exception {
         Files.writeString(
                 tmp.resolve("config.json"),

@@ -509,6 +509,192 @@ class TrainScoreJobTest {
         assertFalse(Files.exists(tmp.resolve("o")));
     }
 
+    @Test
+    void nullAndBlankTextsKeepTheirPlaceInTheOutput() throws IOException {
+        List<String> lines = new ArrayList<>(JobFixtures.unlabelled(300, 6));
+        lines.add(1, "{\"id\":\"n1\",\"text\":null}");
+        lines.add(3, "{\"id\":\"n2\",\"text\":\"  \"}");
+        lines.add(5, "{\"id\":\"n3\",\"text\":\"\"}");
+        Path in = JobFixtures.write(tmp.resolve("ordered.jsonl"), lines);
+        Path out = tmp.resolve("ordered-scores");
+        ScoreJob job = score();
+        job.run(
+                spark,
+                job.parse(
+                        "--model",
+                        model.toString(),
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        out.toString(),
+                        "--format",
+                        "json"));
+        List<String> expected = new ArrayList<>();
+        for (String l : lines) {
+            expected.add(JSON.readTree(l).get("id").asText());
+        }
+        Dataset<Row> df = spark.read().json(out.toString());
+        assertEquals(expected, df.select("id").as(Encoders.STRING()).collectAsList());
+        Row blank = df.filter("id = 'n2'").first();
+        assertTrue(blank.isNullAt(blank.fieldIndex("prediction")), blank.toString());
+        Row scored = df.filter("id = 'r300'").first();
+        assertFalse(scored.isNullAt(scored.fieldIndex("prediction")), scored.toString());
+    }
+
+    @Test
+    void csvOutputKeepsMultiLineTextsAndTheirSpaces() throws IOException {
+        List<String> lines = new ArrayList<>(JobFixtures.unlabelled(400, 3));
+        lines.add("{\"id\":\"m1\",\"text\":\"great thing\\nsecond \\\"line\\\", ok\"}");
+        lines.add("{\"id\":\"m2\",\"text\":\"  bad thing  \"}");
+        Path in = JobFixtures.write(tmp.resolve("multiline.jsonl"), lines);
+        Path out = tmp.resolve("multiline-scores");
+        ScoreJob job = score();
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--model",
+                                model.toString(),
+                                "--input",
+                                in.toString(),
+                                "--output",
+                                out.toString(),
+                                "--format",
+                                "csv"));
+        assertEquals(5, r.rows());
+        Dataset<Row> csv =
+                spark.read()
+                        .option("header", "true")
+                        .option("multiLine", "true")
+                        .option("escape", "\"")
+                        .csv(out.toString());
+        assertEquals(5, csv.count());
+        assertEquals(
+                "great thing\nsecond \"line\", ok",
+                csv.filter("id = 'm1'").select("text").as(Encoders.STRING()).first());
+        assertEquals(
+                "  bad thing  ",
+                csv.filter("id = 'm2'").select("text").as(Encoders.STRING()).first());
+    }
+
+    @Test
+    void anOutputThatIsNotAnEarlierOutputOrHoldsTheInputOrModelIsNeverReplaced()
+            throws IOException {
+        Path dir = tmp.resolve("precious");
+        Path keep = JobFixtures.write(dir.resolve("notes.txt"), List.of("keep me"));
+        Path in = JobFixtures.write(dir.resolve("corpus.jsonl"), JobFixtures.unlabelled(0, 3));
+        ScoreJob job = score();
+        // the input's own directory (and its parent) as --output
+        for (Path output : List.of(dir, tmp)) {
+            IllegalArgumentException e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () ->
+                                    job.run(
+                                            spark,
+                                            job.parse(
+                                                    "--model",
+                                                    model.toString(),
+                                                    "--input",
+                                                    in.toString(),
+                                                    "--output",
+                                                    output.toString())));
+            assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
+        }
+        // an unrelated directory with files in it
+        Path other = JobFixtures.write(tmp.resolve("other/data.csv"), List.of("a,b"));
+        Path otherIn = JobFixtures.write(tmp.resolve("in.jsonl"), JobFixtures.unlabelled(0, 3));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--model",
+                                                model.toString(),
+                                                "--input",
+                                                otherIn.toString(),
+                                                "--output",
+                                                other.getParent().toString())));
+        assertTrue(
+                e.getMessage().contains("not the output of an earlier score run"), e.getMessage());
+        // evaluate into the model dir, embed into the input's dir
+        EvaluateJob ev = new EvaluateJob(BACKEND);
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                ev.run(
+                                        spark,
+                                        ev.parse(
+                                                "--model",
+                                                model.toString(),
+                                                "--input",
+                                                trainFile.toString(),
+                                                "--output",
+                                                model.toString())));
+        assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
+        EmbedJob embed = new EmbedJob();
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                embed.run(
+                                        spark,
+                                        embed.parse(
+                                                "--input",
+                                                in.toString(),
+                                                "--output",
+                                                dir.toString())));
+        assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
+        assertTrue(Files.exists(keep) && Files.exists(in) && Files.exists(other));
+        assertTrue(Files.exists(model.resolve(ModelDir.META)));
+        // an empty directory and an earlier score output may be replaced
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        for (int run = 0; run < 2; run++) {
+            job.run(
+                    spark,
+                    job.parse(
+                            "--model",
+                            model.toString(),
+                            "--input",
+                            otherIn.toString(),
+                            "--output",
+                            empty.toString()));
+        }
+        assertEquals(3, spark.read().parquet(empty.toString()).count());
+    }
+
+    @Test
+    void trainTakesColumnNamesWithDotsLiterally() throws IOException {
+        List<String> lines = new ArrayList<>();
+        lines.add("review.text,y.label");
+        for (String l : JobFixtures.lines(0, 20, true)) {
+            JsonNode n = JSON.readTree(l);
+            lines.add("\"" + n.get("text").asText() + "\"," + n.get("label").asText());
+        }
+        Path in = JobFixtures.write(tmp.resolve("dotted.csv"), lines);
+        Path out = tmp.resolve("dotted-model");
+        TrainJob job = new TrainJob(BACKEND);
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--input",
+                                in.toString(),
+                                "--output",
+                                out.toString(),
+                                "--text-col",
+                                "review.text",
+                                "--label-col",
+                                "y.label",
+                                "--epochs",
+                                "1"));
+        assertEquals(20, r.rows());
+        assertTrue(Files.exists(out.resolve(ModelDir.META)));
+    }
+
     /** The lock path of an output, as {@link OutputLock} names it. */
     static final class OutputLockPath {
         static Path of(Path out) {
