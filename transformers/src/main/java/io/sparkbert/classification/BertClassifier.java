@@ -718,9 +718,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         }
         boolean pair = !getTextPairCol().isEmpty();
         List<org.apache.spark.sql.Column> cols = new ArrayList<>();
-        cols.add(dataset.col(getTextCol()));
-        cols.add(pair ? dataset.col(getTextPairCol()) : org.apache.spark.sql.functions.lit(null));
-        cols.add(dataset.col(getLabelCol()).cast("double"));
+        cols.add(column(dataset, getTextCol()));
+        cols.add(
+                pair
+                        ? column(dataset, getTextPairCol())
+                        : org.apache.spark.sql.functions.lit(null));
+        cols.add(column(dataset, getLabelCol()).cast("double"));
         int max = getMaxTrainingRows();
         List<Row> rows =
                 dataset.select(cols.toArray(new org.apache.spark.sql.Column[0]))
@@ -983,5 +986,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     /** Loads a saved (unfitted) classifier. */
     public static BertClassifier load(String path) {
         return read().load(path);
+    }
+
+    /** The column {@code name} of {@code dataset}, taken literally (a dot is part of the name). */
+    private static org.apache.spark.sql.Column column(Dataset<?> dataset, String name) {
+        return dataset.col("`" + name.replace("`", "``") + "`");
     }
 }

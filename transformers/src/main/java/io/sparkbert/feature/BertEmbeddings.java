@@ -336,7 +336,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
     }
 
     private static Column valid(String col) {
-        Column c = functions.col(col);
+        Column c = BertTokenizer.column(col);
         return c.isNotNull().and(functions.length(functions.trim(c)).gt(0));
     }
 

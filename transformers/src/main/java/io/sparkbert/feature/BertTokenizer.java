@@ -333,12 +333,20 @@ public class BertTokenizer extends BertStageParams implements DefaultParamsWrita
         return DataTypes.createStructType(fields);
     }
 
+    /**
+     * The column named {@code name}, taken literally: a name with a dot (e.g. {@code review.text})
+     * is not read as a struct field.
+     */
+    static Column column(String name) {
+        return col("`" + name.replace("`", "``") + "`");
+    }
+
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema());
         Dataset<?> input = dataset;
-        Column text = col(getInputCol());
-        Column pair = hasPair() ? col(getPairCol()) : null;
+        Column text = column(getInputCol());
+        Column pair = hasPair() ? column(getPairCol()) : null;
         if (SKIP.equals(getHandleInvalid())) {
             Column valid = text.isNotNull().and(length(text).gt(0));
             if (pair != null) {
@@ -362,7 +370,7 @@ public class BertTokenizer extends BertStageParams implements DefaultParamsWrita
         Dataset<Row> withStruct = input.withColumn(ENCODED, encoded);
         List<Column> select = new ArrayList<>();
         for (String name : dataset.columns()) {
-            select.add(col(name));
+            select.add(column(name));
         }
         for (String[] o : outputs()) {
             select.add(col(ENCODED).getField(o[2]).as(o[1]));

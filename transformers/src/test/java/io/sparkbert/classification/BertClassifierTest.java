@@ -384,6 +384,16 @@ class BertClassifierTest {
     }
 
     @Test
+    void columnNamesWithDotsAreTakenLiterally() {
+        Dataset<Row> dotted =
+                data.withColumnRenamed("text", "review.text").withColumnRenamed("label", "y.label");
+        BertClassificationModel m =
+                tiny().setEpochs(1).setTextCol("review.text").setLabelCol("y.label").fit(dotted);
+        assertEquals(TEXTS.length, m.summary().trainExamples());
+        assertEquals(TEXTS.length, m.transform(dotted).count());
+    }
+
+    @Test
     void validationAndEarlyStoppingReachTheSummary() {
         BertClassificationModel m =
                 tiny().setEpochs(3)

@@ -238,6 +238,22 @@ class BertEmbeddingsTest {
         assertEquals((Vector) kept.get(2).getAs("embedding"), skipped.get(1).getAs("embedding"));
     }
 
+    @Test
+    void aDottedInputColumnIsTakenLiterallyWhenSkipping() {
+        Dataset<Row> df =
+                frame(List.of(0, 1, 2), List.of("good food", " ", "bad phone"), 1)
+                        .withColumnRenamed("text", "review.text");
+        BertEmbeddings stage =
+                new BertEmbeddings()
+                        .setInputCol("review.text")
+                        .setModel(Fixtures.tinyBert().toString())
+                        .setMaxLength(32)
+                        .setHandleInvalid("skip");
+        List<Row> out = stage.transform(df).collectAsList();
+        assertEquals(2, out.size());
+        assertEquals(2, out.get(1).getInt(0));
+    }
+
     private static String rootMessage(Throwable t) {
         StringBuilder sb = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause()) {

@@ -352,6 +352,19 @@ class BertTokenizerTest {
     }
 
     @Test
+    void columnNamesWithDotsAreTakenLiterally() {
+        Dataset<Row> df =
+                texts(Arrays.asList("hello", "", "world"))
+                        .withColumnRenamed("id", "meta.id")
+                        .withColumnRenamed("text", "review.text");
+        BertTokenizer t = new BertTokenizer().setInputCol("review.text").setHandleInvalid("keep");
+        Dataset<Row> out = t.transform(df);
+        assertEquals("meta.id", out.columns()[0]);
+        assertEquals(3, out.count());
+        assertEquals(2, t.setHandleInvalid("skip").transform(df).count());
+    }
+
+    @Test
     void tokenizerIsLoadedOncePerJvm() {
         TokenizerCache.clear();
         List<String> many = new ArrayList<>();
