@@ -13,7 +13,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.mllib.evaluation.BinaryClassificationMetrics;
-import org.apache.spark.mllib.evaluation.MulticlassMetrics;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
@@ -70,86 +69,83 @@ public record Evaluation(
             String probabilityCol,
             List<String> labels) {
         int k = labels.size();
-        Dataset<Row> pl =
-                scored.select(col(predictionCol).cast("double"), col(labelCol).cast("double"))
-                        .cache();
-        try {
-            JavaRDD<Tuple2<Object, Object>> pairs =
-                    pl.toJavaRDD().map(r -> new Tuple2<>(r.get(0), r.get(1)));
-            MulticlassMetrics m = new MulticlassMetrics(pairs.rdd());
-            long rows = pl.count();
-            double[] present = m.labels();
-            double[] matrix = m.confusionMatrix().toArray(); // column-major, rows = true labels
-            long[][] confusion = new long[k][k];
-            int n = present.length;
-            for (int i = 0; i < n; i++) {
-                for (int j = 0; j < n; j++) {
-                    confusion[(int) present[i]][(int) present[j]] = Math.round(matrix[j * n + i]);
-                }
-            }
-            double[] precision = new double[k];
-            double[] recall = new double[k];
-            double[] f1 = new double[k];
-            long[] support = new long[k];
-            for (int c = 0; c < k; c++) {
-                precision[c] = m.precision(c);
-                recall[c] = m.recall(c);
-                f1[c] = m.fMeasure(c);
-                for (int j = 0; j < k; j++) {
-                    support[c] += confusion[c][j];
-                }
-            }
-            double auc = Double.NaN;
-            double[][] roc = new double[0][];
-            if (k == 2) {
-                JavaRDD<Tuple2<Object, Object>> scoresAndLabels =
-                        scored.select(
-                                        element_at(col(probabilityCol), 2).cast("double"),
-                                        col(labelCol).cast("double"))
-                                .toJavaRDD()
-                                .map(r -> new Tuple2<>(r.get(0), r.get(1)));
-                BinaryClassificationMetrics b =
-                        new BinaryClassificationMetrics(scoresAndLabels.rdd(), 0);
-                auc = b.areaUnderROC();
-                List<Tuple2<Object, Object>> points = b.roc().toJavaRDD().collect();
-                roc = new double[points.size()][];
-                for (int i = 0; i < points.size(); i++) {
-                    roc[i] =
-                            new double[] {(Double) points.get(i)._1(), (Double) points.get(i)._2()};
-                }
-                b.unpersist();
-            }
-            long[][] histogram = new long[k][BINS];
-            var p =
-                    k == 2
-                            ? element_at(col(probabilityCol), 2)
-                            : functions.array_max(col(probabilityCol));
-            for (Row r :
-                    scored.select(
-                                    col(labelCol).cast("int").as("c"),
-                                    least(floor(p.multiply(BINS)), lit(BINS - 1))
-                                            .cast("int")
-                                            .as("b"))
-                            .groupBy("c", "b")
-                            .agg(count(lit(1)))
-                            .collectAsList()) {
-                histogram[r.getInt(0)][r.getInt(1)] = r.getLong(2);
-            }
-            return new Evaluation(
-                    labels,
-                    rows,
-                    m.accuracy(),
-                    precision,
-                    recall,
-                    f1,
-                    support,
-                    confusion,
-                    auc,
-                    roc,
-                    histogram);
-        } finally {
-            pl.unpersist();
+        // The confusion matrix is counted directly: MulticlassMetrics knows only the classes that
+        // occur as true labels, so a class absent from the evaluated rows made precision(c) throw
+        // and predictions of such a class fell out of its confusion matrix.
+        long[][] confusion = new long[k][k];
+        long rows = 0;
+        for (Row r :
+                scored.groupBy(
+                                col(labelCol).cast("int").as("y"),
+                                col(predictionCol).cast("int").as("p"))
+                        .agg(count(lit(1)))
+                        .collectAsList()) {
+            confusion[r.getInt(0)][r.getInt(1)] = r.getLong(2);
+            rows += r.getLong(2);
         }
+        if (rows == 0) {
+            throw new IllegalArgumentException(
+                    "No row to evaluate: every text is null or blank; check --text-col and the"
+                            + " input.");
+        }
+        long correct = 0;
+        double[] precision = new double[k];
+        double[] recall = new double[k];
+        double[] f1 = new double[k];
+        long[] support = new long[k];
+        for (int c = 0; c < k; c++) {
+            long predicted = 0;
+            for (int j = 0; j < k; j++) {
+                support[c] += confusion[c][j];
+                predicted += confusion[j][c];
+            }
+            long tp = confusion[c][c];
+            correct += tp;
+            // 0 where undefined (no row predicted as c, or no row of class c)
+            precision[c] = predicted == 0 ? 0 : (double) tp / predicted;
+            recall[c] = support[c] == 0 ? 0 : (double) tp / support[c];
+            f1[c] =
+                    precision[c] + recall[c] == 0
+                            ? 0
+                            : 2 * precision[c] * recall[c] / (precision[c] + recall[c]);
+        }
+        double accuracy = (double) correct / rows;
+        double auc = Double.NaN;
+        double[][] roc = new double[0][];
+        if (k == 2 && support[0] > 0 && support[1] > 0) {
+            JavaRDD<Tuple2<Object, Object>> scoresAndLabels =
+                    scored.select(
+                                    element_at(col(probabilityCol), 2).cast("double"),
+                                    col(labelCol).cast("double"))
+                            .toJavaRDD()
+                            .map(r -> new Tuple2<>(r.get(0), r.get(1)));
+            BinaryClassificationMetrics b =
+                    new BinaryClassificationMetrics(scoresAndLabels.rdd(), 0);
+            auc = b.areaUnderROC();
+            List<Tuple2<Object, Object>> points = b.roc().toJavaRDD().collect();
+            roc = new double[points.size()][];
+            for (int i = 0; i < points.size(); i++) {
+                roc[i] = new double[] {(Double) points.get(i)._1(), (Double) points.get(i)._2()};
+            }
+            b.unpersist();
+        }
+        long[][] histogram = new long[k][BINS];
+        var p =
+                k == 2
+                        ? element_at(col(probabilityCol), 2)
+                        : functions.array_max(col(probabilityCol));
+        for (Row r :
+                scored.select(
+                                col(labelCol).cast("int").as("c"),
+                                least(floor(p.multiply(BINS)), lit(BINS - 1)).cast("int").as("b"))
+                        .groupBy("c", "b")
+                        .agg(count(lit(1)))
+                        .collectAsList()) {
+            histogram[r.getInt(0)][r.getInt(1)] = r.getLong(2);
+        }
+        return new Evaluation(
+                labels, rows, accuracy, precision, recall, f1, support, confusion, auc, roc,
+                histogram);
     }
 
     /** The metrics as {@code metrics.json}. */

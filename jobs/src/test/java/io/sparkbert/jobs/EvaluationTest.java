@@ -2,6 +2,7 @@ package io.sparkbert.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -127,6 +128,45 @@ class EvaluationTest {
         assertArrayEquals(new long[] {1, 1, 0}, e.confusion()[2]);
         assertTrue(Double.isNaN(e.rocAuc()));
         assertEquals(3, e.histogram()[0][16], "top probability 0.8 -> bin 16");
+    }
+
+    /**
+     * Every true label is class 1 (an evaluation slice of one class); one row is predicted 0: class
+     * 0 has no support and one wrong prediction, so precision, recall and F1 are 0 for it; class 1:
+     * precision 3/3, recall 3/4. ROC AUC is undefined with a single class.
+     */
+    @Test
+    void aClassAbsentFromTheLabelsGetsZerosAndItsPredictionsAreCounted() throws IOException {
+        Dataset<Row> oneClass = binary().filter("y = 1");
+        Evaluation e =
+                Evaluation.compute(
+                        oneClass, "prediction", "y", "probability", List.of("neg", "pos"));
+        assertEquals(4, e.rows());
+        assertEquals(0.75, e.accuracy(), 1e-12);
+        assertArrayEquals(new long[] {0, 0}, e.confusion()[0]);
+        assertArrayEquals(new long[] {1, 3}, e.confusion()[1]);
+        assertArrayEquals(new long[] {0, 4}, e.support());
+        assertArrayEquals(new double[] {0, 1}, e.precision(), 1e-12);
+        assertArrayEquals(new double[] {0, 0.75}, e.recall(), 1e-12);
+        assertTrue(Double.isNaN(e.rocAuc()));
+        assertEquals(0, e.roc().length);
+        assertTrue(HtmlReport.render("t", "m", "d", e, null).contains("roc-curve"));
+        new ObjectMapper().readTree(e.toJson().toString());
+    }
+
+    @Test
+    void noRowToEvaluateIsAClearError() {
+        IllegalArgumentException x =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                Evaluation.compute(
+                                        binary().limit(0),
+                                        "prediction",
+                                        "y",
+                                        "probability",
+                                        List.of("neg", "pos")));
+        assertTrue(x.getMessage().contains("null or blank"), x.getMessage());
     }
 
     @Test
