@@ -6,6 +6,7 @@ import io.sparkbert.inference.ModelSource;
 import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
+import io.sparkbert.inference.TextColumns;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,6 +28,7 @@ import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -43,8 +45,11 @@ import scala.Option;
  * <p><b>Scoring.</b> Through {@link PartitionScorer}: each partition is read in windows of rows,
  * tokenized, cut into length-bucketed batches of at most {@code batchSize} rows and scored in the
  * original row order. The weights travel once in a broadcast keyed by their content; each executor
- * JVM loads the model once ({@link io.sparkbert.inference.ModelCache}). A null or blank text fails
- * the task with an error naming the column.
+ * JVM loads the model once ({@link io.sparkbert.inference.ModelCache}). A null or blank text (or
+ * pair text) is handled by {@code handleInvalid}: {@code error} (default) fails the task with an
+ * error naming the column, {@code keep} gives the row null prediction, probability and
+ * rawPrediction in its place, {@code skip} drops the row before scoring. Rows are otherwise never
+ * dropped or reordered.
  *
  * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus {@code
  * path/hf/config.json} (with {@code id2label} and a {@code sparkbert} key recording the pooling),
@@ -79,6 +84,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final Param<String> overflow;
     private final IntParam stride;
     private final IntParam windowSize;
+    private final Param<String> handleInvalid;
 
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
@@ -109,6 +115,14 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                 + " maxLength - 2 (default 32)",
                         ParamValidators.gtEq(0));
         windowSize = ScoringSpec.windowSizeParam(this);
+        handleInvalid =
+                new Param<>(
+                        this,
+                        "handleInvalid",
+                        "rows whose text (or pair text) is null or blank: error (fail naming the"
+                                + " column), keep (null prediction, probability and"
+                                + " rawPrediction) or skip (drop the row) (default error)",
+                        ParamValidators.inArray(new String[] {"error", "keep", "skip"}));
         setDefault(textCol, "text");
         setDefault(textPairCol, "");
         setDefault(predictionCol, "prediction");
@@ -120,6 +134,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(overflow, "truncate");
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
+        setDefault(handleInvalid, "error");
     }
 
     @Override
@@ -218,6 +233,20 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     public BertClassificationModel setOverflow(String v) {
         set(overflow, v);
+        return this;
+    }
+
+    /** What happens to a row whose text (or pair text) is null or blank. */
+    public Param<String> handleInvalid() {
+        return handleInvalid;
+    }
+
+    public String getHandleInvalid() {
+        return $(handleInvalid);
+    }
+
+    public BertClassificationModel setHandleInvalid(String v) {
+        set(handleInvalid, v);
         return this;
     }
 
@@ -369,7 +398,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                 getPredictionCol(),
                 getProbabilityCol(),
                 getRawPredictionCol(),
-                payload.numClasses);
+                payload.numClasses,
+                getHandleInvalid().equals("keep"));
     }
 
     @Override
@@ -385,19 +415,31 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         .batchSize(getBatchSize())
                         .windowSize(getWindowSize())
                         .overflow($(overflow), (Integer) $(stride))
-                        .handleInvalid("error")
+                        .handleInvalid(getHandleInvalid().equals("error") ? "error" : "keep")
                         .invalidHint(
-                                "Filter out rows whose text (param textCol"
+                                "Set handleInvalid to keep (null outputs) or skip (drop the row),"
+                                        + " or filter out rows whose text (param textCol"
                                         + (pairCol == null ? "" : " or textPairCol")
                                         + ") is null or blank before transform.");
+        Dataset<?> input = dataset;
+        if (getHandleInvalid().equals("skip")) {
+            Column valid = TextColumns.hasText(TextColumns.named(getTextCol()));
+            if (pairCol != null) {
+                valid = valid.and(TextColumns.hasText(TextColumns.named(pairCol)));
+            }
+            input = dataset.filter(valid);
+        }
         double[] th = isDefined(thresholds) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
-        return PartitionScorer.transform(dataset, spec, appended, score -> outputs(score, th));
+        return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));
     }
 
     /** prediction, probability, rawPrediction (= logits) of one row. */
     private static Object[] outputs(Score score, double[] thresholds) {
+        if (score == null) {
+            return new Object[] {null, null, null};
+        }
         float[] logits = score.values();
         double[] prob = score.probabilities();
         double[] raw = new double[logits.length];

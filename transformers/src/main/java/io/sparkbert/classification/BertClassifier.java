@@ -12,6 +12,7 @@ import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
 import io.sparkbert.bert.train.TrainingSummary;
+import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.ModelLocation;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -700,7 +701,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireAbsent(schema, $(probabilityCol), "probabilityCol", stage);
         SharedParams.requireAbsent(schema, $(rawPredictionCol), "rawPredictionCol", stage);
         return SharedParams.withOutputs(
-                schema, $(predictionCol), $(probabilityCol), $(rawPredictionCol), -1);
+                schema, $(predictionCol), $(probabilityCol), $(rawPredictionCol), -1, false);
     }
 
     @Override
@@ -718,12 +719,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         }
         boolean pair = !getTextPairCol().isEmpty();
         List<org.apache.spark.sql.Column> cols = new ArrayList<>();
-        cols.add(column(dataset, getTextCol()));
+        cols.add(TextColumns.named(getTextCol()));
         cols.add(
                 pair
-                        ? column(dataset, getTextPairCol())
+                        ? TextColumns.named(getTextPairCol())
                         : org.apache.spark.sql.functions.lit(null));
-        cols.add(column(dataset, getLabelCol()).cast("double"));
+        cols.add(TextColumns.named(getLabelCol()).cast("double"));
         int max = getMaxTrainingRows();
         List<Row> rows =
                 dataset.select(cols.toArray(new org.apache.spark.sql.Column[0]))
@@ -986,10 +987,5 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     /** Loads a saved (unfitted) classifier. */
     public static BertClassifier load(String path) {
         return read().load(path);
-    }
-
-    /** The column {@code name} of {@code dataset}, taken literally (a dot is part of the name). */
-    private static org.apache.spark.sql.Column column(Dataset<?> dataset, String name) {
-        return dataset.col("`" + name.replace("`", "``") + "`");
     }
 }

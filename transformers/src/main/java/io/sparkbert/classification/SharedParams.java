@@ -184,9 +184,17 @@ final class SharedParams {
         }
     }
 
-    /** Appends the three classifier output columns (with class-count metadata). */
+    /**
+     * Appends the three classifier output columns (with class-count metadata); {@code nullable}
+     * when rows with invalid input are kept with null outputs.
+     */
     static StructType withOutputs(
-            StructType schema, String prediction, String probability, String raw, int k) {
+            StructType schema,
+            String prediction,
+            String probability,
+            String raw,
+            int k,
+            boolean nullable) {
         Metadata predMeta =
                 k > 0
                         ? NominalAttribute.defaultAttr()
@@ -195,14 +203,14 @@ final class SharedParams {
                                 .toMetadata()
                         : Metadata.empty();
         StructType out =
-                schema.add(new StructField(prediction, DataTypes.DoubleType, false, predMeta));
-        out = out.add(vectorField(probability, k));
-        return out.add(vectorField(raw, k));
+                schema.add(new StructField(prediction, DataTypes.DoubleType, nullable, predMeta));
+        out = out.add(vectorField(probability, k, nullable));
+        return out.add(vectorField(raw, k, nullable));
     }
 
-    private static StructField vectorField(String name, int k) {
+    private static StructField vectorField(String name, int k, boolean nullable) {
         Metadata m = k > 0 ? new AttributeGroup(name, k).toMetadata() : Metadata.empty();
-        return new StructField(name, SQLDataTypes.VectorType(), false, m);
+        return new StructField(name, SQLDataTypes.VectorType(), nullable, m);
     }
 
     /** The class count a label column's metadata declares (NominalAttribute), or -1. */

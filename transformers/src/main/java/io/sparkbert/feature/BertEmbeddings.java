@@ -5,6 +5,7 @@ import io.sparkbert.inference.ModelSource;
 import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
+import io.sparkbert.inference.TextColumns;
 import java.util.Locale;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -336,8 +337,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
     }
 
     private static Column valid(String col) {
-        Column c = BertTokenizer.column(col);
-        return c.isNotNull().and(functions.length(functions.trim(c)).gt(0));
+        return TextColumns.hasText(TextColumns.named(col));
     }
 
     private static Object[] toVector(Score score) {

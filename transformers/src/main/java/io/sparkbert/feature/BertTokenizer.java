@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.length;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.inference.TextColumns;
 import io.sparkbert.inference.TokenizerCache;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -333,20 +334,12 @@ public class BertTokenizer extends BertStageParams implements DefaultParamsWrita
         return DataTypes.createStructType(fields);
     }
 
-    /**
-     * The column named {@code name}, taken literally: a name with a dot (e.g. {@code review.text})
-     * is not read as a struct field.
-     */
-    static Column column(String name) {
-        return col("`" + name.replace("`", "``") + "`");
-    }
-
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema());
         Dataset<?> input = dataset;
-        Column text = column(getInputCol());
-        Column pair = hasPair() ? column(getPairCol()) : null;
+        Column text = TextColumns.named(getInputCol());
+        Column pair = hasPair() ? TextColumns.named(getPairCol()) : null;
         if (SKIP.equals(getHandleInvalid())) {
             Column valid = text.isNotNull().and(length(text).gt(0));
             if (pair != null) {
@@ -370,7 +363,7 @@ public class BertTokenizer extends BertStageParams implements DefaultParamsWrita
         Dataset<Row> withStruct = input.withColumn(ENCODED, encoded);
         List<Column> select = new ArrayList<>();
         for (String name : dataset.columns()) {
-            select.add(column(name));
+            select.add(TextColumns.named(name));
         }
         for (String[] o : outputs()) {
             select.add(col(ENCODED).getField(o[2]).as(o[1]));

@@ -384,6 +384,53 @@ class BertClassifierTest {
     }
 
     @Test
+    void invalidTextsFollowHandleInvalid() {
+        BertClassificationModel m = tiny().setEpochs(1).fit(data);
+        String[] texts = {"A delightful surprise.", null, " \t\n", "Boring and predictable.", ""};
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < texts.length; i++) {
+            rows.add(RowFactory.create(texts[i], (double) (i % 2)));
+        }
+        Dataset<Row> df = spark.createDataFrame(rows, SCHEMA).coalesce(1);
+
+        Exception e = assertThrows(Exception.class, () -> m.transform(df).collectAsList());
+        StringBuilder msg = new StringBuilder();
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            msg.append(c.getMessage()).append(" | ");
+        }
+        assertTrue(msg.toString().contains("'text'"), msg.toString());
+        assertTrue(msg.toString().contains("handleInvalid"), msg.toString());
+        assertFalse(m.transformSchema(df.schema()).apply("prediction").nullable());
+
+        Dataset<Row> keptDf = m.copy(new ParamMap()).setHandleInvalid("keep").transform(df);
+        assertTrue(keptDf.schema().apply("probability").nullable());
+        List<Row> kept = keptDf.collectAsList();
+        assertEquals(texts.length, kept.size());
+        for (int i = 0; i < texts.length; i++) {
+            assertEquals(texts[i], kept.get(i).getString(0), "row " + i + " in its place");
+            boolean valid = i == 0 || i == 3;
+            for (String c : new String[] {"prediction", "probability", "rawPrediction"}) {
+                assertEquals(valid, kept.get(i).getAs(c) != null, c + " of row " + i);
+            }
+        }
+        // The kept rows score as the row alone does (up to batch padding: within 1e-6).
+        Vector alone = m.transform(df.limit(1)).first().getAs("probability");
+        assertArrayEquals(
+                alone.toArray(), ((Vector) kept.get(0).getAs("probability")).toArray(), 1e-6);
+
+        List<Row> skipped =
+                m.copy(new ParamMap()).setHandleInvalid("skip").transform(df).collectAsList();
+        assertEquals(2, skipped.size());
+        assertEquals(texts[0], skipped.get(0).getString(0));
+        assertEquals(texts[3], skipped.get(1).getString(0));
+        assertArrayEquals(
+                ((Vector) kept.get(3).getAs("rawPrediction")).toArray(),
+                ((Vector) skipped.get(1).getAs("rawPrediction")).toArray(),
+                1e-6);
+        assertThrows(IllegalArgumentException.class, () -> m.setHandleInvalid("drop"));
+    }
+
+    @Test
     void columnNamesWithDotsAreTakenLiterally() {
         Dataset<Row> dotted =
                 data.withColumnRenamed("text", "review.text").withColumnRenamed("label", "y.label");

@@ -211,9 +211,10 @@ class BertEmbeddingsTest {
 
     @Test
     void invalidTextsFollowHandleInvalid() {
-        List<String> texts = new ArrayList<>(List.of("good food", "", "bad phone", "fine"));
+        // "\t\n" is blank too, although Spark's trim (spaces only) would leave it non-empty.
+        List<String> texts = new ArrayList<>(List.of("good food", "", "bad phone", "fine", "\t\n"));
         texts.set(3, null);
-        Dataset<Row> df = frame(List.of(0, 1, 2, 3), texts, 2);
+        Dataset<Row> df = frame(List.of(0, 1, 2, 3, 4), texts, 2);
         BertEmbeddings stage =
                 new BertEmbeddings()
                         .setInputCol("text")
@@ -225,11 +226,12 @@ class BertEmbeddingsTest {
         assertTrue(msg.contains("column 'text'") && msg.contains("handleInvalid"), msg);
 
         List<Row> kept = stage.setHandleInvalid("keep").transform(df).collectAsList();
-        assertEquals(4, kept.size());
+        assertEquals(5, kept.size());
         assertNotNull(kept.get(0).getAs("embedding"));
         assertNull(kept.get(1).getAs("embedding"));
         assertNotNull(kept.get(2).getAs("embedding"));
         assertNull(kept.get(3).getAs("embedding"));
+        assertNull(kept.get(4).getAs("embedding"));
 
         List<Row> skipped = stage.setHandleInvalid("skip").transform(df).collectAsList();
         assertEquals(2, skipped.size());
