@@ -109,6 +109,7 @@ public final class BertBackend implements ModelBackend {
                         .setValidationFraction(o.getDouble("validation-fraction"))
                         .setSoupSize(o.getInt("soup-size"))
                         .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
+                        .setLabelSmoothing(o.getDouble("label-smoothing"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);

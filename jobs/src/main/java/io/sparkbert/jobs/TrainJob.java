@@ -67,6 +67,7 @@ public final class TrainJob extends SparkJob {
                 JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
                 JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
+                JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 
@@ -179,6 +180,7 @@ public final class TrainJob extends SparkJob {
         o.checkRange("max-length", 2, 512);
         o.checkRange("validation-fraction", 0, 0.5);
         o.checkRange("soup-size", 1, 100);
+        o.checkRange("label-smoothing", 0, 0.9);
         o.getBoolean("shuffle");
         o.getBoolean("decay-bias-and-norm");
         o.getLong("seed");

@@ -152,6 +152,51 @@ class BertBackendJobsTest {
         assertTrue(e.getMessage().contains("soup-size"), e.getMessage());
     }
 
+    /** --label-smoothing reaches the loss; a value outside [0, 0.9] is refused naming the flag. */
+    @Test
+    void trainLabelSmoothingReachesTheLoss() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("ls.jsonl"), JobFixtures.lines(0, 16, true));
+        TrainJob t = new TrainJob(backend);
+        double[] firstLoss = new double[2];
+        String[] eps = {"0", "0.5"};
+        for (int i = 0; i < 2; i++) {
+            Path model = tmp.resolve("ls-model-" + i);
+            t.run(
+                    spark,
+                    t.parse(
+                            "--input",
+                            train.toString(),
+                            "--output",
+                            model.toString(),
+                            "--model",
+                            Fixtures.tinyBert().toString(),
+                            "--epochs",
+                            "1",
+                            "--batch-size",
+                            "16",
+                            "--max-length",
+                            "32",
+                            "--label-smoothing",
+                            eps[i]));
+            JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
+            firstLoss[i] = metrics.get("steps").get(0).get("loss").asDouble();
+        }
+        // Same seed, same first batch and logits: smoothing changes the first loss only by
+        // eps * (mean over classes of -log p - NLL), which is not 0 for a trained checkpoint head.
+        assertTrue(Math.abs(firstLoss[0] - firstLoss[1]) > 1e-4, Arrays.toString(firstLoss));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                t.run(
+                                        spark,
+                                        t.parse(
+                                                "--input", train.toString(),
+                                                "--output", tmp.resolve("y").toString(),
+                                                "--label-smoothing", "1")));
+        assertTrue(e.getMessage().contains("--label-smoothing"), e.getMessage());
+    }
+
     @Test
     void trainWritesPipelineHfWeightsAndStepMetricsThenScores() throws IOException {
         Path train = JobFixtures.write(tmp.resolve("train.jsonl"), JobFixtures.lines(0, 24, true));

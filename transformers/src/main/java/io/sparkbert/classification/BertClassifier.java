@@ -92,6 +92,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final IntParam soupSize;
     private final BooleanParam freezeWordEmbeddings;
     private final DoubleParam rdropAlpha;
+    private final DoubleParam labelSmoothing;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
@@ -219,6 +220,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " the symmetric KL between the two predictions added to the loss;"
                                 + " twice the compute); >= 0, 0 = off (default 0)",
                         ParamValidators.gtEq(0));
+        labelSmoothing =
+                new DoubleParam(
+                        this,
+                        "labelSmoothing",
+                        "label smoothing epsilon as in torch CrossEntropyLoss / HF"
+                                + " label_smoothing_factor: targets 1 - eps on the class plus eps"
+                                + " / k on every class; in [0, 1), 0 = off (default 0)",
+                        ParamValidators.inRange(0, 1, true, false));
         lrSchedule =
                 new Param<>(
                         this,
@@ -303,6 +312,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(soupSize, 1);
         setDefault(freezeWordEmbeddings, false);
         setDefault(rdropAlpha, 0.0);
+        setDefault(labelSmoothing, 0.0);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
@@ -405,6 +415,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam rdropAlpha() {
         return rdropAlpha;
+    }
+
+    public DoubleParam labelSmoothing() {
+        return labelSmoothing;
     }
 
     public Param<String> lrSchedule() {
@@ -584,6 +598,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setLabelSmoothing(double v) {
+        set(labelSmoothing, v);
+        return this;
+    }
+
     public BertClassifier setLrSchedule(String v) {
         set(lrSchedule, v);
         return this;
@@ -657,6 +676,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .layerLrDecay((Double) $(layerLrDecay))
                 .emaDecay((Double) $(emaDecay))
                 .rdropAlpha((Double) $(rdropAlpha))
+                .labelSmoothing((Double) $(labelSmoothing))
                 .soupSize((Integer) $(soupSize))
                 .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))

@@ -810,19 +810,34 @@ public final class Trainer {
         }
 
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
-            // Per-example weighted negative log-likelihood; the caller averages as torch's
-            // CrossEntropyLoss(weight=w) does: sum(w_y * nll) / sum(w_y).
+            // As torch's CrossEntropyLoss(weight=w, label_smoothing=eps), mean reduction:
+            // [(1 - eps) * sum_i w_yi * nll_i + eps / k * sum_i sum_c w_c * -log p_ic] / sum_i w_yi
+            // (w = 1 without class weights, so the divisor is the batch size).
             NDArray logp = logits.logSoftmax(-1);
             NDArray nll = logp.gather(labels.reshape(-1, 1), 1).reshape(-1).neg();
-            if (classWeights == null) {
-                return nll.mean();
+            NDArray w = null;
+            NDArray weighted = nll;
+            NDArray divisor = null;
+            if (classWeights != null) {
+                float[] cw = new float[classWeights.length];
+                for (int i = 0; i < cw.length; i++) {
+                    cw[i] = (float) classWeights[i];
+                }
+                w = scope.create(cw);
+                NDArray wy = w.gather(labels, 0);
+                weighted = nll.mul(wy);
+                divisor = wy.sum();
             }
-            float[] w = new float[classWeights.length];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = (float) classWeights[i];
+            double eps = config.labelSmoothing();
+            if (eps > 0) {
+                // Scalars in the autograd graph must be libtorch-owned (see BertModel.ownedScalar).
+                NDArray smooth = (w == null ? logp : logp.mul(w.reshape(1, -1))).neg();
+                smooth = smooth.mean(new int[] {1});
+                weighted =
+                        weighted.mul(BertModel.ownedScalar(scope, (float) (1 - eps)))
+                                .add(smooth.mul(BertModel.ownedScalar(scope, (float) eps)));
             }
-            NDArray wy = scope.create(w).gather(labels, 0);
-            return nll.mul(wy).sum().div(wy.sum());
+            return divisor == null ? weighted.mean() : weighted.sum().div(divisor);
         }
 
         /** Mean loss and accuracy over a data set, without dropout or gradients. */

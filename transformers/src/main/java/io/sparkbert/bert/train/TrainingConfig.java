@@ -74,6 +74,7 @@ public final class TrainingConfig implements Serializable {
     private final double rdropAlpha;
     private final int soupSize;
     private final boolean freezeWordEmbeddings;
+    private final double labelSmoothing;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -101,6 +102,7 @@ public final class TrainingConfig implements Serializable {
         this.rdropAlpha = b.rdropAlpha;
         this.soupSize = b.soupSize;
         this.freezeWordEmbeddings = b.freezeWordEmbeddings;
+        this.labelSmoothing = b.labelSmoothing;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -136,6 +138,7 @@ public final class TrainingConfig implements Serializable {
         b.rdropAlpha = rdropAlpha;
         b.soupSize = soupSize;
         b.freezeWordEmbeddings = freezeWordEmbeddings;
+        b.labelSmoothing = labelSmoothing;
         return b;
     }
 
@@ -305,6 +308,18 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * Label smoothing epsilon (default 0 = off), with the semantics of torch's {@code
+     * CrossEntropyLoss(label_smoothing=eps)} and HF Trainer's {@code label_smoothing_factor}: the
+     * target of an example is {@code 1 - eps} on its class plus {@code eps / k} spread over all k
+     * classes, so the training loss is {@code (1 - eps) * NLL + eps * mean over classes of -log p};
+     * with class weights, each class's term carries its weight and the batch is divided by the sum
+     * of the examples' weights, as torch does. Validation loss stays the plain cross-entropy.
+     */
+    public double labelSmoothing() {
+        return labelSmoothing;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -339,7 +354,7 @@ public final class TrainingConfig implements Serializable {
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
                         + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
-                        + " soupSize=%d, freezeWordEmbeddings=%s}",
+                        + " soupSize=%d, freezeWordEmbeddings=%s, labelSmoothing=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -362,7 +377,8 @@ public final class TrainingConfig implements Serializable {
                 emaDecay,
                 rdropAlpha,
                 soupSize,
-                freezeWordEmbeddings);
+                freezeWordEmbeddings,
+                labelSmoothing);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -392,8 +408,15 @@ public final class TrainingConfig implements Serializable {
         private double rdropAlpha = 0;
         private int soupSize = 1;
         private boolean freezeWordEmbeddings = false;
+        private double labelSmoothing = 0;
 
         private Builder() {}
+
+        /** See {@link TrainingConfig#labelSmoothing()}. */
+        public Builder labelSmoothing(double v) {
+            labelSmoothing = v;
+            return this;
+        }
 
         /** See {@link TrainingConfig#freezeWordEmbeddings()}. */
         public Builder freezeWordEmbeddings(boolean v) {
@@ -608,6 +631,11 @@ public final class TrainingConfig implements Serializable {
                     emaDecay,
                     "in [0, 1), 0 = off (default 0)");
             check(soupSize >= 1, "soupSize", soupSize, ">= 1, 1 = one run (default 1)");
+            check(
+                    labelSmoothing >= 0 && labelSmoothing < 1,
+                    "labelSmoothing",
+                    labelSmoothing,
+                    "in [0, 1), 0 = off (default 0)");
             if (classWeights != null) {
                 for (int i = 0; i < classWeights.length; i++) {
                     if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {

@@ -174,6 +174,46 @@ class TrainerTest {
         }
     }
 
+    /**
+     * Label smoothing as torch's CrossEntropyLoss(weight, label_smoothing): (1 - eps) times the
+     * weighted NLL plus eps / k times the class-weighted sum of -log p over all classes, divided by
+     * the examples' summed weights; checked on the first step's loss, unweighted and weighted.
+     */
+    @Test
+    void labelSmoothedCrossEntropyMatchesAHandComputation() {
+        double eps = 0.2;
+        for (double[] w : new double[][] {null, {0.3, 2.0}}) {
+            try (BertModel model = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+                TrainingConfig.Builder b =
+                        small().epochs(1).batchSize(8).shuffle(false).labelSmoothing(eps);
+                Trainer t = new Trainer((w == null ? b : b.classWeights(w)).build());
+                Trainer.Examples ex = t.encode(tokenizer, TEXTS, null, LABELS);
+                float[][] logits = ClassifierHead.POOLER.logits(model, ex.encodings());
+                TrainingSummary s = t.train(model, ClassifierHead.POOLER, ex, null);
+                double num = 0;
+                double den = 0;
+                for (int i = 0; i < logits.length; i++) {
+                    double max = Math.max(logits[i][0], logits[i][1]);
+                    double lse =
+                            max
+                                    + Math.log(
+                                            Math.exp(logits[i][0] - max)
+                                                    + Math.exp(logits[i][1] - max));
+                    double wy = w == null ? 1 : w[LABELS[i]];
+                    double smooth = 0;
+                    for (int c = 0; c < 2; c++) {
+                        smooth += (w == null ? 1 : w[c]) * (lse - logits[i][c]);
+                    }
+                    num += (1 - eps) * wy * (lse - logits[i][LABELS[i]]) + eps / 2 * smooth;
+                    den += wy;
+                }
+                assertEquals(
+                        num / den, s.steps().get(0).loss(), 1e-5, "weights " + Arrays.toString(w));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> small().labelSmoothing(1.0).build());
+    }
+
     @Test
     void earlyStoppingRestoresTheBestEpoch() {
         // Validation labels are the opposite of the training labels: validation loss rises as the
