@@ -41,11 +41,15 @@ import org.apache.spark.sql.SparkSession;
  *       dirs ({@code k=v/...}); each such unit is scored on its own into {@code
  *       <output>/_staging/}, gets its record {@value #UNIT_RECORD} and is renamed to {@code
  *       <output>/<partition path>} (or {@code <output>/source_file=<file name>}) in one step. Units
- *       already committed are skipped, so a retried run neither duplicates nor loses rows.
+ *       already committed are skipped, so a retried run neither duplicates nor loses rows. A unit
+ *       without records (a zero-byte file, blank lines only, a CSV header only; see {@link
+ *       Inputs#readIfAny}) is committed the same way with its record alone ({@code "empty": true},
+ *       0 rows), so re-runs skip it and the units after it are scored.
  * </ul>
  *
  * In both modes {@code <output>/_manifest.json} holds the row counts, null texts, throughput, model
- * and times; in incremental mode it is rebuilt from all committed units at the end of each run.
+ * and times; in incremental mode it is rebuilt from all committed units at the end of each run and
+ * also counts the empty units ({@code empty_units}, overall and in {@code this_run}).
  *
  * <p>Thread-safe (stateless between runs); see {@link #beforeUnitCommit} for the test hook.
  */
@@ -134,16 +138,23 @@ public final class ScoreJob extends SparkJob {
                 manifest = incremental(spark, o, scorer, input, format, out, startedAt);
             }
             ObjectNode run = (ObjectNode) manifest.get("this_run");
+            int empty = run.path("empty_units").asInt();
             return new JobResult(
                     name(),
                     run.get("output_rows").asLong(),
                     (System.nanoTime() - start) / 1e9,
                     output,
                     String.format(
-                            java.util.Locale.ROOT,
-                            "%.1f sentences/s scoring, %d null texts",
-                            run.get("sentences_per_second").asDouble(),
-                            run.get("null_texts").asLong()));
+                                    java.util.Locale.ROOT,
+                                    "%.1f sentences/s scoring, %d null texts",
+                                    run.get("sentences_per_second").asDouble(),
+                                    run.get("null_texts").asLong())
+                            + (empty == 0
+                                    ? ""
+                                    : ", "
+                                            + empty
+                                            + (empty == 1 ? " empty unit" : " empty units")
+                                            + " committed with 0 rows"));
         }
     }
 
@@ -206,22 +217,30 @@ public final class ScoreJob extends SparkJob {
                 if (Files2.exists(conf, target)) {
                     Files2.delete(conf, target);
                 }
-                Dataset<Row> df =
-                        Inputs.read(
+                java.util.Optional<Dataset<Row>> df =
+                        Inputs.readIfAny(
                                 spark,
                                 u.path().toString(),
                                 format,
                                 u.partitionColumns().isEmpty() ? null : input);
                 Path staging = new Path(stagingRoot, UUID.randomUUID().toString());
-                ObjectNode record =
-                        scoreUnit(
-                                spark,
-                                o,
-                                scorer,
-                                df,
-                                u.path().toString(),
-                                staging,
-                                u.partitionColumns());
+                ObjectNode record;
+                if (df.isPresent()) {
+                    record =
+                            scoreUnit(
+                                    spark,
+                                    o,
+                                    scorer,
+                                    df.get(),
+                                    u.path().toString(),
+                                    staging,
+                                    u.partitionColumns());
+                } else {
+                    // No records: committed like any unit (its record alone), so that re-runs
+                    // skip it and the units after it are scored.
+                    Files2.mkdirs(conf, staging);
+                    record = emptyUnit(u.path().toString());
+                }
                 record.put("unit", u.outputName());
                 record.put("committed", Instant.now().toString());
                 Files2.writeString(conf, new Path(staging, UNIT_RECORD), record.toPrettyString());
@@ -306,6 +325,19 @@ public final class ScoreJob extends SparkJob {
         return r;
     }
 
+    /** The record of a unit without records: 0 rows in and out, marked {@code empty}. */
+    private static ObjectNode emptyUnit(String source) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("source", source);
+        r.put("input_rows", 0L);
+        r.put("output_rows", 0L);
+        r.put("null_texts", 0L);
+        r.put("blank_texts", 0L);
+        r.put("seconds", 0.0);
+        r.put("empty", true);
+        return r;
+    }
+
     /**
      * Writes {@code df} to {@code dir} in {@code format} (CSV with a header), reads the row count
      * back and refuses a mismatch with the input, so that nothing short is ever committed.
@@ -365,15 +397,18 @@ public final class ScoreJob extends SparkJob {
         long rows = 0;
         long nulls = 0;
         long blanks = 0;
+        int empty = 0;
         double seconds = 0;
         for (ObjectNode u : units) {
             rows += u.get("output_rows").asLong();
             nulls += u.get("null_texts").asLong();
             blanks += u.path("blank_texts").asLong();
+            empty += u.path("empty").asBoolean() ? 1 : 0;
             seconds += u.get("seconds").asDouble();
         }
         ObjectNode n = JSON.createObjectNode();
         n.put("units", units.size());
+        n.put("empty_units", empty);
         n.put("output_rows", rows);
         n.put("null_texts", nulls);
         n.put("blank_texts", blanks);
@@ -393,12 +428,14 @@ public final class ScoreJob extends SparkJob {
         long outRows = 0;
         long nulls = 0;
         long blanks = 0;
+        int empty = 0;
         double seconds = 0;
         for (ObjectNode u : units) {
             in += u.get("input_rows").asLong();
             outRows += u.get("output_rows").asLong();
             nulls += u.get("null_texts").asLong();
             blanks += u.path("blank_texts").asLong();
+            empty += u.path("empty").asBoolean() ? 1 : 0;
             seconds += u.get("seconds").asDouble();
         }
         ObjectNode m = JSON.createObjectNode();
@@ -417,6 +454,7 @@ public final class ScoreJob extends SparkJob {
         m.put("start", startedAt.toString());
         m.put("end", Instant.now().toString());
         if (mode.equals("incremental")) {
+            m.put("empty_units", empty);
             ArrayNode a = m.putArray("units");
             units.forEach(a::add);
         }

@@ -313,6 +313,95 @@ class TrainScoreJobTest {
         assertFalse(Files.exists(out.resolve("_staging")));
     }
 
+    /**
+     * A file without records (zero bytes, only blank lines, only a CSV header) is a unit of 0 rows:
+     * committed with its record, so the files after it are scored and a re-run skips it.
+     */
+    @Test
+    void incrementalCommitsAnEmptyFileAsAUnitOfZeroRows() throws IOException {
+        Path in = tmp.resolve("inc2");
+        JobFixtures.write(in.resolve("a.jsonl"), JobFixtures.unlabelled(0, 3));
+        JobFixtures.write(in.resolve("b.jsonl"), List.of());
+        Files.writeString(in.resolve("c.jsonl"), "\n  \n\n");
+        JobFixtures.write(in.resolve("d.jsonl"), JobFixtures.unlabelled(3, 2));
+        Path out = tmp.resolve("inc2-out");
+        String[] args = {
+            "--model", model.toString(),
+            "--input", in.toString(),
+            "--output", out.toString(),
+            "--mode", "incremental",
+            "--format", "json"
+        };
+        ScoreJob job = score();
+        List<String> committed = new ArrayList<>();
+        job.beforeUnitCommit = committed::add;
+        JobResult r = job.run(spark, job.parse(args));
+        assertEquals(
+                List.of(
+                        "source_file=a.jsonl",
+                        "source_file=b.jsonl",
+                        "source_file=c.jsonl",
+                        "source_file=d.jsonl"),
+                committed);
+        assertEquals(5, r.rows());
+        assertTrue(r.note().contains("2 empty units"), r.note());
+        for (String empty : List.of("b.jsonl", "c.jsonl")) {
+            JsonNode rec = json(out.resolve("source_file=" + empty).resolve(ScoreJob.UNIT_RECORD));
+            assertEquals(0, rec.get("input_rows").asLong(), rec.toString());
+            assertEquals(0, rec.get("output_rows").asLong(), rec.toString());
+            assertTrue(rec.get("empty").asBoolean(), rec.toString());
+        }
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals(4, m.get("units").size());
+        assertEquals(5, m.get("input_rows").asLong());
+        assertEquals(5, m.get("output_rows").asLong());
+        assertEquals(2, m.get("empty_units").asInt());
+        assertEquals(2, m.get("this_run").get("empty_units").asInt());
+        List<String> ids =
+                spark.read()
+                        .json(out.toString())
+                        .select("id")
+                        .as(Encoders.STRING())
+                        .collectAsList();
+        assertEquals(
+                List.of("r000", "r001", "r002", "r003", "r004"),
+                ids.stream().sorted().collect(Collectors.toList()));
+
+        // a re-run skips every unit, empty ones included; a new file after them is scored
+        JobFixtures.write(in.resolve("e.jsonl"), JobFixtures.unlabelled(5, 1));
+        ScoreJob again = score();
+        List<String> second = new ArrayList<>();
+        again.beforeUnitCommit = second::add;
+        JobResult r2 = again.run(spark, again.parse(args));
+        assertEquals(List.of("source_file=e.jsonl"), second);
+        assertEquals(1, r2.rows());
+        assertEquals(
+                0, json(out.resolve(ScoreJob.MANIFEST)).get("this_run").get("empty_units").asInt());
+        assertEquals(2, json(out.resolve(ScoreJob.MANIFEST)).get("empty_units").asInt());
+
+        // CSV: a header alone and a zero-byte file hold no rows either
+        Path csvIn = tmp.resolve("inc-csv");
+        JobFixtures.write(csvIn.resolve("a.csv"), List.of("id,text", "x1,good thing", "x2,bad"));
+        JobFixtures.write(csvIn.resolve("b.csv"), List.of("id,text"));
+        JobFixtures.write(csvIn.resolve("c.csv"), List.of());
+        JobFixtures.write(csvIn.resolve("d.csv"), List.of("id,text", "x3,fine"));
+        Path csvOut = tmp.resolve("inc-csv-out");
+        ScoreJob csvJob = score();
+        JobResult rc =
+                csvJob.run(
+                        spark,
+                        csvJob.parse(
+                                "--model", model.toString(),
+                                "--input", csvIn.toString(),
+                                "--output", csvOut.toString(),
+                                "--mode", "incremental"));
+        assertEquals(3, rc.rows());
+        JsonNode mc = json(csvOut.resolve(ScoreJob.MANIFEST));
+        assertEquals(4, mc.get("units").size());
+        assertEquals(2, mc.get("empty_units").asInt());
+        assertEquals(3, spark.read().parquet(csvOut.toString()).count());
+    }
+
     @Test
     void incrementalOverPartitionDirsKeepsPartitionColumns() throws IOException {
         Path in = tmp.resolve("parts");
