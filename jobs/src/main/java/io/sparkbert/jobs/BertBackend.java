@@ -115,7 +115,7 @@ public final class BertBackend implements ModelBackend {
         }
         PipelineModel model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
         BertClassificationModel fitted = (BertClassificationModel) model.stages()[0];
-        return new Fitted(model, summaryJson(fitted.summary()));
+        return new Fitted(model, summaryJson(fitted.summary()), fitted.labels());
     }
 
     /** The trainer's summary with {@code steps [{step, loss, lr, ...}]} and {@code epochs}. */

@@ -128,6 +128,9 @@ public final class TrainJob extends SparkJob {
         Path staging = Files2.stagingFor(out);
         try {
             ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
+            // The names the model itself carries (hf/config.json for BERT), so that this dir's
+            // metadata and the checkpoint never disagree.
+            List<String> names = fitted.labels();
             try {
                 fitted.model().write().save(staging.toString());
             } catch (java.io.IOException e) {
@@ -141,7 +144,7 @@ public final class TrainJob extends SparkJob {
             ObjectNode metrics = fitted.summary().deepCopy();
             metrics.put("rows", rows);
             metrics.putArray("id2label")
-                    .addAll(labels.names().stream().map(JSON.getNodeFactory()::textNode).toList());
+                    .addAll(names.stream().map(JSON.getNodeFactory()::textNode).toList());
             metrics.put("input", input);
             metrics.put("model", model);
             metrics.put("hf_checkpoint", hf);
@@ -153,15 +156,14 @@ public final class TrainJob extends SparkJob {
             Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
             // The marker that makes a dir a model goes in last: a staging dir cut short at any
             // earlier point lacks it and is refused by score and evaluate.
-            new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
-                    .write(conf);
+            new ModelDir(staging.toString(), backend.name(), names, pairCol != null).write(conf);
             Files2.rename(conf, staging, out);
             return new JobResult(
                     name(),
                     rows,
                     (System.nanoTime() - start) / 1e9,
                     output,
-                    labels.names().size() + " classes" + (hf ? ", HF weights in hf/" : ""));
+                    names.size() + " classes" + (hf ? ", HF weights in hf/" : ""));
         } finally {
             if (Files2.exists(conf, staging)) {
                 Files2.delete(conf, staging);
