@@ -1,5 +1,10 @@
 package io.sparkbert.jobs;
 
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.when;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
@@ -105,15 +110,7 @@ public final class TrainJob extends SparkJob {
             Inputs.requireStringColumn(df, pairCol, "pair-col");
         }
         String labelCol = o.require("label-col");
-        long nullTexts = df.filter(Inputs.column(textCol).isNull()).count();
-        if (nullTexts > 0) {
-            throw new IllegalArgumentException(
-                    "--text-col: column '"
-                            + textCol
-                            + "' has "
-                            + nullTexts
-                            + " null texts; drop or fill them before training.");
-        }
+        checkTexts(df, textCol, pairCol);
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
         List<Column> cols = new ArrayList<>();
@@ -167,6 +164,34 @@ public final class TrainJob extends SparkJob {
         } finally {
             if (Files2.exists(conf, staging)) {
                 Files2.delete(conf, staging);
+            }
+        }
+    }
+
+    /**
+     * Refuses null and blank (whitespace-only) texts and pair texts, which a trained model refuses
+     * too (as BertClassifier does), with the count per column.
+     */
+    private static void checkTexts(Dataset<Row> df, String textCol, String pairCol) {
+        Column noText = not(Scorer.hasText(Inputs.column(textCol)));
+        Column noPair = pairCol == null ? lit(false) : not(Scorer.hasText(Inputs.column(pairCol)));
+        Row bad = df.agg(count(when(noText, 1)), count(when(noPair, 1))).first();
+        String[][] checks = {{"text-col", textCol}, {"pair-col", pairCol}};
+        for (int i = 0; i < 2; i++) {
+            long n = bad.getLong(i);
+            if (n > 0) {
+                throw new IllegalArgumentException(
+                        "--"
+                                + checks[i][0]
+                                + ": column '"
+                                + checks[i][1]
+                                + "' has "
+                                + n
+                                + (n == 1
+                                        ? " null or blank (whitespace-only) text"
+                                        : " null or blank (whitespace-only) texts")
+                                + "; drop or fill such rows before training (scoring gives them no"
+                                + " prediction either).");
             }
         }
     }

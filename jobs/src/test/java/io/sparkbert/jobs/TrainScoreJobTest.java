@@ -157,6 +157,54 @@ class TrainScoreJobTest {
                 e.getMessage());
     }
 
+    /** Training refuses blank texts as it refuses null ones, in the text and the pair column. */
+    @Test
+    void trainRefusesNullAndBlankTextsAndPairs() throws IOException {
+        List<String> lines = new ArrayList<>(JobFixtures.lines(0, 10, true));
+        lines.add("{\"id\":\"b1\",\"text\":\"\",\"label\":\"pos\"}");
+        lines.add("{\"id\":\"b2\",\"text\":\" \\t \",\"label\":\"neg\"}");
+        lines.add("{\"id\":\"b3\",\"text\":null,\"label\":\"neg\"}");
+        Path in = JobFixtures.write(tmp.resolve("blank.jsonl"), lines);
+        TrainJob job = new TrainJob(BACKEND);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input", in.toString(),
+                                                "--output", tmp.resolve("mb").toString())));
+        assertEquals(
+                "--text-col: column 'text' has 3 null or blank (whitespace-only) texts; drop or"
+                        + " fill such rows before training (scoring gives them no prediction"
+                        + " either).",
+                e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("mb")));
+
+        List<String> pairs = new ArrayList<>();
+        for (String l : JobFixtures.lines(0, 10, true)) {
+            pairs.add(l.replace("\"label\"", "\"second\":\"other text\",\"label\""));
+        }
+        pairs.add("{\"text\":\"a\",\"second\":\"  \",\"label\":\"pos\"}");
+        Path pin = JobFixtures.write(tmp.resolve("pairs.jsonl"), pairs);
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input", pin.toString(),
+                                                "--output", tmp.resolve("mp").toString(),
+                                                "--pair-col", "second")));
+        assertEquals(
+                "--pair-col: column 'second' has 1 null or blank (whitespace-only) text; drop or"
+                        + " fill such rows before training (scoring gives them no prediction"
+                        + " either).",
+                e.getMessage());
+    }
+
     private ScoreJob score() {
         return new ScoreJob(BACKEND);
     }

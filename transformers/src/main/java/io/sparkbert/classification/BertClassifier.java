@@ -52,8 +52,9 @@ import org.apache.spark.sql.types.StructType;
  * <p><b>Labels</b> are class indices 0..k-1 (doubles or integers, as {@code StringIndexer}
  * produces). k is the checkpoint head's number of labels when it has a head; otherwise the
  * NominalAttribute metadata of the label column, else max label + 1. Null, NaN, negative or
- * fractional labels, labels outside the head's range, a single class for a new head, null texts and
- * an empty DataFrame are errors naming the column.
+ * fractional labels, labels outside the head's range, a single class for a new head, null or blank
+ * (whitespace-only) texts or pair texts (which a trained model refuses too) and an empty DataFrame
+ * are errors naming the column.
  *
  * <p><b>Class names</b> come from the label column's NominalAttribute values (as {@code
  * StringIndexer} writes them) and are saved as the config's {@code id2label}/{@code label2id}, for
@@ -753,35 +754,22 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         List<String> texts = new ArrayList<>(rows.size());
         List<String> pairs = pair ? new ArrayList<>(rows.size()) : null;
         int[] labels = new int[rows.size()];
-        int maxLabel = 0;
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            if (r.isNullAt(0)) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: text column '%s' (param textCol) has a null value (row %d);"
-                                        + " filter nulls out or fill them before fit.",
-                                stage,
-                                getTextCol(),
-                                i));
-            }
-            texts.add(r.getString(0));
+            texts.add(r.isNullAt(0) ? null : r.getString(0));
             if (pair) {
-                if (r.isNullAt(1)) {
-                    throw new IllegalArgumentException(
-                            String.format(
-                                    Locale.ROOT,
-                                    "%s: text pair column '%s' (param textPairCol) has a null"
-                                            + " value (row %d); filter nulls out or fill them"
-                                            + " before fit.",
-                                    stage,
-                                    getTextPairCol(),
-                                    i));
-                }
-                pairs.add(r.getString(1));
+                pairs.add(r.isNullAt(1) ? null : r.getString(1));
             }
-            labels[i] = label(r, i, stage);
+        }
+        // A null or blank text is refused when scoring, so it is refused here too rather than
+        // trained on.
+        checkTexts(texts, "text column", getTextCol(), "textCol", stage);
+        if (pair) {
+            checkTexts(pairs, "text pair column", getTextPairCol(), "textPairCol", stage);
+        }
+        int maxLabel = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            labels[i] = label(rows.get(i), i, stage);
             maxLabel = Math.max(maxLabel, labels[i]);
         }
 
@@ -844,6 +832,39 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 }
                 return fitted.setParent(this);
             }
+        }
+    }
+
+    /**
+     * Refuses null and blank (whitespace-only) texts, counting them and naming the column and the
+     * first such row.
+     */
+    private static void checkTexts(
+            List<String> texts, String what, String column, String param, String stage) {
+        int bad = 0;
+        int first = -1;
+        for (int i = 0; i < texts.size(); i++) {
+            String t = texts.get(i);
+            if (t == null || t.isBlank()) {
+                if (bad++ == 0) {
+                    first = i;
+                }
+            }
+        }
+        if (bad > 0) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: %s '%s' (param %s) has %d null or blank (whitespace-only)"
+                                    + " %s (the first at row %d); filter them out or fill them"
+                                    + " before fit (a trained model refuses them too).",
+                            stage,
+                            what,
+                            column,
+                            param,
+                            bad,
+                            bad == 1 ? "value" : "values",
+                            first));
         }
     }
 

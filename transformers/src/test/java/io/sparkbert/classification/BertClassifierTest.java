@@ -426,6 +426,34 @@ class BertClassifierTest {
         assertFitError(tiny().setThresholds(new double[] {0.5}), data, "thresholds has 1");
     }
 
+    /** Blank texts are refused like null ones, counted, with the first row named. */
+    @Test
+    void blankTextsAreRefusedLikeNullOnes() {
+        List<Row> single = new ArrayList<>();
+        for (int i = 0; i < TEXTS.length; i++) {
+            single.add(RowFactory.create(i == 2 ? "" : i == 5 ? "  \t" : TEXTS[i], LABELS[i]));
+        }
+        assertFitError(
+                tiny(),
+                spark.createDataFrame(single, SCHEMA),
+                "text column 'text' (param textCol) has 2 null or blank (whitespace-only) values"
+                        + " (the first at row 2)");
+        StructType pairSchema =
+                new StructType()
+                        .add("text", DataTypes.StringType)
+                        .add("second", DataTypes.StringType)
+                        .add("label", DataTypes.DoubleType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < TEXTS.length; i++) {
+            rows.add(RowFactory.create(TEXTS[i], i == 3 ? " " : TEXTS[i], LABELS[i]));
+        }
+        assertFitError(
+                tiny().setTextPairCol("second"),
+                spark.createDataFrame(rows, pairSchema),
+                "text pair column 'second' (param textPairCol) has 1 null or blank"
+                        + " (whitespace-only) value (the first at row 3)");
+    }
+
     @Test
     void columnNamesWithDotsAreTakenLiterally() {
         Dataset<Row> dotted =
