@@ -296,6 +296,44 @@ class BertBackendJobsTest {
         }
     }
 
+    /** An error of the classifier stage names the user's flag and column, not the job's own. */
+    @Test
+    void trainErrorsNameTheUsersFlagAndColumn() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            lines.add(
+                    JSON.createObjectNode()
+                            .put("review", "text number " + i)
+                            .put("stars", i % 3)
+                            .toString());
+        }
+        Path train = JobFixtures.write(tmp.resolve("three.jsonl"), lines);
+        TrainJob t = new TrainJob(backend);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                t.run(
+                                        spark,
+                                        t.parse(
+                                                "--input",
+                                                train.toString(),
+                                                "--output",
+                                                tmp.resolve("m3").toString(),
+                                                "--model",
+                                                Fixtures.tinyBert().toString(),
+                                                "--text-col",
+                                                "review",
+                                                "--label-col",
+                                                "stars",
+                                                "--epochs",
+                                                "1")));
+        assertEquals(
+                "--label-col 'stars' has label 2 but the checkpoint's classification head has 2"
+                        + " classes (0..1); use a checkpoint without a head or with enough labels.",
+                e.getMessage());
+    }
+
     /** One JSON line with an integer id and a text. */
     private record ObjectNodeLine(int id, String text) {
         String json() throws IOException {
