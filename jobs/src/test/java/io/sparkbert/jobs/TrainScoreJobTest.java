@@ -678,6 +678,70 @@ class TrainScoreJobTest {
         assertFalse(scored.isNullAt(scored.fieldIndex("prediction")), scored.toString());
     }
 
+    /** Rows without a pair text are kept without outputs and counted in the manifest. */
+    @Test
+    void nullAndBlankPairTextsAreCountedInTheManifest() throws IOException {
+        List<String> train = new ArrayList<>();
+        for (String l : JobFixtures.lines(0, 20, true)) {
+            train.add(l.replace("\"label\"", "\"second\":\"and so on\",\"label\""));
+        }
+        Path pairModel = tmp.resolve("pair-model");
+        TrainJob t = new TrainJob(BACKEND);
+        t.run(
+                spark,
+                t.parse(
+                        "--input",
+                        JobFixtures.write(tmp.resolve("pairs.jsonl"), train).toString(),
+                        "--output",
+                        pairModel.toString(),
+                        "--pair-col",
+                        "second",
+                        "--epochs",
+                        "1"));
+        List<String> lines = new ArrayList<>();
+        lines.add("{\"id\":\"ok1\",\"text\":\"good\",\"second\":\"fine\"}");
+        lines.add("{\"id\":\"ok2\",\"text\":\"bad\",\"second\":\"awful\"}");
+        lines.add("{\"id\":\"np\",\"text\":\"good\",\"second\":null}");
+        lines.add("{\"id\":\"bp\",\"text\":\"good\",\"second\":\" \"}");
+        lines.add("{\"id\":\"nt\",\"text\":null,\"second\":\"fine\"}");
+        lines.add("{\"id\":\"nn\",\"text\":null,\"second\":null}");
+        Path in = JobFixtures.write(tmp.resolve("pair-corpus.jsonl"), lines);
+        Path out = tmp.resolve("pair-scores");
+        ScoreJob job = score();
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--model", pairModel.toString(),
+                                "--input", in.toString(),
+                                "--output", out.toString(),
+                                "--pair-col", "second",
+                                "--label-out-col", "predicted"));
+        assertEquals(6, r.rows());
+        assertTrue(r.note().contains("3 null or blank pair texts"), r.note());
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals(6, m.get("output_rows").asLong());
+        assertEquals(2, m.get("null_texts").asLong());
+        assertEquals(0, m.get("blank_texts").asLong());
+        assertEquals(2, m.get("null_pairs").asLong());
+        assertEquals(1, m.get("blank_pairs").asLong());
+        assertEquals(4, m.get("unscored_rows").asLong());
+        assertEquals(4, m.get("this_run").get("unscored_rows").asLong());
+        Dataset<Row> df = spark.read().parquet(out.toString());
+        assertEquals(
+                4, df.filter("prediction is null").count(), "the unscored rows have no outputs");
+        assertEquals(
+                List.of("bp", "nn", "np", "nt"),
+                df
+                        .filter("prediction is null")
+                        .select("id")
+                        .as(Encoders.STRING())
+                        .collectAsList()
+                        .stream()
+                        .sorted()
+                        .collect(Collectors.toList()));
+    }
+
     @Test
     void csvOutputKeepsMultiLineTextsAndTheirSpaces() throws IOException {
         List<String> lines = new ArrayList<>(JobFixtures.unlabelled(400, 3));
