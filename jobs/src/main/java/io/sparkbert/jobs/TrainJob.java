@@ -169,8 +169,8 @@ public final class TrainJob extends SparkJob {
     }
 
     /**
-     * Refuses null and blank (whitespace-only) texts and pair texts, which a trained model refuses
-     * too (as BertClassifier does), with the count per column.
+     * Refuses null and blank (whitespace-only) texts and pair texts, as BertClassifier does, with
+     * their count and the user's column (scoring gives such rows no prediction).
      */
     private static void checkTexts(Dataset<Row> df, String textCol, String pairCol) {
         Column noText = not(Scorer.hasText(Inputs.column(textCol)));
