@@ -114,9 +114,46 @@ public final class BertBackend implements ModelBackend {
         if (hasPair) {
             c.setTextPairCol(PAIR);
         }
-        PipelineModel model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
+        PipelineModel model;
+        try {
+            model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
+        } catch (IllegalArgumentException e) {
+            throw inJobTerms(e, c, o);
+        }
         BertClassificationModel fitted = (BertClassificationModel) model.stages()[0];
-        return new Fitted(model, summaryJson(fitted.summary()));
+        return new Fitted(model, summaryJson(fitted.summary()), fitted.labels());
+    }
+
+    /**
+     * A classifier error in the train job's terms: the stage names its columns as {@code label
+     * column '_sb_label' (param labelCol)}, which the user never wrote; this names the flag and the
+     * user's column instead ({@code --label-col 'stars'}) and drops the stage's uid. Other errors
+     * are returned as they are.
+     */
+    static IllegalArgumentException inJobTerms(
+            IllegalArgumentException e, BertClassifier c, JobOptions o) {
+        String m = e.getMessage();
+        if (m == null) {
+            return e;
+        }
+        String out =
+                m.replace(
+                                "label column '" + LABEL + "' (param labelCol)",
+                                "--label-col '" + o.require("label-col") + "'")
+                        .replace(
+                                "text pair column '" + PAIR + "' (param textPairCol)",
+                                "--pair-col '" + o.get("pair-col").orElse("") + "'")
+                        .replace(
+                                "text column '" + TEXT + "' (param textCol)",
+                                "--text-col '" + o.require("text-col") + "'");
+        if (out.equals(m)) {
+            return e;
+        }
+        String stage = "BertClassifier[" + c.uid() + "]: ";
+        if (out.startsWith(stage)) {
+            out = out.substring(stage.length());
+        }
+        return new IllegalArgumentException(out, e);
     }
 
     /** The trainer's summary with {@code steps [{step, loss, lr, ...}]} and {@code epochs}. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
@@ -90,6 +91,25 @@ public final class Inputs {
      */
     public static Dataset<Row> read(
             SparkSession spark, String path, Format format, String basePath) {
+        Optional<Dataset<Row>> df = readIfAny(spark, path, format, basePath);
+        if (df.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "--input: '" + path + "' holds no rows; give a non-empty input.");
+        }
+        return df.get();
+    }
+
+    /**
+     * Like {@link #read}, but an input without records is not an error: it gives {@code
+     * Optional.empty()}. No records means a zero-byte file, a JSON or JSON-lines file of blank
+     * lines only (or an empty JSON array), a CSV file with at most its header line, or a parquet
+     * file without rows. (In a {@code .txt} file every line is a record, a blank one too.) The
+     * incremental score job commits such an input as a unit of 0 rows.
+     *
+     * @throws IllegalArgumentException as {@link #read} does, except for having no rows
+     */
+    static Optional<Dataset<Row>> readIfAny(
+            SparkSession spark, String path, Format format, String basePath) {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         Path p = new Path(path);
         Format f = format;
@@ -170,8 +190,7 @@ public final class Inputs {
                         case AUTO -> throw new IllegalStateException("format not resolved");
                     };
             if (df.columns().length > 0 && df.isEmpty()) {
-                throw new IllegalArgumentException(
-                        "--input: '" + path + "' holds no rows; give a non-empty input.");
+                return Optional.empty();
             }
         } catch (IllegalArgumentException e) {
             throw e;
@@ -194,16 +213,30 @@ public final class Inputs {
                                             + " --input-format txt; nothing was written."),
                     e);
         }
-        if (df.schema().fields().length == 0
-                || (df.columns().length == 1 && df.columns()[0].equals("_corrupt_record"))) {
+        if (df.schema().fields().length == 0) {
+            // No field anywhere: either no records at all, or only empty ones such as {}.
+            long records = df.count();
+            if (records == 0) {
+                return Optional.empty();
+            }
             throw new IllegalArgumentException(
                     "--input: '"
                             + path
-                            + "' holds no rows (or no parseable "
+                            + "' holds "
+                            + records
+                            + " "
                             + f.name().toLowerCase(Locale.ROOT)
-                            + " records).");
+                            + " records without any field; give records with a text field.");
         }
-        return df;
+        if (df.columns().length == 1 && df.columns()[0].equals("_corrupt_record")) {
+            throw new IllegalArgumentException(
+                    "--input: '"
+                            + path
+                            + "' holds no parseable "
+                            + f.name().toLowerCase(Locale.ROOT)
+                            + " records.");
+        }
+        return Optional.of(df);
     }
 
     private static Dataset<Row> readJson(DataFrameReader reader, String path, String first) {

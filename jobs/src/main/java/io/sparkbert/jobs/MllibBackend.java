@@ -89,7 +89,7 @@ public final class MllibBackend implements ModelBackend {
                 .put("epoch", 1)
                 .put("train_loss", history[history.length - 1])
                 .put("train_accuracy", fitted.summary().accuracy());
-        return new Fitted(model, summary);
+        return new Fitted(model, summary, labels);
     }
 
     @Override

@@ -29,8 +29,13 @@ public interface ModelBackend {
     /** Internal column holding the class index (double). */
     String LABEL = INTERNAL_PREFIX + "label";
 
-    /** A fitted pipeline with its training summary. */
-    record Fitted(PipelineModel model, ObjectNode summary) {}
+    /**
+     * A fitted pipeline with its training summary and class names.
+     *
+     * @param labels the class names the fitted model carries (index = class id): the names the fit
+     *     was given, followed by the names of any further classes of a checkpoint's head
+     */
+    record Fitted(PipelineModel model, ObjectNode summary, List<String> labels) {}
 
     /** Short name stored in model dirs, e.g. {@code bert}. */
     String name();

@@ -3,7 +3,6 @@ package io.sparkbert.jobs;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
@@ -29,7 +28,10 @@ import org.apache.spark.sql.SparkSession;
  * the class name ({@code label}, renamable with {@code --label-out-col}), {@code probability} and
  * {@code rawPrediction} (arrays of doubles; in CSV a JSON array string such as {@code "[0.1,0.9]"},
  * since CSV has no array type). Rows with a null or blank (whitespace-only) text are kept with null
- * outputs and counted ({@code null_texts}, {@code blank_texts}).
+ * outputs and counted ({@code null_texts}, {@code blank_texts}); with {@code --pair-col}, so are
+ * rows whose pair text is null or blank ({@code null_pairs}, {@code blank_pairs}, counted whatever
+ * the first text is). {@code unscored_rows} counts the rows kept without outputs, each once, and
+ * the throughput counts the other rows only.
  *
  * <p>Commit protocol: an exclusive lock file {@code <output>.lock} for the whole run (a second
  * concurrent run fails at once).
@@ -41,11 +43,15 @@ import org.apache.spark.sql.SparkSession;
  *       dirs ({@code k=v/...}); each such unit is scored on its own into {@code
  *       <output>/_staging/}, gets its record {@value #UNIT_RECORD} and is renamed to {@code
  *       <output>/<partition path>} (or {@code <output>/source_file=<file name>}) in one step. Units
- *       already committed are skipped, so a retried run neither duplicates nor loses rows.
+ *       already committed are skipped, so a retried run neither duplicates nor loses rows. A unit
+ *       without records (a zero-byte file, blank lines only, a CSV header only; see {@link
+ *       Inputs#readIfAny}) is committed the same way with its record alone ({@code "empty": true},
+ *       0 rows), so re-runs skip it and the units after it are scored.
  * </ul>
  *
  * In both modes {@code <output>/_manifest.json} holds the row counts, null texts, throughput, model
- * and times; in incremental mode it is rebuilt from all committed units at the end of each run.
+ * and times; in incremental mode it is rebuilt from all committed units at the end of each run and
+ * also counts the empty units ({@code empty_units}, overall and in {@code this_run}).
  *
  * <p>Thread-safe (stateless between runs); see {@link #beforeUnitCommit} for the test hook.
  */
@@ -134,16 +140,25 @@ public final class ScoreJob extends SparkJob {
                 manifest = incremental(spark, o, scorer, input, format, out, startedAt);
             }
             ObjectNode run = (ObjectNode) manifest.get("this_run");
+            int empty = run.path("empty_units").asInt();
+            long noPair = run.path("null_pairs").asLong() + run.path("blank_pairs").asLong();
             return new JobResult(
                     name(),
                     run.get("output_rows").asLong(),
                     (System.nanoTime() - start) / 1e9,
                     output,
                     String.format(
-                            java.util.Locale.ROOT,
-                            "%.1f sentences/s scoring, %d null texts",
-                            run.get("sentences_per_second").asDouble(),
-                            run.get("null_texts").asLong()));
+                                    java.util.Locale.ROOT,
+                                    "%.1f sentences/s scoring, %d null texts",
+                                    run.get("sentences_per_second").asDouble(),
+                                    run.get("null_texts").asLong())
+                            + (noPair == 0 ? "" : ", " + noPair + " null or blank pair texts")
+                            + (empty == 0
+                                    ? ""
+                                    : ", "
+                                            + empty
+                                            + (empty == 1 ? " empty unit" : " empty units")
+                                            + " committed with 0 rows"));
         }
     }
 
@@ -206,22 +221,30 @@ public final class ScoreJob extends SparkJob {
                 if (Files2.exists(conf, target)) {
                     Files2.delete(conf, target);
                 }
-                Dataset<Row> df =
-                        Inputs.read(
+                java.util.Optional<Dataset<Row>> df =
+                        Inputs.readIfAny(
                                 spark,
                                 u.path().toString(),
                                 format,
                                 u.partitionColumns().isEmpty() ? null : input);
                 Path staging = new Path(stagingRoot, UUID.randomUUID().toString());
-                ObjectNode record =
-                        scoreUnit(
-                                spark,
-                                o,
-                                scorer,
-                                df,
-                                u.path().toString(),
-                                staging,
-                                u.partitionColumns());
+                ObjectNode record;
+                if (df.isPresent()) {
+                    record =
+                            scoreUnit(
+                                    spark,
+                                    o,
+                                    scorer,
+                                    df.get(),
+                                    u.path().toString(),
+                                    staging,
+                                    u.partitionColumns());
+                } else {
+                    // No records: committed like any unit (its record alone), so that re-runs
+                    // skip it and the units after it are scored.
+                    Files2.mkdirs(conf, staging);
+                    record = emptyUnit(u.path().toString());
+                }
                 record.put("unit", u.outputName());
                 record.put("committed", Instant.now().toString());
                 Files2.writeString(conf, new Path(staging, UNIT_RECORD), record.toPrettyString());
@@ -267,18 +290,32 @@ public final class ScoreJob extends SparkJob {
             Inputs.field(df.schema(), idCol, "id-col");
         }
         Inputs.requireStringColumn(df, textCol, "text-col");
-        org.apache.spark.sql.Column text = col("`" + textCol + "`");
+        if (pairCol != null) {
+            Inputs.requireStringColumn(df, pairCol, "pair-col");
+        }
+        org.apache.spark.sql.Column text = Inputs.column(textCol);
+        org.apache.spark.sql.Column pair =
+                pairCol == null ? lit(null).cast("string") : Inputs.column(pairCol);
+        org.apache.spark.sql.Column hasInput = Scorer.hasText(text);
+        if (pairCol != null) {
+            hasInput = hasInput.and(Scorer.hasText(pair));
+        }
+        // count(when(c, 1)) counts the rows where c is true (a null condition counts as false).
         Row counts =
                 df.agg(
                                 count(lit(1)),
-                                sum(when(text.isNull(), 1).otherwise(0)),
-                                sum(
-                                        when(text.isNotNull().and(text.rlike(Scorer.BLANK)), 1)
-                                                .otherwise(0)))
+                                count(when(text.isNull(), 1)),
+                                count(when(text.isNotNull().and(text.rlike(Scorer.BLANK)), 1)),
+                                count(when(pair.isNull(), 1)),
+                                count(when(pair.isNotNull().and(pair.rlike(Scorer.BLANK)), 1)),
+                                count(when(org.apache.spark.sql.functions.not(hasInput), 1)))
                         .first();
         long inputRows = counts.getLong(0);
-        long nullTexts = counts.isNullAt(1) ? 0 : counts.getLong(1);
-        long blankTexts = counts.isNullAt(2) ? 0 : counts.getLong(2);
+        long nullTexts = counts.getLong(1);
+        long blankTexts = counts.getLong(2);
+        long nullPairs = pairCol == null ? 0 : counts.getLong(3);
+        long blankPairs = pairCol == null ? 0 : counts.getLong(4);
+        long unscored = counts.getLong(5);
         long t0 = System.nanoTime();
         Dataset<Row> scored = scorer.score(df, textCol, pairCol, o.require("label-out-col"));
         for (String c : dropColumns) {
@@ -302,7 +339,26 @@ public final class ScoreJob extends SparkJob {
         r.put("output_rows", outputRows);
         r.put("null_texts", nullTexts);
         r.put("blank_texts", blankTexts);
+        r.put("null_pairs", nullPairs);
+        r.put("blank_pairs", blankPairs);
+        r.put("unscored_rows", unscored);
         r.put("seconds", seconds);
+        return r;
+    }
+
+    /** The record of a unit without records: 0 rows in and out, marked {@code empty}. */
+    private static ObjectNode emptyUnit(String source) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("source", source);
+        r.put("input_rows", 0L);
+        r.put("output_rows", 0L);
+        r.put("null_texts", 0L);
+        r.put("blank_texts", 0L);
+        r.put("null_pairs", 0L);
+        r.put("blank_pairs", 0L);
+        r.put("unscored_rows", 0L);
+        r.put("seconds", 0.0);
+        r.put("empty", true);
         return r;
     }
 
@@ -361,24 +417,70 @@ public final class ScoreJob extends SparkJob {
     /** Rows written and seconds taken by {@link #writeChecked}. */
     record Written(long rows, double seconds) {}
 
-    private static ObjectNode thisRun(List<ObjectNode> units) {
-        long rows = 0;
-        long nulls = 0;
-        long blanks = 0;
-        double seconds = 0;
-        for (ObjectNode u : units) {
-            rows += u.get("output_rows").asLong();
-            nulls += u.get("null_texts").asLong();
-            blanks += u.path("blank_texts").asLong();
-            seconds += u.get("seconds").asDouble();
+    /**
+     * Sums of unit records. A record written before a count existed counts it as 0, and its
+     * unscored rows as its null and blank texts (what scoring skipped then, pairs aside).
+     */
+    private record Totals(
+            long inputRows,
+            long outputRows,
+            long nullTexts,
+            long blankTexts,
+            long nullPairs,
+            long blankPairs,
+            long unscoredRows,
+            int emptyUnits,
+            double seconds) {
+        static Totals of(List<ObjectNode> units) {
+            long in = 0;
+            long out = 0;
+            long nulls = 0;
+            long blanks = 0;
+            long nullPairs = 0;
+            long blankPairs = 0;
+            long unscored = 0;
+            int empty = 0;
+            double seconds = 0;
+            for (ObjectNode u : units) {
+                in += u.get("input_rows").asLong();
+                out += u.get("output_rows").asLong();
+                long n = u.get("null_texts").asLong();
+                long b = u.path("blank_texts").asLong();
+                nulls += n;
+                blanks += b;
+                nullPairs += u.path("null_pairs").asLong();
+                blankPairs += u.path("blank_pairs").asLong();
+                unscored += u.has("unscored_rows") ? u.get("unscored_rows").asLong() : n + b;
+                empty += u.path("empty").asBoolean() ? 1 : 0;
+                seconds += u.get("seconds").asDouble();
+            }
+            return new Totals(
+                    in, out, nulls, blanks, nullPairs, blankPairs, unscored, empty, seconds);
         }
+
+        /** Rows per second that went through the model. */
+        double sentencesPerSecond() {
+            return seconds > 0 ? (outputRows - unscoredRows) / seconds : 0.0;
+        }
+
+        void putCounts(ObjectNode n) {
+            n.put("null_texts", nullTexts);
+            n.put("blank_texts", blankTexts);
+            n.put("null_pairs", nullPairs);
+            n.put("blank_pairs", blankPairs);
+            n.put("unscored_rows", unscoredRows);
+        }
+    }
+
+    private static ObjectNode thisRun(List<ObjectNode> units) {
+        Totals t = Totals.of(units);
         ObjectNode n = JSON.createObjectNode();
         n.put("units", units.size());
-        n.put("output_rows", rows);
-        n.put("null_texts", nulls);
-        n.put("blank_texts", blanks);
-        n.put("seconds", seconds);
-        n.put("sentences_per_second", seconds > 0 ? (rows - nulls - blanks) / seconds : 0.0);
+        n.put("empty_units", t.emptyUnits());
+        n.put("output_rows", t.outputRows());
+        t.putCounts(n);
+        n.put("seconds", t.seconds());
+        n.put("sentences_per_second", t.sentencesPerSecond());
         return n;
     }
 
@@ -389,18 +491,7 @@ public final class ScoreJob extends SparkJob {
             String mode,
             Instant startedAt,
             List<ObjectNode> units) {
-        long in = 0;
-        long outRows = 0;
-        long nulls = 0;
-        long blanks = 0;
-        double seconds = 0;
-        for (ObjectNode u : units) {
-            in += u.get("input_rows").asLong();
-            outRows += u.get("output_rows").asLong();
-            nulls += u.get("null_texts").asLong();
-            blanks += u.path("blank_texts").asLong();
-            seconds += u.get("seconds").asDouble();
-        }
+        Totals t = Totals.of(units);
         ObjectNode m = JSON.createObjectNode();
         m.put("mode", mode);
         m.put("input", input);
@@ -408,15 +499,15 @@ public final class ScoreJob extends SparkJob {
         ArrayNode labels = m.putArray("id2label");
         scorer.labels().forEach(labels::add);
         m.put("format", o.require("format"));
-        m.put("input_rows", in);
-        m.put("output_rows", outRows);
-        m.put("null_texts", nulls);
-        m.put("blank_texts", blanks);
-        m.put("scoring_seconds", seconds);
-        m.put("sentences_per_second", seconds > 0 ? (outRows - nulls - blanks) / seconds : 0.0);
+        m.put("input_rows", t.inputRows());
+        m.put("output_rows", t.outputRows());
+        t.putCounts(m);
+        m.put("scoring_seconds", t.seconds());
+        m.put("sentences_per_second", t.sentencesPerSecond());
         m.put("start", startedAt.toString());
         m.put("end", Instant.now().toString());
         if (mode.equals("incremental")) {
+            m.put("empty_units", t.emptyUnits());
             ArrayNode a = m.putArray("units");
             units.forEach(a::add);
         }

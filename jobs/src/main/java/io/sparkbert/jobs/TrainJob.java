@@ -1,5 +1,10 @@
 package io.sparkbert.jobs;
 
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.when;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
@@ -106,15 +111,7 @@ public final class TrainJob extends SparkJob {
             Inputs.requireStringColumn(df, pairCol, "pair-col");
         }
         String labelCol = o.require("label-col");
-        long nullTexts = df.filter(Inputs.column(textCol).isNull()).count();
-        if (nullTexts > 0) {
-            throw new IllegalArgumentException(
-                    "--text-col: column '"
-                            + textCol
-                            + "' has "
-                            + nullTexts
-                            + " null texts; drop or fill them before training.");
-        }
+        checkTexts(df, textCol, pairCol);
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
         List<Column> cols = new ArrayList<>();
@@ -129,6 +126,9 @@ public final class TrainJob extends SparkJob {
         Path staging = Files2.stagingFor(out);
         try {
             ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
+            // The names the model itself carries (hf/config.json for BERT), so that this dir's
+            // metadata and the checkpoint never disagree.
+            List<String> names = fitted.labels();
             try {
                 fitted.model().write().save(staging.toString());
             } catch (java.io.IOException e) {
@@ -142,7 +142,7 @@ public final class TrainJob extends SparkJob {
             ObjectNode metrics = fitted.summary().deepCopy();
             metrics.put("rows", rows);
             metrics.putArray("id2label")
-                    .addAll(labels.names().stream().map(JSON.getNodeFactory()::textNode).toList());
+                    .addAll(names.stream().map(JSON.getNodeFactory()::textNode).toList());
             metrics.put("input", input);
             metrics.put("model", model);
             metrics.put("hf_checkpoint", hf);
@@ -154,18 +154,45 @@ public final class TrainJob extends SparkJob {
             Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
             // The marker that makes a dir a model goes in last: a staging dir cut short at any
             // earlier point lacks it and is refused by score and evaluate.
-            new ModelDir(staging.toString(), backend.name(), labels.names(), pairCol != null)
-                    .write(conf);
+            new ModelDir(staging.toString(), backend.name(), names, pairCol != null).write(conf);
             Files2.rename(conf, staging, out);
             return new JobResult(
                     name(),
                     rows,
                     (System.nanoTime() - start) / 1e9,
                     output,
-                    labels.names().size() + " classes" + (hf ? ", HF weights in hf/" : ""));
+                    names.size() + " classes" + (hf ? ", HF weights in hf/" : ""));
         } finally {
             if (Files2.exists(conf, staging)) {
                 Files2.delete(conf, staging);
+            }
+        }
+    }
+
+    /**
+     * Refuses null and blank (whitespace-only) texts and pair texts, as BertClassifier does, with
+     * their count and the user's column (scoring gives such rows no prediction).
+     */
+    private static void checkTexts(Dataset<Row> df, String textCol, String pairCol) {
+        Column noText = not(Scorer.hasText(Inputs.column(textCol)));
+        Column noPair = pairCol == null ? lit(false) : not(Scorer.hasText(Inputs.column(pairCol)));
+        Row bad = df.agg(count(when(noText, 1)), count(when(noPair, 1))).first();
+        String[][] checks = {{"text-col", textCol}, {"pair-col", pairCol}};
+        for (int i = 0; i < 2; i++) {
+            long n = bad.getLong(i);
+            if (n > 0) {
+                throw new IllegalArgumentException(
+                        "--"
+                                + checks[i][0]
+                                + ": column '"
+                                + checks[i][1]
+                                + "' has "
+                                + n
+                                + (n == 1
+                                        ? " null or blank (whitespace-only) text"
+                                        : " null or blank (whitespace-only) texts")
+                                + "; drop or fill such rows before training (scoring gives them no"
+                                + " prediction either).");
             }
         }
     }

@@ -279,6 +279,106 @@ class BertBackendJobsTest {
         }
     }
 
+    /**
+     * The class names training had are the ones the saved HF config carries, so the score job,
+     * SQL's bert_classify and HF from_pretrained (which reads config.json) name classes alike. The
+     * tiny checkpoint has a head but no id2label of its own (HF's LABEL_0/LABEL_1 by default).
+     */
+    @Test
+    void trainWithStringLabelsSavesTheirNamesInTheHfConfigForScoreAndSql() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("pn.jsonl"), JobFixtures.lines(0, 16, true));
+        Path model = tmp.resolve("pn-model");
+        TrainJob t = new TrainJob(backend);
+        t.run(
+                spark,
+                t.parse(
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        model.toString(),
+                        "--model",
+                        Fixtures.tinyBert().toString(),
+                        "--epochs",
+                        "1",
+                        "--batch-size",
+                        "8",
+                        "--max-length",
+                        "32"));
+        JsonNode config = JSON.readTree(model.resolve("hf/config.json").toFile());
+        assertEquals("{\"0\":\"neg\",\"1\":\"pos\"}", config.get("id2label").toString());
+        assertEquals("{\"neg\":0,\"pos\":1}", config.get("label2id").toString());
+        JsonNode meta = JSON.readTree(model.resolve(ModelDir.META).toFile());
+        assertEquals("[\"neg\",\"pos\"]", meta.get("id2label").toString());
+
+        Path corpus =
+                JobFixtures.write(tmp.resolve("pn-corpus.jsonl"), JobFixtures.unlabelled(50, 8));
+        Path scores = tmp.resolve("pn-scores");
+        ScoreJob s = new ScoreJob(backend);
+        s.run(
+                spark,
+                s.parse(
+                        "--model", model.toString(),
+                        "--input", corpus.toString(),
+                        "--output", scores.toString()));
+        List<Row> byScore =
+                spark.read()
+                        .parquet(scores.toString())
+                        .orderBy("id")
+                        .select("id", "label")
+                        .collectAsList();
+
+        io.sparkbert.udfs.SparkBertFunctions.register(spark, "pn", model.toString());
+        spark.read().json(corpus.toString()).createOrReplaceTempView("pn_corpus");
+        List<Row> bySql =
+                spark.sql(
+                                "SELECT id, bert_classify(text).label AS label FROM pn_corpus"
+                                        + " ORDER BY id")
+                        .collectAsList();
+        assertEquals(8, byScore.size());
+        assertEquals(byScore, bySql);
+        for (Row r : bySql) {
+            assertTrue(List.of("neg", "pos").contains(r.getString(1)), r.toString());
+        }
+    }
+
+    /** An error of the classifier stage names the user's flag and column, not the job's own. */
+    @Test
+    void trainErrorsNameTheUsersFlagAndColumn() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            lines.add(
+                    JSON.createObjectNode()
+                            .put("review", "text number " + i)
+                            .put("stars", i % 3)
+                            .toString());
+        }
+        Path train = JobFixtures.write(tmp.resolve("three.jsonl"), lines);
+        TrainJob t = new TrainJob(backend);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                t.run(
+                                        spark,
+                                        t.parse(
+                                                "--input",
+                                                train.toString(),
+                                                "--output",
+                                                tmp.resolve("m3").toString(),
+                                                "--model",
+                                                Fixtures.tinyBert().toString(),
+                                                "--text-col",
+                                                "review",
+                                                "--label-col",
+                                                "stars",
+                                                "--epochs",
+                                                "1")));
+        assertEquals(
+                "--label-col 'stars' has label 2 but the checkpoint's classification head has 2"
+                        + " classes (0..1); use a checkpoint without a head or with enough labels.",
+                e.getMessage());
+    }
+
     /** One JSON line with an integer id and a text. */
     private record ObjectNodeLine(int id, String text) {
         String json() throws IOException {

@@ -134,6 +134,42 @@ class InputsTest {
         assertTrue(e.getMessage().contains("must hold strings but is bigint"), e.getMessage());
     }
 
+    /**
+     * What counts as an input without records (read refuses it, readIfAny gives empty), and what
+     * does not: blank lines of a .txt file are rows, and {} lines are records without a field.
+     */
+    @Test
+    void inputsWithoutRecords() throws IOException {
+        Path zero = Files.writeString(tmp.resolve("zero.jsonl"), "");
+        Path blankLines = Files.writeString(tmp.resolve("blank.jsonl"), "\n   \n\n");
+        Path header = Files.writeString(tmp.resolve("header.csv"), "id,text\n");
+        Path zeroCsv = Files.writeString(tmp.resolve("zero.csv"), "");
+        Path emptyArray = Files.writeString(tmp.resolve("array.json"), "[]\n");
+        for (Path p : List.of(zero, blankLines, header, zeroCsv, emptyArray)) {
+            assertTrue(
+                    Inputs.readIfAny(spark, p.toString(), Inputs.Format.AUTO, null).isEmpty(),
+                    p.toString());
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> read(p, "auto"));
+            assertEquals(
+                    "--input: '" + p + "' holds no rows; give a non-empty input.", e.getMessage());
+        }
+        Path txt = Files.writeString(tmp.resolve("blank.txt"), "\n\n");
+        assertEquals(List.of("", ""), texts(read(txt, "auto")), "a .txt line is a row");
+
+        Path braces = Files.writeString(tmp.resolve("braces.jsonl"), "{}\n{}\n");
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Inputs.readIfAny(spark, braces.toString(), Inputs.Format.AUTO, null));
+        assertEquals(
+                "--input: '"
+                        + braces
+                        + "' holds 2 jsonl records without any field; give records with a text"
+                        + " field.",
+                e.getMessage());
+    }
+
     @Test
     void smallJsonLinesInputsAreSplitAcrossCoresInFileOrder() throws IOException {
         StringBuilder lines = new StringBuilder();

@@ -157,6 +157,54 @@ class TrainScoreJobTest {
                 e.getMessage());
     }
 
+    /** Training refuses blank texts as it refuses null ones, in the text and the pair column. */
+    @Test
+    void trainRefusesNullAndBlankTextsAndPairs() throws IOException {
+        List<String> lines = new ArrayList<>(JobFixtures.lines(0, 10, true));
+        lines.add("{\"id\":\"b1\",\"text\":\"\",\"label\":\"pos\"}");
+        lines.add("{\"id\":\"b2\",\"text\":\" \\t \",\"label\":\"neg\"}");
+        lines.add("{\"id\":\"b3\",\"text\":null,\"label\":\"neg\"}");
+        Path in = JobFixtures.write(tmp.resolve("blank.jsonl"), lines);
+        TrainJob job = new TrainJob(BACKEND);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input", in.toString(),
+                                                "--output", tmp.resolve("mb").toString())));
+        assertEquals(
+                "--text-col: column 'text' has 3 null or blank (whitespace-only) texts; drop or"
+                        + " fill such rows before training (scoring gives them no prediction"
+                        + " either).",
+                e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("mb")));
+
+        List<String> pairs = new ArrayList<>();
+        for (String l : JobFixtures.lines(0, 10, true)) {
+            pairs.add(l.replace("\"label\"", "\"second\":\"other text\",\"label\""));
+        }
+        pairs.add("{\"text\":\"a\",\"second\":\"  \",\"label\":\"pos\"}");
+        Path pin = JobFixtures.write(tmp.resolve("pairs.jsonl"), pairs);
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                job.run(
+                                        spark,
+                                        job.parse(
+                                                "--input", pin.toString(),
+                                                "--output", tmp.resolve("mp").toString(),
+                                                "--pair-col", "second")));
+        assertEquals(
+                "--pair-col: column 'second' has 1 null or blank (whitespace-only) text; drop or"
+                        + " fill such rows before training (scoring gives them no prediction"
+                        + " either).",
+                e.getMessage());
+    }
+
     private ScoreJob score() {
         return new ScoreJob(BACKEND);
     }
@@ -311,6 +359,95 @@ class TrainScoreJobTest {
         assertEquals(1, m.get("this_run").get("units").asInt());
         assertEquals(45, spark.read().json(out.toString()).count());
         assertFalse(Files.exists(out.resolve("_staging")));
+    }
+
+    /**
+     * A file without records (zero bytes, only blank lines, only a CSV header) is a unit of 0 rows:
+     * committed with its record, so the files after it are scored and a re-run skips it.
+     */
+    @Test
+    void incrementalCommitsAnEmptyFileAsAUnitOfZeroRows() throws IOException {
+        Path in = tmp.resolve("inc2");
+        JobFixtures.write(in.resolve("a.jsonl"), JobFixtures.unlabelled(0, 3));
+        JobFixtures.write(in.resolve("b.jsonl"), List.of());
+        Files.writeString(in.resolve("c.jsonl"), "\n  \n\n");
+        JobFixtures.write(in.resolve("d.jsonl"), JobFixtures.unlabelled(3, 2));
+        Path out = tmp.resolve("inc2-out");
+        String[] args = {
+            "--model", model.toString(),
+            "--input", in.toString(),
+            "--output", out.toString(),
+            "--mode", "incremental",
+            "--format", "json"
+        };
+        ScoreJob job = score();
+        List<String> committed = new ArrayList<>();
+        job.beforeUnitCommit = committed::add;
+        JobResult r = job.run(spark, job.parse(args));
+        assertEquals(
+                List.of(
+                        "source_file=a.jsonl",
+                        "source_file=b.jsonl",
+                        "source_file=c.jsonl",
+                        "source_file=d.jsonl"),
+                committed);
+        assertEquals(5, r.rows());
+        assertTrue(r.note().contains("2 empty units"), r.note());
+        for (String empty : List.of("b.jsonl", "c.jsonl")) {
+            JsonNode rec = json(out.resolve("source_file=" + empty).resolve(ScoreJob.UNIT_RECORD));
+            assertEquals(0, rec.get("input_rows").asLong(), rec.toString());
+            assertEquals(0, rec.get("output_rows").asLong(), rec.toString());
+            assertTrue(rec.get("empty").asBoolean(), rec.toString());
+        }
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals(4, m.get("units").size());
+        assertEquals(5, m.get("input_rows").asLong());
+        assertEquals(5, m.get("output_rows").asLong());
+        assertEquals(2, m.get("empty_units").asInt());
+        assertEquals(2, m.get("this_run").get("empty_units").asInt());
+        List<String> ids =
+                spark.read()
+                        .json(out.toString())
+                        .select("id")
+                        .as(Encoders.STRING())
+                        .collectAsList();
+        assertEquals(
+                List.of("r000", "r001", "r002", "r003", "r004"),
+                ids.stream().sorted().collect(Collectors.toList()));
+
+        // a re-run skips every unit, empty ones included; a new file after them is scored
+        JobFixtures.write(in.resolve("e.jsonl"), JobFixtures.unlabelled(5, 1));
+        ScoreJob again = score();
+        List<String> second = new ArrayList<>();
+        again.beforeUnitCommit = second::add;
+        JobResult r2 = again.run(spark, again.parse(args));
+        assertEquals(List.of("source_file=e.jsonl"), second);
+        assertEquals(1, r2.rows());
+        assertEquals(
+                0, json(out.resolve(ScoreJob.MANIFEST)).get("this_run").get("empty_units").asInt());
+        assertEquals(2, json(out.resolve(ScoreJob.MANIFEST)).get("empty_units").asInt());
+
+        // CSV: a header alone and a zero-byte file hold no rows either
+        Path csvIn = tmp.resolve("inc-csv");
+        JobFixtures.write(csvIn.resolve("a.csv"), List.of("id,text", "x1,good thing", "x2,bad"));
+        JobFixtures.write(csvIn.resolve("b.csv"), List.of("id,text"));
+        JobFixtures.write(csvIn.resolve("c.csv"), List.of());
+        JobFixtures.write(csvIn.resolve("d.csv"), List.of("id,text", "x3,fine"));
+        Path csvOut = tmp.resolve("inc-csv-out");
+        ScoreJob csvJob = score();
+        JobResult rc =
+                csvJob.run(
+                        spark,
+                        csvJob.parse(
+                                "--model", model.toString(),
+                                "--input", csvIn.toString(),
+                                "--output", csvOut.toString(),
+                                "--mode", "incremental"));
+        assertEquals(3, rc.rows());
+        JsonNode mc = json(csvOut.resolve(ScoreJob.MANIFEST));
+        assertEquals(4, mc.get("units").size());
+        assertEquals(2, mc.get("empty_units").asInt());
+        assertEquals(3, spark.read().parquet(csvOut.toString()).count());
     }
 
     @Test
@@ -539,6 +676,70 @@ class TrainScoreJobTest {
         assertTrue(blank.isNullAt(blank.fieldIndex("prediction")), blank.toString());
         Row scored = df.filter("id = 'r300'").first();
         assertFalse(scored.isNullAt(scored.fieldIndex("prediction")), scored.toString());
+    }
+
+    /** Rows without a pair text are kept without outputs and counted in the manifest. */
+    @Test
+    void nullAndBlankPairTextsAreCountedInTheManifest() throws IOException {
+        List<String> train = new ArrayList<>();
+        for (String l : JobFixtures.lines(0, 20, true)) {
+            train.add(l.replace("\"label\"", "\"second\":\"and so on\",\"label\""));
+        }
+        Path pairModel = tmp.resolve("pair-model");
+        TrainJob t = new TrainJob(BACKEND);
+        t.run(
+                spark,
+                t.parse(
+                        "--input",
+                        JobFixtures.write(tmp.resolve("pairs.jsonl"), train).toString(),
+                        "--output",
+                        pairModel.toString(),
+                        "--pair-col",
+                        "second",
+                        "--epochs",
+                        "1"));
+        List<String> lines = new ArrayList<>();
+        lines.add("{\"id\":\"ok1\",\"text\":\"good\",\"second\":\"fine\"}");
+        lines.add("{\"id\":\"ok2\",\"text\":\"bad\",\"second\":\"awful\"}");
+        lines.add("{\"id\":\"np\",\"text\":\"good\",\"second\":null}");
+        lines.add("{\"id\":\"bp\",\"text\":\"good\",\"second\":\" \"}");
+        lines.add("{\"id\":\"nt\",\"text\":null,\"second\":\"fine\"}");
+        lines.add("{\"id\":\"nn\",\"text\":null,\"second\":null}");
+        Path in = JobFixtures.write(tmp.resolve("pair-corpus.jsonl"), lines);
+        Path out = tmp.resolve("pair-scores");
+        ScoreJob job = score();
+        JobResult r =
+                job.run(
+                        spark,
+                        job.parse(
+                                "--model", pairModel.toString(),
+                                "--input", in.toString(),
+                                "--output", out.toString(),
+                                "--pair-col", "second",
+                                "--label-out-col", "predicted"));
+        assertEquals(6, r.rows());
+        assertTrue(r.note().contains("3 null or blank pair texts"), r.note());
+        JsonNode m = json(out.resolve(ScoreJob.MANIFEST));
+        assertEquals(6, m.get("output_rows").asLong());
+        assertEquals(2, m.get("null_texts").asLong());
+        assertEquals(0, m.get("blank_texts").asLong());
+        assertEquals(2, m.get("null_pairs").asLong());
+        assertEquals(1, m.get("blank_pairs").asLong());
+        assertEquals(4, m.get("unscored_rows").asLong());
+        assertEquals(4, m.get("this_run").get("unscored_rows").asLong());
+        Dataset<Row> df = spark.read().parquet(out.toString());
+        assertEquals(
+                4, df.filter("prediction is null").count(), "the unscored rows have no outputs");
+        assertEquals(
+                List.of("bp", "nn", "np", "nt"),
+                df
+                        .filter("prediction is null")
+                        .select("id")
+                        .as(Encoders.STRING())
+                        .collectAsList()
+                        .stream()
+                        .sorted()
+                        .collect(Collectors.toList()));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.sparkbert.classification;
 
+import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -12,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -159,6 +161,15 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     /** Number of classes. */
     public int numClasses() {
         return payload.numClasses;
+    }
+
+    /**
+     * The class names by class id: the {@code id2label} of the saved config.json, which SQL
+     * functions and HF {@code from_pretrained} read too.
+     */
+    public List<String> labels() {
+        return BertConfig.parse(payload.configJson, "BertClassificationModel[" + uid + "]")
+                .labels();
     }
 
     /** The pooling of the classification head: pooler, cls or mean. */

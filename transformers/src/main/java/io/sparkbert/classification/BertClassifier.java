@@ -53,8 +53,15 @@ import org.apache.spark.sql.types.StructType;
  * <p><b>Labels</b> are class indices 0..k-1 (doubles or integers, as {@code StringIndexer}
  * produces). k is the checkpoint head's number of labels when it has a head; otherwise the
  * NominalAttribute metadata of the label column, else max label + 1. Null, NaN, negative or
- * fractional labels, labels outside the head's range, a single class for a new head, null texts and
- * an empty DataFrame are errors naming the column.
+ * fractional labels, labels outside the head's range, a single class for a new head, null or blank
+ * (whitespace-only) texts or pair texts (which a trained model refuses too) and an empty DataFrame
+ * are errors naming the column.
+ *
+ * <p><b>Class names</b> come from the label column's NominalAttribute values (as {@code
+ * StringIndexer} writes them) and are saved as the config's {@code id2label}/{@code label2id}, for
+ * a fresh head and for a checkpoint's own head alike (a head with more classes than named keeps its
+ * own names for the rest); {@link BertClassificationModel#labels()} returns them. Without names a
+ * fresh head's classes are {@code LABEL_0..k-1} and a checkpoint's head keeps its names.
  *
  * <p><b>Head pooling</b> ({@code pooling}): {@code pooler} is HF {@code
  * BertForSequenceClassification} (the default when the checkpoint has pooler weights), {@code cls}
@@ -768,35 +775,22 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         List<String> texts = new ArrayList<>(rows.size());
         List<String> pairs = pair ? new ArrayList<>(rows.size()) : null;
         int[] labels = new int[rows.size()];
-        int maxLabel = 0;
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            if (r.isNullAt(0)) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: text column '%s' (param textCol) has a null value (row %d);"
-                                        + " filter nulls out or fill them before fit.",
-                                stage,
-                                getTextCol(),
-                                i));
-            }
-            texts.add(r.getString(0));
+            texts.add(r.isNullAt(0) ? null : r.getString(0));
             if (pair) {
-                if (r.isNullAt(1)) {
-                    throw new IllegalArgumentException(
-                            String.format(
-                                    Locale.ROOT,
-                                    "%s: text pair column '%s' (param textPairCol) has a null"
-                                            + " value (row %d); filter nulls out or fill them"
-                                            + " before fit.",
-                                    stage,
-                                    getTextPairCol(),
-                                    i));
-                }
-                pairs.add(r.getString(1));
+                pairs.add(r.isNullAt(1) ? null : r.getString(1));
             }
-            labels[i] = label(r, i, stage);
+        }
+        // A null or blank text is refused when scoring, so it is refused here too rather than
+        // trained on.
+        checkTexts(texts, "text column", getTextCol(), "textCol", stage);
+        if (pair) {
+            checkTexts(pairs, "text pair column", getTextPairCol(), "textPairCol", stage);
+        }
+        int maxLabel = 0;
+        for (int i = 0; i < rows.size(); i++) {
+            labels[i] = label(rows.get(i), i, stage);
             maxLabel = Math.max(maxLabel, labels[i]);
         }
 
@@ -838,7 +832,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 weights.length,
                                 k));
             }
-            try (BertModel model = withHead(base, k, schema.apply(getLabelCol()), config)) {
+            try (BertModel model = withHead(base, k, schema.apply(getLabelCol()), config, stage)) {
                 Trainer trainer = new Trainer(config);
                 Trainer.Examples all = trainer.encode(tokenizer, texts, pairs, labels);
                 Trainer.Examples[] split =
@@ -859,6 +853,39 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 }
                 return fitted.setParent(this);
             }
+        }
+    }
+
+    /**
+     * Refuses null and blank (whitespace-only) texts, counting them and naming the column and the
+     * first such row.
+     */
+    private static void checkTexts(
+            List<String> texts, String what, String column, String param, String stage) {
+        int bad = 0;
+        int first = -1;
+        for (int i = 0; i < texts.size(); i++) {
+            String t = texts.get(i);
+            if (t == null || t.isBlank()) {
+                if (bad++ == 0) {
+                    first = i;
+                }
+            }
+        }
+        if (bad > 0) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: %s '%s' (param %s) has %d null or blank (whitespace-only)"
+                                    + " %s (the first at row %d); filter them out or fill them"
+                                    + " before fit (a trained model refuses them too).",
+                            stage,
+                            what,
+                            column,
+                            param,
+                            bad,
+                            bad == 1 ? "value" : "values",
+                            first));
         }
     }
 
@@ -931,22 +958,65 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return k;
     }
 
-    private static BertModel withHead(
-            BertModel base, int k, StructField labelField, TrainingConfig config) {
-        if (base.hasClassifier()) {
-            // Fine-tune the checkpoint's own head.
-            return copyOf(base);
-        }
+    /**
+     * The model to train: {@code base} with its own head, or with a fresh head of {@code k} classes
+     * when it has none. Class names in the label column's metadata become the config's {@code
+     * id2label}/{@code label2id} in both cases, so that whatever reads the saved config (this
+     * model, SQL functions, HF {@code from_pretrained}) names the classes as training did.
+     */
+    private BertModel withHead(
+            BertModel base, int k, StructField labelField, TrainingConfig config, String stage) {
         String[] names = SharedParams.classNamesFromMetadata(labelField);
+        if (base.hasClassifier()) {
+            // Fine-tune the checkpoint's own head, under the names training had.
+            List<String> labels = base.config().labels();
+            if (names != null) {
+                labels = headLabels(names, labels, stage);
+            }
+            return BertModel.fromBytes(
+                    base.config().withLabels(labels), base.toSafetensorsBytes(), base.device());
+        }
         if (names != null && names.length == k) {
             return base.withFreshClassifier(Arrays.asList(names), config.seed());
         }
         return base.withFreshClassifier(k, config.seed());
     }
 
-    /** A separate copy of a model (weights duplicated), so that closing both is safe. */
-    private static BertModel copyOf(BertModel m) {
-        return BertModel.fromBytes(m.config(), m.toSafetensorsBytes(), m.device());
+    /**
+     * The names of a checkpoint head's classes when the label column names {@code names}: those for
+     * the first classes, the checkpoint's own for any class after them (a head may have more
+     * classes than the training data names).
+     */
+    private List<String> headLabels(String[] names, List<String> own, String stage) {
+        if (names.length > own.size()) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: label column '%s' (param labelCol) names %d classes %s in its"
+                                    + " metadata but the checkpoint's classification head has %d;"
+                                    + " use a checkpoint without a head or with enough labels.",
+                            stage,
+                            getLabelCol(),
+                            names.length,
+                            Arrays.toString(names),
+                            own.size()));
+        }
+        List<String> labels = new ArrayList<>(Arrays.asList(names));
+        labels.addAll(own.subList(names.length, own.size()));
+        if (new java.util.HashSet<>(labels).size() != labels.size()) {
+            throw new IllegalArgumentException(
+                    String.format(
+                            Locale.ROOT,
+                            "%s: the class names of label column '%s' (param labelCol) %s and the"
+                                    + " checkpoint's names for its other classes %s repeat a"
+                                    + " name; name every class of the head in the column's"
+                                    + " metadata.",
+                            stage,
+                            getLabelCol(),
+                            Arrays.toString(names),
+                            own.subList(names.length, own.size())));
+        }
+        return labels;
     }
 
     /** The seeded hold-out split; [train, validation or null]. */

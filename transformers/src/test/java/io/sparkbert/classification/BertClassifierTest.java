@@ -338,6 +338,49 @@ class BertClassifierTest {
         assertEquals("pooler", m4.pooling());
     }
 
+    /** The label column with NominalAttribute class names, as StringIndexer leaves it. */
+    static Dataset<Row> named(Dataset<Row> df, String... names) {
+        return df.withColumn(
+                "label",
+                df.col("label")
+                        .as(
+                                "label",
+                                NominalAttribute.defaultAttr()
+                                        .withName("label")
+                                        .withValues(names)
+                                        .toMetadata()));
+    }
+
+    /**
+     * The checkpoint's own head is fine-tuned under the class names of the label column: they are
+     * what the saved config.json says, not the checkpoint's LABEL_0/LABEL_1.
+     */
+    @Test
+    void aCheckpointHeadTakesTheClassNamesOfTheLabelColumn() throws IOException {
+        BertClassificationModel m = tiny().setEpochs(1).fit(named(data, "neg", "pos"));
+        assertEquals(List.of("neg", "pos"), m.labels());
+        String path = tmp.resolve("named-head").toString();
+        m.write().save(path);
+        try (BertModel saved = BertModel.load(Path.of(path, "hf"), Device.cpu())) {
+            assertEquals(List.of("neg", "pos"), saved.config().labels());
+        }
+        assertEquals(List.of("neg", "pos"), BertClassificationModel.load(path).labels());
+        // without names the checkpoint's own are kept
+        assertEquals(List.of("LABEL_0", "LABEL_1"), tiny().setEpochs(1).fit(data).labels());
+        // fewer names than the head has classes: the checkpoint names the rest
+        double[] zeros = new double[TEXTS.length];
+        assertEquals(
+                List.of("only", "LABEL_1"),
+                tiny().setEpochs(1).fit(named(frame(TEXTS, zeros), "only")).labels());
+        assertFitError(
+                tiny(),
+                named(data, "a", "b", "c"),
+                "'label'",
+                "names 3 classes [a, b, c]",
+                "head has 2");
+        assertFitError(tiny(), named(frame(TEXTS, zeros), "LABEL_1"), "'label'", "repeat a name");
+    }
+
     static void assertFitError(BertClassifier clf, Dataset<Row> df, String... fragments) {
         IllegalArgumentException e =
                 assertThrows(IllegalArgumentException.class, () -> clf.fit(df));
@@ -381,6 +424,34 @@ class BertClassifierTest {
         assertFitError(tiny().setEarlyStoppingPatience(1), data, "validationFraction");
         assertFitError(tiny().setClassWeights(new double[] {1, 2, 3}), data, "classWeights has 3");
         assertFitError(tiny().setThresholds(new double[] {0.5}), data, "thresholds has 1");
+    }
+
+    /** Blank texts are refused like null ones, counted, with the first row named. */
+    @Test
+    void blankTextsAreRefusedLikeNullOnes() {
+        List<Row> single = new ArrayList<>();
+        for (int i = 0; i < TEXTS.length; i++) {
+            single.add(RowFactory.create(i == 2 ? "" : i == 5 ? "  \t" : TEXTS[i], LABELS[i]));
+        }
+        assertFitError(
+                tiny(),
+                spark.createDataFrame(single, SCHEMA),
+                "text column 'text' (param textCol) has 2 null or blank (whitespace-only) values"
+                        + " (the first at row 2)");
+        StructType pairSchema =
+                new StructType()
+                        .add("text", DataTypes.StringType)
+                        .add("second", DataTypes.StringType)
+                        .add("label", DataTypes.DoubleType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < TEXTS.length; i++) {
+            rows.add(RowFactory.create(TEXTS[i], i == 3 ? " " : TEXTS[i], LABELS[i]));
+        }
+        assertFitError(
+                tiny().setTextPairCol("second"),
+                spark.createDataFrame(rows, pairSchema),
+                "text pair column 'second' (param textPairCol) has 1 null or blank"
+                        + " (whitespace-only) value (the first at row 3)");
     }
 
     @Test
