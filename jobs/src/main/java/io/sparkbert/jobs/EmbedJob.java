@@ -1,7 +1,6 @@
 package io.sparkbert.jobs;
 
 import static org.apache.spark.ml.functions.vector_to_array;
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
@@ -12,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.feature.BertEmbeddings;
 import io.sparkbert.inference.ModelCache;
+import io.sparkbert.inference.TextColumns;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -116,13 +116,15 @@ public final class EmbedJob extends SparkJob {
             embeddings.setPairCol(pairCol);
         }
         Row counts =
-                df.agg(count(lit(1)), sum(when(col("`" + textCol + "`").isNull(), 1).otherwise(0)))
+                df.agg(
+                                count(lit(1)),
+                                sum(when(TextColumns.named(textCol).isNull(), 1).otherwise(0)))
                         .first();
         long inputRows = counts.getLong(0);
         long nullTexts = counts.isNullAt(1) ? 0 : counts.getLong(1);
 
         // vector_to_array fails on a null vector (a kept invalid row), so nulls bypass it.
-        Column vector = col("`" + vectorCol + "`");
+        Column vector = TextColumns.named(vectorCol);
         Dataset<Row> out =
                 embeddings
                         .transform(df)
@@ -131,7 +133,7 @@ public final class EmbedJob extends SparkJob {
                                 when(vector.isNull(), lit(null))
                                         .otherwise(vector_to_array(vector, "float64")));
         if (format.equals("csv")) {
-            out = out.withColumn(vectorCol, to_json(col("`" + vectorCol + "`")));
+            out = out.withColumn(vectorCol, to_json(TextColumns.named(vectorCol)));
         }
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path target = new Path(o.require("output"));

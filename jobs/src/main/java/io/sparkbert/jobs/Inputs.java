@@ -345,14 +345,6 @@ public final class Inputs {
     }
 
     /**
-     * The column named {@code name} taken literally: a name with a dot (a CSV header such as {@code
-     * review.text}) or a space is not read as a nested field or an expression.
-     */
-    public static org.apache.spark.sql.Column column(String name) {
-        return org.apache.spark.sql.functions.col("`" + name.replace("`", "``") + "`");
-    }
-
-    /**
      * Checks that {@code column} exists and is a string column.
      *
      * @param flag the option that named the column, e.g. {@code text-col}

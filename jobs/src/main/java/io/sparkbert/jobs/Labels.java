@@ -3,6 +3,7 @@ package io.sparkbert.jobs;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.inference.TextColumns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -52,7 +53,7 @@ record Labels(List<String> names, Column index) {
                     names.add(Integer.toString(i));
                 }
             }
-            return new Labels(names, Inputs.column(column).cast(DataTypes.DoubleType));
+            return new Labels(names, TextColumns.named(column).cast(DataTypes.DoubleType));
         }
         if (!type.equals(DataTypes.StringType)) {
             throw new IllegalArgumentException(
@@ -64,7 +65,7 @@ record Labels(List<String> names, Column index) {
         }
         TreeSet<String> seen = new TreeSet<>();
         for (Row r :
-                df.select(Inputs.column(column))
+                df.select(TextColumns.named(column))
                         .distinct()
                         .limit(MAX_CLASSES + 1)
                         .collectAsList()) {
@@ -87,11 +88,11 @@ record Labels(List<String> names, Column index) {
         checkNoNulls(df, column);
         if (type instanceof NumericType) {
             checkIndices(distinct(df, column), column, names.size() - 1, true);
-            return new Labels(names, Inputs.column(column).cast(DataTypes.DoubleType));
+            return new Labels(names, TextColumns.named(column).cast(DataTypes.DoubleType));
         }
         TreeSet<String> seen = new TreeSet<>();
         for (Row r :
-                df.select(Inputs.column(column))
+                df.select(TextColumns.named(column))
                         .distinct()
                         .limit(MAX_CLASSES + 1)
                         .collectAsList()) {
@@ -120,14 +121,14 @@ record Labels(List<String> names, Column index) {
         Column c = null;
         for (int i = 0; i < names.size(); i++) {
             Column cond =
-                    Inputs.column(column).cast(DataTypes.StringType).equalTo(lit(names.get(i)));
+                    TextColumns.named(column).cast(DataTypes.StringType).equalTo(lit(names.get(i)));
             c = c == null ? when(cond, lit((double) i)) : c.when(cond, lit((double) i));
         }
         return c;
     }
 
     private static void checkNoNulls(Dataset<Row> df, String column) {
-        long nulls = df.filter(Inputs.column(column).isNull()).count();
+        long nulls = df.filter(TextColumns.named(column).isNull()).count();
         if (nulls > 0) {
             throw new IllegalArgumentException(
                     "--label-col: column '"
@@ -141,7 +142,7 @@ record Labels(List<String> names, Column index) {
     private static List<Double> distinct(Dataset<Row> df, String column) {
         List<Double> out = new ArrayList<>();
         for (Row r :
-                df.select(Inputs.column(column).cast(DataTypes.DoubleType))
+                df.select(TextColumns.named(column).cast(DataTypes.DoubleType))
                         .distinct()
                         .limit(MAX_CLASSES + 1)
                         .collectAsList()) {

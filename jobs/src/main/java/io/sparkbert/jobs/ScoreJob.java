@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.inference.TextColumns;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -293,12 +294,12 @@ public final class ScoreJob extends SparkJob {
         if (pairCol != null) {
             Inputs.requireStringColumn(df, pairCol, "pair-col");
         }
-        org.apache.spark.sql.Column text = Inputs.column(textCol);
+        org.apache.spark.sql.Column text = TextColumns.named(textCol);
         org.apache.spark.sql.Column pair =
-                pairCol == null ? lit(null).cast("string") : Inputs.column(pairCol);
-        org.apache.spark.sql.Column hasInput = Scorer.hasText(text);
+                pairCol == null ? lit(null).cast("string") : TextColumns.named(pairCol);
+        org.apache.spark.sql.Column hasInput = TextColumns.hasText(text);
         if (pairCol != null) {
-            hasInput = hasInput.and(Scorer.hasText(pair));
+            hasInput = hasInput.and(TextColumns.hasText(pair));
         }
         // count(when(c, 1)) counts the rows where c is true (a null condition counts as false).
         Row counts =
@@ -322,7 +323,7 @@ public final class ScoreJob extends SparkJob {
             scored = scored.drop(c);
         }
         if (idCol != null) {
-            scored = scored.orderBy(col("`" + idCol + "`"));
+            scored = scored.orderBy(TextColumns.named(idCol));
         }
         String fmt = o.require("format");
         if (fmt.equals("csv")) {

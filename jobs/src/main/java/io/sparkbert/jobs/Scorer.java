@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.inference.TextColumns;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -150,26 +151,27 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         checkOutputColumns(input.columns(), labelOut);
         List<Column> keep = new ArrayList<>();
         for (String c : input.columns()) {
-            keep.add(col("`" + c + "`"));
+            keep.add(TextColumns.named(c));
         }
         // Every row goes through the model in one pass, so rows keep their order and partitions;
         // a row without text is scored on a placeholder and its outputs are nulled afterwards
         // (splitting the rows and taking a union would move such rows to the end).
-        Column present = hasText(col("`" + textCol + "`"));
+        Column present = TextColumns.hasText(TextColumns.named(textCol));
         if (pairCol != null) {
-            present = present.and(hasText(col("`" + pairCol + "`")));
+            present = present.and(TextColumns.hasText(TextColumns.named(pairCol)));
         }
         Dataset<Row> withText =
                 input.withColumn(VALID, present)
                         .withColumn(
                                 ModelBackend.TEXT,
-                                when(col(VALID), col("`" + textCol + "`"))
+                                when(col(VALID), TextColumns.named(textCol))
                                         .otherwise(lit(PLACEHOLDER)));
         if (pairCol != null) {
             withText =
                     withText.withColumn(
                             ModelBackend.PAIR,
-                            when(col(VALID), col("`" + pairCol + "`")).otherwise(lit(PLACEHOLDER)));
+                            when(col(VALID), TextColumns.named(pairCol))
+                                    .otherwise(lit(PLACEHOLDER)));
         }
         Column valid = col(VALID);
         Column[] names = labels.stream().map(l -> lit(l)).toArray(Column[]::new);
@@ -194,19 +196,6 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
     /** What the model reads in place of a null or blank text; its outputs are discarded. */
     private static final String PLACEHOLDER = ".";
 
-    /**
-     * True for a non-null string with a non-whitespace character: what the classifier accepts
-     * ({@code String.isBlank()} is false; {@code \\p{javaWhitespace}} is the same character class).
-     * Null and blank texts skip the model and get null outputs.
-     */
-    static Column hasText(Column c) {
-        return c.isNotNull().and(functionsNot(c.rlike(BLANK)));
-    }
-
-    /** A string of whitespace only, as {@code String.isBlank()} sees it. */
+    /** A string of whitespace only, as {@code String.isBlank()} sees it (for counting). */
     static final String BLANK = "^\\p{javaWhitespace}*$";
-
-    private static Column functionsNot(Column c) {
-        return org.apache.spark.sql.functions.not(c);
-    }
 }

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.inference.TextColumns;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,9 +116,9 @@ public final class TrainJob extends SparkJob {
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
         List<Column> cols = new ArrayList<>();
-        cols.add(Inputs.column(textCol).as(ModelBackend.TEXT));
+        cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
         if (pairCol != null) {
-            cols.add(Inputs.column(pairCol).as(ModelBackend.PAIR));
+            cols.add(TextColumns.named(pairCol).as(ModelBackend.PAIR));
         }
         cols.add(labels.index().as(ModelBackend.LABEL));
         Dataset<Row> data = df.select(cols.toArray(new Column[0]));
@@ -174,8 +175,9 @@ public final class TrainJob extends SparkJob {
      * their count and the user's column (scoring gives such rows no prediction).
      */
     private static void checkTexts(Dataset<Row> df, String textCol, String pairCol) {
-        Column noText = not(Scorer.hasText(Inputs.column(textCol)));
-        Column noPair = pairCol == null ? lit(false) : not(Scorer.hasText(Inputs.column(pairCol)));
+        Column noText = not(TextColumns.hasText(TextColumns.named(textCol)));
+        Column noPair =
+                pairCol == null ? lit(false) : not(TextColumns.hasText(TextColumns.named(pairCol)));
         Row bad = df.agg(count(when(noText, 1)), count(when(noPair, 1))).first();
         String[][] checks = {{"text-col", textCol}, {"pair-col", pairCol}};
         for (int i = 0; i < 2; i++) {
