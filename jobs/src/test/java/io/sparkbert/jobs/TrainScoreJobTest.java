@@ -209,6 +209,21 @@ class TrainScoreJobTest {
         return new ScoreJob(BACKEND);
     }
 
+    /** {@code --model <the trained model> --input in --output out} followed by {@code more}. */
+    private static String[] modelInputOutput(Path in, Path out, String... more) {
+        List<String> args = new ArrayList<>();
+        args.addAll(
+                List.of(
+                        "--model",
+                        model.toString(),
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        out.toString()));
+        args.addAll(List.of(more));
+        return args.toArray(new String[0]);
+    }
+
     @Test
     void overwriteScoresEveryRowWithTypedOutputsAndAManifest() throws IOException {
         List<String> lines = new ArrayList<>(JobFixtures.lines(100, 9, true));
@@ -220,16 +235,13 @@ class TrainScoreJobTest {
                 job.run(
                         spark,
                         job.parse(
-                                "--model",
-                                model.toString(),
-                                "--input",
-                                in.toString(),
-                                "--output",
-                                out.toString(),
-                                "--label-out-col",
-                                "predicted",
-                                "--id-col",
-                                "id"));
+                                modelInputOutput(
+                                        in,
+                                        out,
+                                        "--label-out-col",
+                                        "predicted",
+                                        "--id-col",
+                                        "id")));
         assertEquals(10, r.rows());
         Dataset<Row> df = spark.read().parquet(out.toString());
         assertEquals(10, df.count());
@@ -273,17 +285,7 @@ class TrainScoreJobTest {
 
         // a second run replaces the output as a whole
         Path in2 = JobFixtures.write(tmp.resolve("in2.jsonl"), JobFixtures.unlabelled(200, 3));
-        job.run(
-                spark,
-                job.parse(
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        in2.toString(),
-                        "--output",
-                        out.toString(),
-                        "--format",
-                        "csv"));
+        job.run(spark, job.parse(modelInputOutput(in2, out, "--format", "csv")));
         Dataset<Row> csv = spark.read().option("header", "true").csv(out.toString());
         assertEquals(3, csv.count());
         String prob = csv.select("probability").as(Encoders.STRING()).first();
@@ -438,11 +440,7 @@ class TrainScoreJobTest {
         JobResult rc =
                 csvJob.run(
                         spark,
-                        csvJob.parse(
-                                "--model", model.toString(),
-                                "--input", csvIn.toString(),
-                                "--output", csvOut.toString(),
-                                "--mode", "incremental"));
+                        csvJob.parse(modelInputOutput(csvIn, csvOut, "--mode", "incremental")));
         assertEquals(3, rc.rows());
         JsonNode mc = json(csvOut.resolve(ScoreJob.MANIFEST));
         assertEquals(4, mc.get("units").size());
@@ -457,17 +455,7 @@ class TrainScoreJobTest {
         JobFixtures.write(in.resolve("day=2").resolve("b.jsonl"), JobFixtures.unlabelled(4, 6));
         Path out = tmp.resolve("partsout");
         ScoreJob job = score();
-        job.run(
-                spark,
-                job.parse(
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        in.toString(),
-                        "--output",
-                        out.toString(),
-                        "--mode",
-                        "incremental"));
+        job.run(spark, job.parse(modelInputOutput(in, out, "--mode", "incremental")));
         assertTrue(Files.exists(out.resolve("day=1").resolve(ScoreJob.UNIT_RECORD)));
         Dataset<Row> df = spark.read().parquet(out.toString());
         assertEquals(6, df.filter("day = 2").count());
@@ -538,34 +526,14 @@ class TrainScoreJobTest {
         String host = java.net.InetAddress.getLocalHost().getHostName();
         Files.writeString(OutputLockPath.of(out), host + " " + deadPid + " 2020-01-01T00:00:00Z x");
         ScoreJob job = score();
-        assertEquals(
-                3,
-                job.run(
-                                spark,
-                                job.parse(
-                                        "--model",
-                                        model.toString(),
-                                        "--input",
-                                        in.toString(),
-                                        "--output",
-                                        out.toString()))
-                        .rows());
+        assertEquals(3, job.run(spark, job.parse(modelInputOutput(in, out))).rows());
         // a live holder (this JVM under another run id) is respected
         Files.writeString(
                 OutputLockPath.of(out),
                 host + " " + ProcessHandle.current().pid() + " 2020-01-01T00:00:00Z other-run");
         assertThrows(
                 IllegalStateException.class,
-                () ->
-                        job.run(
-                                spark,
-                                job.parse(
-                                        "--model",
-                                        model.toString(),
-                                        "--input",
-                                        in.toString(),
-                                        "--output",
-                                        out.toString())));
+                () -> job.run(spark, job.parse(modelInputOutput(in, out))));
     }
 
     @Test
@@ -598,16 +566,7 @@ class TrainScoreJobTest {
         IllegalArgumentException e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--model",
-                                                model.toString(),
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("o").toString())));
+                        () -> job.run(spark, job.parse(modelInputOutput(in, tmp.resolve("o")))));
         assertTrue(
                 e.getMessage().contains("'label'") && e.getMessage().contains("--label-out-col"),
                 e.getMessage());
@@ -632,16 +591,13 @@ class TrainScoreJobTest {
                                 job.run(
                                         spark,
                                         job.parse(
-                                                "--model",
-                                                model.toString(),
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("o").toString(),
-                                                "--pair-col",
-                                                "id",
-                                                "--label-out-col",
-                                                "x")));
+                                                modelInputOutput(
+                                                        in,
+                                                        tmp.resolve("o"),
+                                                        "--pair-col",
+                                                        "id",
+                                                        "--label-out-col",
+                                                        "x"))));
         assertTrue(e.getMessage().contains("single texts"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("o")));
     }
@@ -655,17 +611,7 @@ class TrainScoreJobTest {
         Path in = JobFixtures.write(tmp.resolve("ordered.jsonl"), lines);
         Path out = tmp.resolve("ordered-scores");
         ScoreJob job = score();
-        job.run(
-                spark,
-                job.parse(
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        in.toString(),
-                        "--output",
-                        out.toString(),
-                        "--format",
-                        "json"));
+        job.run(spark, job.parse(modelInputOutput(in, out, "--format", "json")));
         List<String> expected = new ArrayList<>();
         for (String l : lines) {
             expected.add(JSON.readTree(l).get("id").asText());
@@ -750,18 +696,7 @@ class TrainScoreJobTest {
         Path in = JobFixtures.write(tmp.resolve("multiline.jsonl"), lines);
         Path out = tmp.resolve("multiline-scores");
         ScoreJob job = score();
-        JobResult r =
-                job.run(
-                        spark,
-                        job.parse(
-                                "--model",
-                                model.toString(),
-                                "--input",
-                                in.toString(),
-                                "--output",
-                                out.toString(),
-                                "--format",
-                                "csv"));
+        JobResult r = job.run(spark, job.parse(modelInputOutput(in, out, "--format", "csv")));
         assertEquals(5, r.rows());
         Dataset<Row> csv =
                 spark.read()
@@ -790,16 +725,7 @@ class TrainScoreJobTest {
             IllegalArgumentException e =
                     assertThrows(
                             IllegalArgumentException.class,
-                            () ->
-                                    job.run(
-                                            spark,
-                                            job.parse(
-                                                    "--model",
-                                                    model.toString(),
-                                                    "--input",
-                                                    in.toString(),
-                                                    "--output",
-                                                    output.toString())));
+                            () -> job.run(spark, job.parse(modelInputOutput(in, output))));
             assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         }
         // an unrelated directory with files in it
@@ -811,13 +737,7 @@ class TrainScoreJobTest {
                         () ->
                                 job.run(
                                         spark,
-                                        job.parse(
-                                                "--model",
-                                                model.toString(),
-                                                "--input",
-                                                otherIn.toString(),
-                                                "--output",
-                                                other.getParent().toString())));
+                                        job.parse(modelInputOutput(otherIn, other.getParent()))));
         assertTrue(
                 e.getMessage().contains("not the output of an earlier score run"), e.getMessage());
         // evaluate into the model dir, embed into the input's dir
@@ -825,16 +745,7 @@ class TrainScoreJobTest {
         e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () ->
-                                ev.run(
-                                        spark,
-                                        ev.parse(
-                                                "--model",
-                                                model.toString(),
-                                                "--input",
-                                                trainFile.toString(),
-                                                "--output",
-                                                model.toString())));
+                        () -> ev.run(spark, ev.parse(modelInputOutput(trainFile, model))));
         assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         EmbedJob embed = new EmbedJob();
         e =
@@ -854,15 +765,7 @@ class TrainScoreJobTest {
         // an empty directory and an earlier score output may be replaced
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         for (int run = 0; run < 2; run++) {
-            job.run(
-                    spark,
-                    job.parse(
-                            "--model",
-                            model.toString(),
-                            "--input",
-                            otherIn.toString(),
-                            "--output",
-                            empty.toString()));
+            job.run(spark, job.parse(modelInputOutput(otherIn, empty)));
         }
         assertEquals(3, spark.read().parquet(empty.toString()).count());
     }
