@@ -148,41 +148,19 @@ class TrainerTest {
         assertTrue(r.summary().steps().get(0).gradNorm() > 1e-12);
     }
 
-    @Test
-    void weightedCrossEntropyMatchesAHandComputation() {
-        double[] w = {0.3, 2.0};
-        float[][] logits;
-        Trainer.Examples ex;
-        try (BertModel model = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
-            Trainer t =
-                    new Trainer(
-                            small().epochs(1).batchSize(8).shuffle(false).classWeights(w).build());
-            ex = t.encode(tokenizer, TEXTS, null, LABELS);
-            logits = ClassifierHead.POOLER.logits(model, ex.encodings());
-            TrainingSummary s = t.train(model, ClassifierHead.POOLER, ex, null);
-            double num = 0;
-            double den = 0;
-            for (int i = 0; i < logits.length; i++) {
-                double max = Math.max(logits[i][0], logits[i][1]);
-                double lse =
-                        max + Math.log(Math.exp(logits[i][0] - max) + Math.exp(logits[i][1] - max));
-                double nll = lse - logits[i][LABELS[i]];
-                num += w[LABELS[i]] * nll;
-                den += w[LABELS[i]];
-            }
-            assertEquals(num / den, s.steps().get(0).loss(), 1e-5);
-        }
-    }
-
     /**
-     * Label smoothing as torch's CrossEntropyLoss(weight, label_smoothing): (1 - eps) times the
-     * weighted NLL plus eps / k times the class-weighted sum of -log p over all classes, divided by
-     * the examples' summed weights; checked on the first step's loss, unweighted and weighted.
+     * The first step's loss against a hand computation from the logits, as torch's
+     * CrossEntropyLoss(weight, label_smoothing=eps) defines it: (1 - eps) times the weighted NLL
+     * plus eps / k times the class-weighted sum of -log p over the classes, divided by the
+     * examples' summed weights; class weights alone, label smoothing alone, and both.
      */
     @Test
-    void labelSmoothedCrossEntropyMatchesAHandComputation() {
-        double eps = 0.2;
-        for (double[] w : new double[][] {null, {0.3, 2.0}}) {
+    void crossEntropyWithClassWeightsAndLabelSmoothingMatchesAHandComputation() {
+        double[][] weights = {{0.3, 2.0}, null, {0.3, 2.0}};
+        double[] smoothing = {0, 0.2, 0.2};
+        for (int run = 0; run < weights.length; run++) {
+            double[] w = weights[run];
+            double eps = smoothing[run];
             try (BertModel model = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
                 TrainingConfig.Builder b =
                         small().epochs(1).batchSize(8).shuffle(false).labelSmoothing(eps);
@@ -208,7 +186,10 @@ class TrainerTest {
                     den += wy;
                 }
                 assertEquals(
-                        num / den, s.steps().get(0).loss(), 1e-5, "weights " + Arrays.toString(w));
+                        num / den,
+                        s.steps().get(0).loss(),
+                        1e-5,
+                        "weights " + Arrays.toString(w) + ", eps " + eps);
             }
         }
         assertThrows(IllegalArgumentException.class, () -> small().labelSmoothing(1.0).build());
