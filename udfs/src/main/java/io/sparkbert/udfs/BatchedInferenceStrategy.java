@@ -1,12 +1,15 @@
 package io.sparkbert.udfs;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.WeakHashMap;
 import org.apache.spark.sql.catalyst.expressions.AttributeReference;
+import org.apache.spark.sql.catalyst.expressions.AttributeSet;
 import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.LambdaFunction;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
 import org.apache.spark.sql.catalyst.expressions.ScalaUDF;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
@@ -15,7 +18,6 @@ import org.apache.spark.sql.execution.ProjectExec;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.SparkStrategy;
 import org.apache.spark.sql.types.Metadata;
-import scala.Option;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
 import scala.runtime.AbstractPartialFunction;
@@ -25,15 +27,27 @@ import scala.runtime.AbstractPartialFunction;
  * bert_classify}, ...) as {@link BatchedInferenceExec} operators under a {@link ProjectExec}: the
  * function calls in the projection are replaced by references to the column the batched operator
  * appends. Calls anywhere else (a filter, a join condition, an aggregate) keep the row-at-a-time
- * UDF, which computes the same values, one forward pass per row.
+ * UDF, which computes the same values, one forward pass per row. So do calls inside a lambda
+ * ({@code transform(arr, x -> bert_embed(x))}), whose argument is not a column of the child.
  *
- * <p>Thread-safe: the registry of functions is a concurrent map.
+ * <p>A call is recognised by the function object of its {@link ScalaUDF}, not by its name: a plan
+ * analysed before a name was registered again keeps the model it was analysed with, and a function
+ * that replaces one of ours under the same name (another model without a head, or any user UDF) is
+ * never taken for ours.
+ *
+ * <p>Thread-safe: the registry is a synchronized weak map, so functions that no plan and no
+ * registration refer to any more can be collected.
  */
 final class BatchedInferenceStrategy extends SparkStrategy {
-    private final Map<String, BatchedCall> functions = new ConcurrentHashMap<>();
+    private final Map<Object, BatchedCall> functions =
+            Collections.synchronizedMap(new WeakHashMap<>());
 
-    void register(BatchedCall call) {
-        functions.put(call.functionName(), call);
+    /**
+     * Records that a ScalaUDF whose {@code function()} is {@code udfFunction} computes {@code
+     * call}.
+     */
+    void register(Object udfFunction, BatchedCall call) {
+        functions.put(udfFunction, call);
     }
 
     @Override
@@ -43,8 +57,9 @@ final class BatchedInferenceStrategy extends SparkStrategy {
         }
         Project project = (Project) plan;
         List<ScalaUDF> calls = new ArrayList<>();
+        AttributeSet available = project.child().outputSet();
         for (NamedExpression e : JavaConverters.seqAsJavaList(project.projectList())) {
-            collect((Expression) e, calls);
+            collect((Expression) e, available, calls);
         }
         if (calls.isEmpty()) {
             return emptySeq();
@@ -53,7 +68,7 @@ final class BatchedInferenceStrategy extends SparkStrategy {
         Map<ScalaUDF, AttributeReference> replacements = new IdentityHashMap<>();
         int i = 0;
         for (ScalaUDF udf : calls) {
-            BatchedCall call = functions.get(udf.udfName().get());
+            BatchedCall call = functions.get(udf.function());
             AttributeReference out =
                     new AttributeReference(
                             "__sparkbert_" + call.functionName() + "_" + i++,
@@ -74,13 +89,15 @@ final class BatchedInferenceStrategy extends SparkStrategy {
         return JavaConverters.asScalaBuffer(List.of(exec)).toSeq();
     }
 
-    private void collect(Expression e, List<ScalaUDF> out) {
+    private void collect(Expression e, AttributeSet available, List<ScalaUDF> out) {
+        if (e instanceof LambdaFunction) {
+            return; // its body sees lambda variables, which only the enclosing function binds
+        }
         if (e instanceof ScalaUDF) {
             ScalaUDF udf = (ScalaUDF) e;
-            Option<String> name = udf.udfName();
-            if (name.isDefined()
-                    && functions.containsKey(name.get())
-                    && udf.children().size() == 1) {
+            if (functions.containsKey(udf.function())
+                    && udf.children().size() == 1
+                    && udf.children().apply(0).references().subsetOf(available)) {
                 for (ScalaUDF seen : out) {
                     if (seen == udf) {
                         return;
@@ -91,7 +108,7 @@ final class BatchedInferenceStrategy extends SparkStrategy {
             }
         }
         for (Expression c : JavaConverters.seqAsJavaList(e.children())) {
-            collect(c, out);
+            collect(c, available, out);
         }
     }
 

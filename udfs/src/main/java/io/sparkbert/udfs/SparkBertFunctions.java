@@ -25,6 +25,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.catalyst.FunctionIdentifier;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.expressions.Literal;
+import org.apache.spark.sql.catalyst.expressions.ScalaUDF;
 import org.apache.spark.sql.execution.SparkStrategy;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -61,7 +65,9 @@ import scala.collection.Seq;
  * <p>The model functions are batched: a planner strategy added to the session turns a projection
  * that calls them into an operator that scores each partition in length-bucketed batches, with the
  * model loaded once per executor JVM. Where a call cannot be batched (inside a filter, a join
- * condition or an aggregate) the same values come from a row-at-a-time path.
+ * condition, an aggregate or a lambda such as {@code transform(texts, t -> bert_embed(t))}) the
+ * same values come from a row-at-a-time path. A query analysed before a name was registered again
+ * keeps computing with the model it was analysed with.
  *
  * <p>Batching and truncation are read from the session's conf when {@code register} runs: {@value
  * #CONF_BATCH_SIZE} (1..65536, default 32: the fastest on CPU in docs/benchmarks.md), {@value
@@ -208,12 +214,31 @@ public final class SparkBertFunctions {
 
     private static void registerModelFunction(
             SparkSession spark, BatchedInferenceStrategy strategy, BatchedCall call) {
-        strategy.register(call);
         spark.udf()
                 .register(
                         call.functionName(),
                         (UDF1<String, Object>) text -> text == null ? null : call.scoreOne(text),
                         call.resultType());
+        // Every ScalaUDF this registration builds shares one function object; the strategy
+        // batches exactly those calls, not whatever is registered under the name later.
+        Expression built;
+        try {
+            built =
+                    spark.sessionState()
+                            .functionRegistry()
+                            .lookupFunction(
+                                    new FunctionIdentifier(call.functionName()),
+                                    JavaConverters.asScalaBuffer(
+                                                    List.<Expression>of(
+                                                            Literal.create(
+                                                                    null, DataTypes.StringType)))
+                                            .toSeq());
+        } catch (Exception e) {
+            throw new IllegalStateException(
+                    "SparkBertFunctions.register: " + call.functionName() + " was not registered",
+                    e);
+        }
+        strategy.register(((ScalaUDF) built).function(), call);
     }
 
     /** An integer Spark conf value in [min, max], or {@code dflt} when unset. */

@@ -26,6 +26,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -42,6 +43,12 @@ class SparkBertFunctionsTest {
         golden =
                 JsonParser.parseString(Files.readString(Fixtures.tinyBert().resolve("golden.json")))
                         .getAsJsonObject();
+        SparkBertFunctions.register(spark, "tiny", Fixtures.tinyBert().toString());
+    }
+
+    /** Tests that register another model take the bert_* names from tinybert; give them back. */
+    @AfterEach
+    void registerTinyAgain() {
         SparkBertFunctions.register(spark, "tiny", Fixtures.tinyBert().toString());
     }
 
@@ -180,6 +187,82 @@ class SparkBertFunctionsTest {
         }
         assertNotNull(root.getMessage());
         assertTrue(root.getMessage().contains("no classification head"), e.toString());
+    }
+
+    /** The innermost cause whose message contains {@code fragment}, or null. */
+    private static Throwable causeWith(Throwable e, String fragment) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains(fragment)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void aNameRegisteredAgainIsNeverScoredWithTheModelItReplaced() {
+        view("again_texts", List.of("a good film", "a bad film"), 1);
+        String query = "SELECT id, bert_classify(text).label FROM again_texts";
+        Dataset<Row> analysedBefore = spark.sql(query);
+        // bert_classify now belongs to a model without a head: the batched projection must
+        // fail as the row-by-row call does, not go on with tinybert's classifier.
+        SparkBertFunctions.register(spark, "headless", "default");
+        Exception e = assertThrows(Exception.class, () -> spark.sql(query).collectAsList());
+        assertNotNull(causeWith(e, "no classification head"), e.toString());
+        // A plan analysed before keeps the function it was analysed with, on both paths.
+        assertEquals(2, analysedBefore.collectAsList().size());
+
+        // A user function registered under one of the names is the user's function.
+        spark.udf()
+                .register(
+                        "tiny_embed",
+                        (org.apache.spark.sql.api.java.UDF1<String, List<Double>>)
+                                t -> List.of(1.0, 2.0),
+                        SparkBertFunctions.EMBED_TYPE);
+        Dataset<Row> mine = spark.sql("SELECT tiny_embed(text) FROM again_texts");
+        assertTrue(
+                !mine.queryExecution().executedPlan().toString().contains("BatchedInference"),
+                mine.queryExecution().executedPlan().toString());
+        for (Row r : mine.collectAsList()) {
+            assertEquals(List.of(1.0, 2.0), r.getList(0));
+        }
+
+        // A wrong argument count is still refused when the query is analysed.
+        Exception arity =
+                assertThrows(
+                        Exception.class,
+                        () -> spark.sql("SELECT bert_embed(text, text) FROM again_texts"));
+        assertNotNull(causeWith(arity, "bert_embed"), arity.toString());
+    }
+
+    @Test
+    void callsInsideALambdaAreScoredRowByRow() {
+        List<String> texts = evalTexts();
+        view("lambda_texts", texts, 2);
+        List<Row> rows =
+                spark.sql(
+                                "SELECT id, transform(array(text, 'x'), t -> tiny_classify(t)),"
+                                        + " tiny_classify(text), tiny_classify('x')"
+                                        + " FROM lambda_texts ORDER BY id")
+                        .collectAsList();
+        assertEquals(texts.size(), rows.size());
+        for (Row r : rows) {
+            List<Row> inLambda = r.getList(1);
+            assertSameClass(r.getStruct(2), inLambda.get(0), "row " + r.getInt(0));
+            assertSameClass(r.getStruct(3), inLambda.get(1), "'x' in row " + r.getInt(0));
+        }
+    }
+
+    /** Two bert_classify results agree (batched and row-by-row pad differently: 1e-6). */
+    private static void assertSameClass(Row expected, Row actual, String what) {
+        assertNotNull(actual, what);
+        assertEquals(expected.getString(0), actual.getString(0), what);
+        List<Double> p = expected.getList(2);
+        List<Double> q = actual.getList(2);
+        assertEquals(p.size(), q.size(), what);
+        for (int k = 0; k < p.size(); k++) {
+            assertEquals(p.get(k), q.get(k), 1e-6, what);
+        }
     }
 
     @Test
