@@ -14,6 +14,9 @@ import scala.collection.JavaConverters;
  *
  * <ol>
  *   <li>{@code device=cpu}: the CPU, whatever the task was given.
+ *   <li>{@code device=gpu:N} (the SQL functions' {@code spark.sparkbert.sql.device}; the stages'
+ *       param takes auto, cpu and gpu only): GPU N, whatever the task was given; an error when the
+ *       engine does not see that GPU.
  *   <li>The task holds a {@code gpu} resource (Spark scheduled it with {@code
  *       spark.task.resource.gpu.amount}): the first address Spark assigned, so that concurrent
  *       tasks on one executor use the GPUs Spark gave them rather than all landing on GPU 0.
@@ -58,11 +61,14 @@ public final class TaskDevices {
             case "auto":
                 break;
             default:
+                if (mode.matches("gpu:[0-9]{1,9}")) {
+                    return explicitGpu(deviceParam, Integer.parseInt(mode.substring(4)), gpuCount);
+                }
                 throw new IllegalArgumentException(
                         "Invalid device '"
                                 + deviceParam
                                 + "': must be one of auto, cpu, gpu (set the stage's device param"
-                                + " or the job's --device option).");
+                                + " or the job's --device option), or gpu:N for the SQL functions.");
         }
         if (taskGpuAddresses != null && taskGpuAddresses.length > 0) {
             String address = taskGpuAddresses[0].trim();
@@ -82,12 +88,37 @@ public final class TaskDevices {
             return "gpu:0";
         }
         if (mode.equals("gpu")) {
-            throw new IllegalArgumentException(
-                    "device=gpu was requested but the PyTorch engine sees no GPU on this machine."
-                            + " Add the CUDA build of libtorch (ai.djl.pytorch:pytorch-native-cu*"
-                            + " jar) to the classpath and run on a GPU node, or set device=auto or"
-                            + " device=cpu.");
+            throw noGpu("gpu");
         }
         return "cpu";
+    }
+
+    /** {@code gpu:index} when the engine sees that GPU. */
+    private static String explicitGpu(String deviceParam, int index, IntSupplier gpuCount) {
+        int gpus = gpuCount.getAsInt();
+        if (gpus == 0) {
+            throw noGpu(deviceParam.trim());
+        }
+        if (index >= gpus) {
+            throw new IllegalArgumentException(
+                    "device="
+                            + deviceParam.trim()
+                            + " was requested but the PyTorch engine sees only "
+                            + gpus
+                            + " GPU(s) (gpu:0..gpu:"
+                            + (gpus - 1)
+                            + "); use one of those, gpu, auto or cpu.");
+        }
+        return "gpu:" + index;
+    }
+
+    private static IllegalArgumentException noGpu(String requested) {
+        return new IllegalArgumentException(
+                "device="
+                        + requested
+                        + " was requested but the PyTorch engine sees no GPU on this machine."
+                        + " Add the CUDA build of libtorch (ai.djl.pytorch:pytorch-native-cu*"
+                        + " jar) to the classpath and run on a GPU node, or set device=auto or"
+                        + " device=cpu.");
     }
 }

@@ -38,6 +38,24 @@ class TaskDevicesTest {
     }
 
     @Test
+    void anExplicitGpuIndexIsUsedWhenTheEngineSeesIt() {
+        // spark.sparkbert.sql.device accepts gpu:N; the task's own GPU does not override it.
+        assertEquals("gpu:1", TaskDevices.choose("gpu:1", new String[] {"0"}, () -> 2));
+        assertEquals("gpu:0", TaskDevices.choose(" GPU:0 ", NONE, () -> 1));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TaskDevices.choose("gpu:0", NONE, () -> 0));
+        assertTrue(e.getMessage().contains("device=gpu:0"), e.getMessage());
+        assertTrue(e.getMessage().contains("sees no GPU"), e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TaskDevices.choose("gpu:2", NONE, () -> 2));
+        assertTrue(e.getMessage().contains("gpu:0..gpu:1"), e.getMessage());
+    }
+
+    @Test
     void badValuesAreNamed() {
         IllegalArgumentException e =
                 assertThrows(
