@@ -83,7 +83,32 @@ public final class PartitionScorer {
      */
     public static Iterator<Row> score(
             Iterator<Row> rows, ScoringSpec spec, int textIdx, int pairIdx, ResultMapper mapper) {
-        return new ScoringIterator(rows, spec, textIdx, pairIdx, mapper);
+        return new ScoringIterator(rows, spec, textIdx, pairIdx, mapper, true);
+    }
+
+    /**
+     * Scores one row at once and frees its native scope before returning, for callers that score
+     * row by row (a SQL function inside a filter): unlike {@link #score}, nothing is left for the
+     * task's end, so a task that calls this for every row of its partition holds no more memory
+     * after a million rows than after one.
+     *
+     * @param row the input row
+     * @param spec what to compute
+     * @param textIdx index of the text column in the row
+     * @param pairIdx index of the pair column, or -1
+     * @param mapper score to appended column values
+     * @return the row with the values appended
+     */
+    public static Row scoreOne(
+            Row row, ScoringSpec spec, int textIdx, int pairIdx, ResultMapper mapper) {
+        ScoringIterator it =
+                new ScoringIterator(
+                        java.util.List.of(row).iterator(), spec, textIdx, pairIdx, mapper, false);
+        try {
+            return it.next();
+        } finally {
+            it.close();
+        }
     }
 
     /** Pulls a window, scores it, hands its rows out, repeats. */
@@ -93,6 +118,7 @@ public final class PartitionScorer {
         private final int textIdx;
         private final int pairIdx;
         private final ResultMapper mapper;
+        private final boolean closeAtTaskEnd;
         private final AtomicBoolean closed = new AtomicBoolean();
         private NDManager scope;
         private DocumentScorer scorer;
@@ -105,12 +131,14 @@ public final class PartitionScorer {
                 ScoringSpec spec,
                 int textIdx,
                 int pairIdx,
-                ResultMapper mapper) {
+                ResultMapper mapper,
+                boolean closeAtTaskEnd) {
             this.rows = rows;
             this.spec = spec;
             this.textIdx = textIdx;
             this.pairIdx = pairIdx;
             this.mapper = mapper;
+            this.closeAtTaskEnd = closeAtTaskEnd;
         }
 
         @Override
@@ -176,7 +204,7 @@ public final class PartitionScorer {
                 JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
             }
             scope = NDManager.newBaseManager(Devices.resolve(device));
-            if (ctx != null) {
+            if (ctx != null && closeAtTaskEnd) {
                 ctx.addTaskCompletionListener((TaskCompletionListener) c -> close());
             }
             scorer = new DocumentScorer(spec, loaded, scope);

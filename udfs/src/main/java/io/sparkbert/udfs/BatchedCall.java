@@ -57,10 +57,13 @@ public final class BatchedCall implements Serializable {
 
     /** The fallback for a single value (one forward pass for one row). */
     Object scoreOne(String text) {
-        Iterator<Row> out =
-                score(
-                        java.util.Collections.singletonList(RowFactory.create(text, null))
-                                .iterator());
-        return out.next().get(2);
+        Row out =
+                PartitionScorer.scoreOne(
+                        RowFactory.create(text),
+                        spec,
+                        0,
+                        -1,
+                        score -> new Object[] {mapper.toValue(score)});
+        return out.get(1);
     }
 }

@@ -17,9 +17,11 @@ import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -263,6 +265,38 @@ class SparkBertFunctionsTest {
         for (int k = 0; k < p.size(); k++) {
             assertEquals(p.get(k), q.get(k), 1e-6, what);
         }
+    }
+
+    @Test
+    void rowByRowCallsLeaveNothingForTheEndOfTheTask() {
+        // How many task-completion callbacks the calling task holds (TaskContextImpl's private
+        // stack: read by reflection, for this test only).
+        spark.udf()
+                .register(
+                        "task_callbacks",
+                        (org.apache.spark.sql.api.java.UDF1<String, Integer>)
+                                t -> {
+                                    TaskContext ctx = TaskContext.get();
+                                    Field f =
+                                            ctx.getClass().getDeclaredField("onCompleteCallbacks");
+                                    f.setAccessible(true);
+                                    Object callbacks = f.get(ctx);
+                                    return (Integer)
+                                            callbacks
+                                                    .getClass()
+                                                    .getMethod("size")
+                                                    .invoke(callbacks);
+                                },
+                        DataTypes.IntegerType);
+        Row r =
+                spark.sql(
+                                "SELECT count(*), max(task_callbacks(t)) FROM (SELECT CAST(id AS"
+                                        + " STRING) t FROM range(0, 2000, 1, 1))"
+                                        + " WHERE size(tiny_embed(t)) > 0")
+                        .first();
+        assertEquals(2000L, r.getLong(0));
+        // Before, every row left its scorer (window, scores, native scope) to the task's end.
+        assertTrue(r.getInt(1) < 10, "callbacks held by the task: " + r.getInt(1));
     }
 
     @Test
