@@ -60,7 +60,9 @@ import scala.collection.Seq;
  *
  * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
  * {@code <name>_classify}, so several models can be used in one query; the {@code bert_*} names
- * follow the latest registration. Null or blank text gives a null result.
+ * follow the latest registration. Null text gives a null result from every function; blank text
+ * (whitespace only) gives null from {@code bert_embed} and {@code bert_classify}, which have no
+ * model output for it, while {@code bert_tokenize} tokenizes it as HF does ({@code [CLS] [SEP]}).
  *
  * <p>The model functions are batched: a planner strategy added to the session turns a projection
  * that calls them into an operator that scores each partition in length-bucketed batches, with the
