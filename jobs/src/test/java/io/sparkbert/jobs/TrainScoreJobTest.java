@@ -93,16 +93,7 @@ class TrainScoreJobTest {
         }
         TrainJob job = new TrainJob(BACKEND);
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input",
-                                                trainFile.toString(),
-                                                "--output",
-                                                model.toString())));
+                refused(job, "--input", trainFile.toString(), "--output", model.toString());
         assertTrue(e.getMessage().contains("exists"), e.getMessage());
     }
 
@@ -127,31 +118,18 @@ class TrainScoreJobTest {
                         tmp.resolve("frac.jsonl"),
                         List.of("{\"text\":\"a\",\"label\":0.5}", "{\"text\":\"b\",\"label\":1}"));
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input",
-                                                frac.toString(),
-                                                "--output",
-                                                tmp.resolve("m2").toString())));
+                refused(job, "--input", frac.toString(), "--output", tmp.resolve("m2").toString());
         assertTrue(e.getMessage().contains("numeric label 0.5"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("m2")));
         e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("m3").toString(),
-                                                "--text-col",
-                                                "body")));
+                refused(
+                        job,
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("m3").toString(),
+                        "--text-col",
+                        "body");
         assertTrue(
                 e.getMessage().startsWith("--text-col: the input has no column 'body'"),
                 e.getMessage());
@@ -167,14 +145,7 @@ class TrainScoreJobTest {
         Path in = JobFixtures.write(tmp.resolve("blank.jsonl"), lines);
         TrainJob job = new TrainJob(BACKEND);
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input", in.toString(),
-                                                "--output", tmp.resolve("mb").toString())));
+                refused(job, "--input", in.toString(), "--output", tmp.resolve("mb").toString());
         assertEquals(
                 "--text-col: column 'text' has 3 null or blank (whitespace-only) texts; drop or"
                         + " fill such rows before training (scoring gives them no prediction"
@@ -189,15 +160,14 @@ class TrainScoreJobTest {
         pairs.add("{\"text\":\"a\",\"second\":\"  \",\"label\":\"pos\"}");
         Path pin = JobFixtures.write(tmp.resolve("pairs.jsonl"), pairs);
         e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input", pin.toString(),
-                                                "--output", tmp.resolve("mp").toString(),
-                                                "--pair-col", "second")));
+                refused(
+                        job,
+                        "--input",
+                        pin.toString(),
+                        "--output",
+                        tmp.resolve("mp").toString(),
+                        "--pair-col",
+                        "second");
         assertEquals(
                 "--pair-col: column 'second' has 1 null or blank (whitespace-only) text; drop or"
                         + " fill such rows before training (scoring gives them no prediction"
@@ -207,6 +177,11 @@ class TrainScoreJobTest {
 
     private ScoreJob score() {
         return new ScoreJob(BACKEND);
+    }
+
+    /** The error {@code job} fails with, before or while running, on {@code args}. */
+    private IllegalArgumentException refused(SparkJob job, String... args) {
+        return assertThrows(IllegalArgumentException.class, () -> job.run(spark, job.parse(args)));
     }
 
     /** {@code --model <the trained model> --input in --output out} followed by {@code more}. */
@@ -563,41 +538,25 @@ class TrainScoreJobTest {
     void outputColumnClashesAndModelDirsAreChecked() throws IOException {
         Path in = JobFixtures.write(tmp.resolve("c.jsonl"), JobFixtures.lines(0, 3, true));
         ScoreJob job = score();
-        IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () -> job.run(spark, job.parse(modelInputOutput(in, tmp.resolve("o")))));
+        IllegalArgumentException e = refused(job, modelInputOutput(in, tmp.resolve("o")));
         assertTrue(
                 e.getMessage().contains("'label'") && e.getMessage().contains("--label-out-col"),
                 e.getMessage());
         e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--model",
-                                                tmp.toString(),
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("o").toString())));
+                refused(
+                        job,
+                        "--model",
+                        tmp.toString(),
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("o").toString());
         assertTrue(e.getMessage().contains("is neither a model dir"), e.getMessage());
         e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                modelInputOutput(
-                                                        in,
-                                                        tmp.resolve("o"),
-                                                        "--pair-col",
-                                                        "id",
-                                                        "--label-out-col",
-                                                        "x"))));
+                refused(
+                        job,
+                        modelInputOutput(
+                                in, tmp.resolve("o"), "--pair-col", "id", "--label-out-col", "x"));
         assertTrue(e.getMessage().contains("single texts"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("o")));
     }
@@ -722,43 +681,21 @@ class TrainScoreJobTest {
         ScoreJob job = score();
         // the input's own directory (and its parent) as --output
         for (Path output : List.of(dir, tmp)) {
-            IllegalArgumentException e =
-                    assertThrows(
-                            IllegalArgumentException.class,
-                            () -> job.run(spark, job.parse(modelInputOutput(in, output))));
+            IllegalArgumentException e = refused(job, modelInputOutput(in, output));
             assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         }
         // an unrelated directory with files in it
         Path other = JobFixtures.write(tmp.resolve("other/data.csv"), List.of("a,b"));
         Path otherIn = JobFixtures.write(tmp.resolve("in.jsonl"), JobFixtures.unlabelled(0, 3));
-        IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(modelInputOutput(otherIn, other.getParent()))));
+        IllegalArgumentException e = refused(job, modelInputOutput(otherIn, other.getParent()));
         assertTrue(
                 e.getMessage().contains("not the output of an earlier score run"), e.getMessage());
         // evaluate into the model dir, embed into the input's dir
         EvaluateJob ev = new EvaluateJob(BACKEND);
-        e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () -> ev.run(spark, ev.parse(modelInputOutput(trainFile, model))));
+        e = refused(ev, modelInputOutput(trainFile, model));
         assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         EmbedJob embed = new EmbedJob();
-        e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                embed.run(
-                                        spark,
-                                        embed.parse(
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                dir.toString())));
+        e = refused(embed, "--input", in.toString(), "--output", dir.toString());
         assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         assertTrue(Files.exists(keep) && Files.exists(in) && Files.exists(other));
         assertTrue(Files.exists(model.resolve(ModelDir.META)));
