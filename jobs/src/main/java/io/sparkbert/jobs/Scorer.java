@@ -156,10 +156,7 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         // Every row goes through the model in one pass, so rows keep their order and partitions;
         // a row without text is scored on a placeholder and its outputs are nulled afterwards
         // (splitting the rows and taking a union would move such rows to the end).
-        Column present = TextColumns.hasText(TextColumns.named(textCol));
-        if (pairCol != null) {
-            present = present.and(TextColumns.hasText(TextColumns.named(pairCol)));
-        }
+        Column present = TextColumns.scorable(textCol, pairCol);
         Dataset<Row> withText =
                 input.withColumn(VALID, present)
                         .withColumn(

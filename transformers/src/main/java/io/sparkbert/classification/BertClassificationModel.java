@@ -30,7 +30,6 @@ import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -434,11 +433,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                         + ") is null or blank before transform.");
         Dataset<?> input = dataset;
         if (getHandleInvalid().equals("skip")) {
-            Column valid = TextColumns.hasText(TextColumns.named(getTextCol()));
-            if (pairCol != null) {
-                valid = valid.and(TextColumns.hasText(TextColumns.named(pairCol)));
-            }
-            input = dataset.filter(valid);
+            input = dataset.filter(TextColumns.scorable(getTextCol(), pairCol));
         }
         double[] th = isDefined(thresholds) ? getThresholds() : null;
         StructField[] appended =

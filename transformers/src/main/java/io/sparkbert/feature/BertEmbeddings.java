@@ -18,10 +18,8 @@ import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -318,8 +316,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
         if (getHandleInvalid().equals(SKIP)) {
             input =
                     dataset.filter(
-                            valid(getInputCol())
-                                    .and(hasPair() ? valid(getPairCol()) : functions.lit(true)));
+                            TextColumns.scorable(getInputCol(), hasPair() ? getPairCol() : null));
         }
         ScoringSpec spec =
                 new ScoringSpec(ModelSource.location(getModel()), ScoringSpec.Output.EMBEDDING)
@@ -334,10 +331,6 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                         .handleInvalid(getHandleInvalid().equals(ERROR) ? "error" : "keep");
         return PartitionScorer.transform(
                 input, spec, new StructField[] {outputField()}, BertEmbeddings::toVector);
-    }
-
-    private static Column valid(String col) {
-        return TextColumns.hasText(TextColumns.named(col));
     }
 
     private static Object[] toVector(Score score) {

@@ -27,4 +27,13 @@ public final class TextColumns {
     public static Column hasText(Column c) {
         return c.isNotNull().and(c.rlike("[^\\p{javaWhitespace}]"));
     }
+
+    /**
+     * True where the column {@code textCol} and, unless {@code pairCol} is null, the column {@code
+     * pairCol} both pass {@link #hasText}: the rows a model can score.
+     */
+    public static Column scorable(String textCol, String pairCol) {
+        Column valid = hasText(named(textCol));
+        return pairCol == null ? valid : valid.and(hasText(named(pairCol)));
+    }
 }
