@@ -78,12 +78,53 @@ final class DocumentScorer {
             }
             this.clsId = empty[0];
             this.sepId = empty[1];
-            TextWindows.ranges(0, tokenizer.maxLength() - 2, spec.stride()); // validates stride
+            checkStride(spec, tokenizer, model.config().maxPositionEmbeddings());
         } else {
             this.contentTokenizer = null;
             this.clsId = -1;
             this.sepId = -1;
         }
+    }
+
+    /**
+     * Fails, naming the stage and its stride param, when the overlap does not fit a window. The
+     * window is the stage's maxLength unless the model is shorter, and the stage's own schema check
+     * only knows maxLength, so the model-capped case is reported here with the model's numbers.
+     */
+    static void checkStride(ScoringSpec spec, HfTokenizer tokenizer, int maxPositions) {
+        int windowLength = tokenizer.maxLength();
+        int content = windowLength - 2;
+        if (spec.stride() < content) {
+            return;
+        }
+        boolean modelCapped = windowLength < spec.maxLength();
+        StringBuilder m =
+                new StringBuilder(spec.stage())
+                        .append(": stride=")
+                        .append(spec.stride())
+                        .append(" is too large for overflow=window: a window holds ")
+                        .append(content)
+                        .append(" text tokens (")
+                        .append(windowLength)
+                        .append(" less [CLS] and [SEP]");
+        if (modelCapped) {
+            m.append("; maxLength=")
+                    .append(spec.maxLength())
+                    .append(" is capped at ")
+                    .append(windowLength)
+                    .append(" by the model, whose max_position_embeddings is ")
+                    .append(maxPositions)
+                    .append("), so stride must be below ")
+                    .append(content)
+                    .append("; lower stride (raising maxLength cannot help).");
+        } else {
+            m.append(", from maxLength=")
+                    .append(spec.maxLength())
+                    .append("), so stride must be below ")
+                    .append(content)
+                    .append("; lower stride or raise maxLength.");
+        }
+        throw new IllegalArgumentException(m.toString());
     }
 
     /**

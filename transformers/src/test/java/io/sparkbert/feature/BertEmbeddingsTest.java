@@ -322,6 +322,29 @@ class BertEmbeddingsTest {
     }
 
     @Test
+    void windowStrideTooLargeForAShortModelNamesStageAndStride() {
+        Dataset<Row> df = frame(List.of(0), List.of("short text"), 1);
+        BertEmbeddings stage =
+                new BertEmbeddings()
+                        .setInputCol("text")
+                        .setModel(Fixtures.tinyBert().toString())
+                        .setMaxLength(512)
+                        .setOverflow("window")
+                        .setStride(200);
+        // 200 < 512 - 2 passes the schema check; the model's 128 positions only show up at scoring
+        stage.transformSchema(df.schema());
+        Exception e = assertThrows(Exception.class, () -> stage.transform(df).collectAsList());
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        String m = root.getMessage();
+        assertTrue(m.startsWith(stage.stageName() + ": stride=200 "), m);
+        assertTrue(m.contains("max_position_embeddings is 128"), m);
+        assertTrue(m.contains("stride must be below 126; lower stride"), m);
+    }
+
+    @Test
     void saveLoadAloneAndInsidePipeline(@TempDir Path tmp) throws IOException {
         BertEmbeddings stage =
                 new BertEmbeddings()

@@ -256,6 +256,34 @@ class DocumentScorerTest {
     }
 
     @Test
+    void windowStrideBeyondTheModelsPositionsNamesStageStrideAndModelLimit() {
+        // tinybert has 128 positions: maxLength=512 gives 128-token windows, 126 of them text.
+        ScoringSpec s = spec(ScoringSpec.Output.EMBEDDING).maxLength(512).overflow("window", 200);
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class, () -> run(s, new String[] {"a"}, null));
+        assertEquals(
+                "Test: stride=200 is too large for overflow=window: a window holds 126 text"
+                        + " tokens (128 less [CLS] and [SEP]; maxLength=512 is capped at 128 by"
+                        + " the model, whose max_position_embeddings is 128), so stride must be"
+                        + " below 126; lower stride (raising maxLength cannot help).",
+                e.getMessage());
+        // within the stage's own maxLength the old advice stands
+        ScoringSpec t = spec(ScoringSpec.Output.EMBEDDING).maxLength(24).overflow("window", 22);
+        e = assertThrows(IllegalArgumentException.class, () -> run(t, new String[] {"a"}, null));
+        assertTrue(
+                e.getMessage().contains("below 22; lower stride or raise maxLength"),
+                e.getMessage());
+        // the largest allowed stride scores
+        Score[] ok =
+                run(
+                        spec(ScoringSpec.Output.EMBEDDING).maxLength(512).overflow("window", 125),
+                        new String[] {"a"},
+                        null);
+        assertNotNull(ok[0]);
+    }
+
+    @Test
     void modelWithoutHeadRejectsLogits() {
         ScoringSpec s =
                 new ScoringSpec(ModelSource.location("default"), ScoringSpec.Output.LOGITS)

@@ -26,13 +26,18 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.FunctionIdentifier;
+import org.apache.spark.sql.catalyst.analysis.FunctionRegistry;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.Literal;
+import org.apache.spark.sql.catalyst.expressions.NamedLambdaVariable;
 import org.apache.spark.sql.catalyst.expressions.ScalaUDF;
 import org.apache.spark.sql.execution.SparkStrategy;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.NullType;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
+import scala.Function1;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
 
@@ -63,6 +68,8 @@ import scala.collection.Seq;
  * follow the latest registration. Null text gives a null result from every function; blank text
  * (whitespace only) gives null from {@code bert_embed} and {@code bert_classify}, which have no
  * model output for it, while {@code bert_tokenize} tokenizes it as HF does ({@code [CLS] [SEP]}).
+ * Every function takes one STRING argument; any other type fails when the query is analysed, naming
+ * the function and the type, e.g. use {@code bert_embed(CAST(id AS STRING))}.
  *
  * <p>The model functions are batched: a planner strategy added to the session turns a projection
  * that calls them into an operator that scores each partition in length-bucketed batches, with the
@@ -183,6 +190,7 @@ public final class SparkBertFunctions {
                                             throw new IllegalArgumentException(message);
                                         },
                                 CLASSIFY_TYPE);
+                requireStringArgument(spark, fn);
                 continue;
             }
             ScoringSpec spec =
@@ -221,6 +229,7 @@ public final class SparkBertFunctions {
                         call.functionName(),
                         (UDF1<String, Object>) text -> text == null ? null : call.scoreOne(text),
                         call.resultType());
+        requireStringArgument(spark, call.functionName());
         // Every ScalaUDF this registration builds shares one function object; the strategy
         // batches exactly those calls, not whatever is registered under the name later.
         Expression built;
@@ -241,6 +250,59 @@ public final class SparkBertFunctions {
                     e);
         }
         strategy.register(((ScalaUDF) built).function(), call);
+    }
+
+    /**
+     * Wraps the builder just registered under {@code fn} so that a call whose argument is not a
+     * string fails while the query is analysed, naming the function, the argument and its type.
+     * Java UDFs declare no input types, so Spark would otherwise accept {@code bert_embed(42)} and
+     * fail inside a task on the cast to String; the check is here, in the builder, so that both the
+     * batched projection and the row-at-a-time calls (filters, joins, lambdas) get it.
+     */
+    private static void requireStringArgument(SparkSession spark, String fn) {
+        FunctionRegistry registry = spark.sessionState().functionRegistry();
+        Function1<Seq<Expression>, Expression> udfBuilder =
+                registry.lookupFunctionBuilder(new FunctionIdentifier(fn))
+                        .getOrElse(
+                                () -> {
+                                    throw new IllegalStateException(
+                                            "SparkBertFunctions.register: "
+                                                    + fn
+                                                    + " was not registered");
+                                });
+        Function1<Seq<Expression>, Expression> checked =
+                args -> {
+                    for (Expression arg : JavaConverters.seqAsJavaList(args)) {
+                        checkStringArgument(fn, arg);
+                    }
+                    return udfBuilder.apply(args);
+                };
+        registry.createOrReplaceTempFunction(fn, checked, "java_udf");
+    }
+
+    /** Throws unless {@code arg} (once resolved) is a string or an untyped NULL. */
+    static void checkStringArgument(String fn, Expression arg) {
+        if (!arg.resolved()) {
+            return; // no type to check yet; Spark builds calls once their arguments resolve
+        }
+        DataType type = arg.dataType();
+        if (type instanceof StringType || type instanceof NullType) {
+            return;
+        }
+        // A lambda variable's sql() is a placeholder; its name is what the user wrote.
+        String shown =
+                arg instanceof NamedLambdaVariable ? ((NamedLambdaVariable) arg).name() : arg.sql();
+        throw new IllegalArgumentException(
+                fn
+                        + " takes a STRING argument, but "
+                        + shown
+                        + " is "
+                        + type.sql()
+                        + "; to use its text form, cast it: "
+                        + fn
+                        + "(CAST("
+                        + shown
+                        + " AS STRING)).");
     }
 
     /** An integer Spark conf value in [min, max], or {@code dflt} when unset. */
@@ -288,6 +350,7 @@ public final class SparkBertFunctions {
                                             toInts(e.tokenTypeIds()));
                                 },
                         TOKENIZE_TYPE);
+        requireStringArgument(spark, fn);
     }
 
     /** The session's strategy, added on first registration. */

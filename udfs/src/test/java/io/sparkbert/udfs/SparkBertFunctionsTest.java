@@ -103,6 +103,61 @@ class SparkBertFunctionsTest {
         }
     }
 
+    /** The message of the error that analysing {@code query} fails with (no job runs). */
+    private static String analysisError(String query) {
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> spark.sql(query));
+        return e.getMessage();
+    }
+
+    @Test
+    void nonStringArgumentInAProjectionFailsAtAnalysisNamingFunctionTypeAndCast() {
+        view("typed_texts", evalTexts(), 2);
+        assertEquals(
+                "bert_tokenize takes a STRING argument, but 42 is INT; to use its text form,"
+                        + " cast it: bert_tokenize(CAST(42 AS STRING)).",
+                analysisError("SELECT bert_tokenize(42)"));
+        assertEquals(
+                "bert_embed takes a STRING argument, but 42 is INT; to use its text form,"
+                        + " cast it: bert_embed(CAST(42 AS STRING)).",
+                analysisError("SELECT bert_embed(42)"));
+        assertEquals(
+                "bert_classify takes a STRING argument, but typed_texts.id is INT; to use its"
+                        + " text form, cast it: bert_classify(CAST(typed_texts.id AS STRING)).",
+                analysisError("SELECT id, bert_classify(id) FROM typed_texts"));
+        assertEquals(
+                "tiny_embed takes a STRING argument, but 1.5D is DOUBLE; to use its text form,"
+                        + " cast it: tiny_embed(CAST(1.5D AS STRING)).",
+                analysisError("SELECT tiny_embed(1.5D) FROM typed_texts"));
+        // the suggested cast works and scores the text form
+        List<Row> cast =
+                spark.sql("SELECT bert_embed(CAST(42 AS STRING)), bert_embed('42')")
+                        .collectAsList();
+        assertEquals(cast.get(0).getList(1), cast.get(0).getList(0));
+        assertEquals(32, cast.get(0).getList(0).size());
+        // an untyped NULL still gives NULL
+        assertNull(spark.sql("SELECT bert_embed(NULL)").collectAsList().get(0).get(0));
+    }
+
+    @Test
+    void nonStringArgumentInAFilterFailsAtAnalysisToo() {
+        view("typed_texts2", evalTexts(), 2);
+        assertEquals(
+                "bert_classify takes a STRING argument, but typed_texts2.id is INT; to use its"
+                        + " text form, cast it: bert_classify(CAST(typed_texts2.id AS STRING)).",
+                analysisError(
+                        "SELECT id FROM typed_texts2 WHERE bert_classify(id).prediction = 1"));
+        assertEquals(
+                "bert_tokenize takes a STRING argument, but typed_texts2.id is INT; to use its"
+                        + " text form, cast it: bert_tokenize(CAST(typed_texts2.id AS STRING)).",
+                analysisError(
+                        "SELECT id FROM typed_texts2 WHERE size(bert_tokenize(id).tokens) > 2"));
+        assertEquals(
+                "bert_embed takes a STRING argument, but x is INT; to use its text form,"
+                        + " cast it: bert_embed(CAST(x AS STRING)).",
+                analysisError("SELECT transform(array(1, 2), x -> bert_embed(x))"));
+    }
+
     @Test
     void callsOutsideAProjectionGiveTheSameValuesRowByRow() {
         view("eval_texts2", evalTexts(), 2);
