@@ -35,6 +35,30 @@ class BertBackendJobsTest {
         return JSON.readTree(Fixtures.tinyBert().resolve("golden.json").toFile()).get("eval");
     }
 
+    /**
+     * Train-job arguments for one epoch of the tiny checkpoint on {@code input} into {@code
+     * output}: batches of {@code batchSize}, 32 tokens, then {@code more}.
+     */
+    private static String[] tinyOneEpoch(Path input, Path output, int batchSize, String... more) {
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                output.toString(),
+                                "--model",
+                                Fixtures.tinyBert().toString(),
+                                "--epochs",
+                                "1",
+                                "--batch-size",
+                                Integer.toString(batchSize),
+                                "--max-length",
+                                "32"));
+        args.addAll(List.of(more));
+        return args.toArray(new String[0]);
+    }
+
     @Test
     void scoringAHfCheckpointReproducesTheReferenceProbabilities() throws IOException {
         JsonNode eval = golden();
@@ -111,14 +135,14 @@ class BertBackendJobsTest {
         t.run(
                 spark,
                 t.parse(
-                        "--input", train.toString(),
-                        "--output", model.toString(),
-                        "--model", Fixtures.tinyBert().toString(),
-                        "--epochs", "1",
-                        "--batch-size", "8",
-                        "--max-length", "32",
-                        "--soup-size", "2",
-                        "--freeze-word-embeddings", "true"));
+                        tinyOneEpoch(
+                                train,
+                                model,
+                                8,
+                                "--soup-size",
+                                "2",
+                                "--freeze-word-embeddings",
+                                "true")));
         try (BertModel before = BertModel.load(Fixtures.tinyBert(), Device.cpu());
                 BertModel after = BertModel.load(model.resolve("hf"), Device.cpu())) {
             String table = "embeddings.word_embeddings.weight";
@@ -161,23 +185,7 @@ class BertBackendJobsTest {
         String[] eps = {"0", "0.5"};
         for (int i = 0; i < 2; i++) {
             Path model = tmp.resolve("ls-model-" + i);
-            t.run(
-                    spark,
-                    t.parse(
-                            "--input",
-                            train.toString(),
-                            "--output",
-                            model.toString(),
-                            "--model",
-                            Fixtures.tinyBert().toString(),
-                            "--epochs",
-                            "1",
-                            "--batch-size",
-                            "16",
-                            "--max-length",
-                            "32",
-                            "--label-smoothing",
-                            eps[i]));
+            t.run(spark, t.parse(tinyOneEpoch(train, model, 16, "--label-smoothing", eps[i])));
             JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
             firstLoss[i] = metrics.get("steps").get(0).get("loss").asDouble();
         }
@@ -203,16 +211,7 @@ class BertBackendJobsTest {
         Path model = tmp.resolve("model");
         TrainJob t = new TrainJob(backend);
         JobResult r =
-                t.run(
-                        spark,
-                        t.parse(
-                                "--input", train.toString(),
-                                "--output", model.toString(),
-                                "--model", Fixtures.tinyBert().toString(),
-                                "--epochs", "1",
-                                "--batch-size", "8",
-                                "--max-length", "32",
-                                "--learning-rate", "1e-3"));
+                t.run(spark, t.parse(tinyOneEpoch(train, model, 8, "--learning-rate", "1e-3")));
         assertEquals(24, r.rows());
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
             assertTrue(Files.isRegularFile(model.resolve("hf").resolve(f)), f);
@@ -289,21 +288,7 @@ class BertBackendJobsTest {
         Path train = JobFixtures.write(tmp.resolve("pn.jsonl"), JobFixtures.lines(0, 16, true));
         Path model = tmp.resolve("pn-model");
         TrainJob t = new TrainJob(backend);
-        t.run(
-                spark,
-                t.parse(
-                        "--input",
-                        train.toString(),
-                        "--output",
-                        model.toString(),
-                        "--model",
-                        Fixtures.tinyBert().toString(),
-                        "--epochs",
-                        "1",
-                        "--batch-size",
-                        "8",
-                        "--max-length",
-                        "32"));
+        t.run(spark, t.parse(tinyOneEpoch(train, model, 8)));
         JsonNode config = JSON.readTree(model.resolve("hf/config.json").toFile());
         assertEquals("{\"0\":\"neg\",\"1\":\"pos\"}", config.get("id2label").toString());
         assertEquals("{\"neg\":0,\"pos\":1}", config.get("label2id").toString());
