@@ -3,7 +3,6 @@ package io.sparkbert.jobs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -164,15 +163,15 @@ class BertBackendJobsTest {
         }
         assertEquals(2, metrics.get("epochs").size());
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                t.run(
-                                        spark,
-                                        t.parse(
-                                                "--input", train.toString(),
-                                                "--output", tmp.resolve("x").toString(),
-                                                "--soup-size", "0")));
+                JobFixtures.refused(
+                        spark,
+                        t,
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        tmp.resolve("x").toString(),
+                        "--soup-size",
+                        "0");
         assertTrue(e.getMessage().contains("soup-size"), e.getMessage());
     }
 
@@ -193,15 +192,15 @@ class BertBackendJobsTest {
         // eps * (mean over classes of -log p - NLL), which is not 0 for a trained checkpoint head.
         assertTrue(Math.abs(firstLoss[0] - firstLoss[1]) > 1e-4, Arrays.toString(firstLoss));
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                t.run(
-                                        spark,
-                                        t.parse(
-                                                "--input", train.toString(),
-                                                "--output", tmp.resolve("y").toString(),
-                                                "--label-smoothing", "1")));
+                JobFixtures.refused(
+                        spark,
+                        t,
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        tmp.resolve("y").toString(),
+                        "--label-smoothing",
+                        "1");
         assertTrue(e.getMessage().contains("--label-smoothing"), e.getMessage());
     }
 
@@ -340,24 +339,21 @@ class BertBackendJobsTest {
         Path train = JobFixtures.write(tmp.resolve("three.jsonl"), lines);
         TrainJob t = new TrainJob(backend);
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                t.run(
-                                        spark,
-                                        t.parse(
-                                                "--input",
-                                                train.toString(),
-                                                "--output",
-                                                tmp.resolve("m3").toString(),
-                                                "--model",
-                                                Fixtures.tinyBert().toString(),
-                                                "--text-col",
-                                                "review",
-                                                "--label-col",
-                                                "stars",
-                                                "--epochs",
-                                                "1")));
+                JobFixtures.refused(
+                        spark,
+                        t,
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        tmp.resolve("m3").toString(),
+                        "--model",
+                        Fixtures.tinyBert().toString(),
+                        "--text-col",
+                        "review",
+                        "--label-col",
+                        "stars",
+                        "--epochs",
+                        "1");
         assertEquals(
                 "--label-col 'stars' has label 2 but the checkpoint's classification head has 2"
                         + " classes (0..1); use a checkpoint without a head or with enough labels.",

@@ -2,7 +2,6 @@ package io.sparkbert.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -168,30 +167,24 @@ class EmbedJobTest {
                         List.of("{\"text\":\"a\",\"embedding\":1,\"body\":\"b\"}"));
         EmbedJob job = new EmbedJob();
         IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("o1").toString())));
+                JobFixtures.refused(
+                        spark,
+                        job,
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("o1").toString());
         assertTrue(e.getMessage().startsWith("--embedding-col"), e.getMessage());
         e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () ->
-                                job.run(
-                                        spark,
-                                        job.parse(
-                                                "--input",
-                                                in.toString(),
-                                                "--output",
-                                                tmp.resolve("o2").toString(),
-                                                "--text-col",
-                                                "missing")));
+                JobFixtures.refused(
+                        spark,
+                        job,
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("o2").toString(),
+                        "--text-col",
+                        "missing");
         assertTrue(e.getMessage().contains("missing"), e.getMessage());
         assertTrue(Files.notExists(tmp.resolve("o1")));
     }

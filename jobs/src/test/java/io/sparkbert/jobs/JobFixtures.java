@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.sql.SparkSession;
 
 /** Small labelled corpora for the job tests (the MLlib stand-in learns them in seconds). */
 final class JobFixtures {
@@ -12,6 +13,12 @@ final class JobFixtures {
     private static final String[] BAD = {"awful", "bad", "terrible", "poor", "broken"};
 
     private JobFixtures() {}
+
+    /** The error {@code job} fails with, before or while running, on {@code args}. */
+    static IllegalArgumentException refused(SparkSession spark, SparkJob job, String... args) {
+        return org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> job.run(spark, job.parse(args)));
+    }
 
     /** {@code n} JSON lines: id, text, label ("pos"/"neg" when {@code names}, else 1/0). */
     static List<String> lines(int from, int n, boolean names) {

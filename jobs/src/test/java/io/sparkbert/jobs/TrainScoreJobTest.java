@@ -93,7 +93,8 @@ class TrainScoreJobTest {
         }
         TrainJob job = new TrainJob(BACKEND);
         IllegalArgumentException e =
-                refused(job, "--input", trainFile.toString(), "--output", model.toString());
+                JobFixtures.refused(
+                        spark, job, "--input", trainFile.toString(), "--output", model.toString());
         assertTrue(e.getMessage().contains("exists"), e.getMessage());
     }
 
@@ -118,11 +119,18 @@ class TrainScoreJobTest {
                         tmp.resolve("frac.jsonl"),
                         List.of("{\"text\":\"a\",\"label\":0.5}", "{\"text\":\"b\",\"label\":1}"));
         IllegalArgumentException e =
-                refused(job, "--input", frac.toString(), "--output", tmp.resolve("m2").toString());
+                JobFixtures.refused(
+                        spark,
+                        job,
+                        "--input",
+                        frac.toString(),
+                        "--output",
+                        tmp.resolve("m2").toString());
         assertTrue(e.getMessage().contains("numeric label 0.5"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("m2")));
         e =
-                refused(
+                JobFixtures.refused(
+                        spark,
                         job,
                         "--input",
                         in.toString(),
@@ -145,7 +153,13 @@ class TrainScoreJobTest {
         Path in = JobFixtures.write(tmp.resolve("blank.jsonl"), lines);
         TrainJob job = new TrainJob(BACKEND);
         IllegalArgumentException e =
-                refused(job, "--input", in.toString(), "--output", tmp.resolve("mb").toString());
+                JobFixtures.refused(
+                        spark,
+                        job,
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("mb").toString());
         assertEquals(
                 "--text-col: column 'text' has 3 null or blank (whitespace-only) texts; drop or"
                         + " fill such rows before training (scoring gives them no prediction"
@@ -160,7 +174,8 @@ class TrainScoreJobTest {
         pairs.add("{\"text\":\"a\",\"second\":\"  \",\"label\":\"pos\"}");
         Path pin = JobFixtures.write(tmp.resolve("pairs.jsonl"), pairs);
         e =
-                refused(
+                JobFixtures.refused(
+                        spark,
                         job,
                         "--input",
                         pin.toString(),
@@ -177,11 +192,6 @@ class TrainScoreJobTest {
 
     private ScoreJob score() {
         return new ScoreJob(BACKEND);
-    }
-
-    /** The error {@code job} fails with, before or while running, on {@code args}. */
-    private IllegalArgumentException refused(SparkJob job, String... args) {
-        return assertThrows(IllegalArgumentException.class, () -> job.run(spark, job.parse(args)));
     }
 
     /** {@code --model <the trained model> --input in --output out} followed by {@code more}. */
@@ -538,12 +548,14 @@ class TrainScoreJobTest {
     void outputColumnClashesAndModelDirsAreChecked() throws IOException {
         Path in = JobFixtures.write(tmp.resolve("c.jsonl"), JobFixtures.lines(0, 3, true));
         ScoreJob job = score();
-        IllegalArgumentException e = refused(job, modelInputOutput(in, tmp.resolve("o")));
+        IllegalArgumentException e =
+                JobFixtures.refused(spark, job, modelInputOutput(in, tmp.resolve("o")));
         assertTrue(
                 e.getMessage().contains("'label'") && e.getMessage().contains("--label-out-col"),
                 e.getMessage());
         e =
-                refused(
+                JobFixtures.refused(
+                        spark,
                         job,
                         "--model",
                         tmp.toString(),
@@ -553,7 +565,8 @@ class TrainScoreJobTest {
                         tmp.resolve("o").toString());
         assertTrue(e.getMessage().contains("is neither a model dir"), e.getMessage());
         e =
-                refused(
+                JobFixtures.refused(
+                        spark,
                         job,
                         modelInputOutput(
                                 in, tmp.resolve("o"), "--pair-col", "id", "--label-out-col", "x"));
@@ -681,21 +694,23 @@ class TrainScoreJobTest {
         ScoreJob job = score();
         // the input's own directory (and its parent) as --output
         for (Path output : List.of(dir, tmp)) {
-            IllegalArgumentException e = refused(job, modelInputOutput(in, output));
+            IllegalArgumentException e =
+                    JobFixtures.refused(spark, job, modelInputOutput(in, output));
             assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         }
         // an unrelated directory with files in it
         Path other = JobFixtures.write(tmp.resolve("other/data.csv"), List.of("a,b"));
         Path otherIn = JobFixtures.write(tmp.resolve("in.jsonl"), JobFixtures.unlabelled(0, 3));
-        IllegalArgumentException e = refused(job, modelInputOutput(otherIn, other.getParent()));
+        IllegalArgumentException e =
+                JobFixtures.refused(spark, job, modelInputOutput(otherIn, other.getParent()));
         assertTrue(
                 e.getMessage().contains("not the output of an earlier score run"), e.getMessage());
         // evaluate into the model dir, embed into the input's dir
         EvaluateJob ev = new EvaluateJob(BACKEND);
-        e = refused(ev, modelInputOutput(trainFile, model));
+        e = JobFixtures.refused(spark, ev, modelInputOutput(trainFile, model));
         assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         EmbedJob embed = new EmbedJob();
-        e = refused(embed, "--input", in.toString(), "--output", dir.toString());
+        e = JobFixtures.refused(spark, embed, "--input", in.toString(), "--output", dir.toString());
         assertTrue(e.getMessage().startsWith("--output:"), e.getMessage());
         assertTrue(Files.exists(keep) && Files.exists(in) && Files.exists(other));
         assertTrue(Files.exists(model.resolve(ModelDir.META)));
