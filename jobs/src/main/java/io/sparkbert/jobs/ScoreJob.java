@@ -297,18 +297,15 @@ public final class ScoreJob extends SparkJob {
         org.apache.spark.sql.Column text = TextColumns.named(textCol);
         org.apache.spark.sql.Column pair =
                 pairCol == null ? lit(null).cast("string") : TextColumns.named(pairCol);
-        org.apache.spark.sql.Column hasInput = TextColumns.hasText(text);
-        if (pairCol != null) {
-            hasInput = hasInput.and(TextColumns.hasText(pair));
-        }
+        org.apache.spark.sql.Column hasInput = TextColumns.scorable(textCol, pairCol);
         // count(when(c, 1)) counts the rows where c is true (a null condition counts as false).
         Row counts =
                 df.agg(
                                 count(lit(1)),
                                 count(when(text.isNull(), 1)),
-                                count(when(text.isNotNull().and(text.rlike(Scorer.BLANK)), 1)),
+                                count(when(blank(text), 1)),
                                 count(when(pair.isNull(), 1)),
-                                count(when(pair.isNotNull().and(pair.rlike(Scorer.BLANK)), 1)),
+                                count(when(blank(pair), 1)),
                                 count(when(org.apache.spark.sql.functions.not(hasInput), 1)))
                         .first();
         long inputRows = counts.getLong(0);
@@ -523,5 +520,10 @@ public final class ScoreJob extends SparkJob {
         } catch (IOException e) {
             throw new IllegalStateException("Cannot parse " + p + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A non-null text of white space only (what {@link TextColumns#hasText} refuses but null). */
+    private static org.apache.spark.sql.Column blank(org.apache.spark.sql.Column c) {
+        return c.isNotNull().and(org.apache.spark.sql.functions.not(TextColumns.hasText(c)));
     }
 }

@@ -192,7 +192,4 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
 
     /** What the model reads in place of a null or blank text; its outputs are discarded. */
     private static final String PLACEHOLDER = ".";
-
-    /** A string of whitespace only, as {@code String.isBlank()} sees it (for counting). */
-    static final String BLANK = "^\\p{javaWhitespace}*$";
 }
