@@ -8,6 +8,7 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
@@ -110,6 +111,8 @@ public final class BertBackend implements ModelBackend {
                         .setSoupSize(o.getInt("soup-size"))
                         .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
                         .setLabelSmoothing(o.getDouble("label-smoothing"))
+                        .setLinearProbe(o.getBoolean("linear-probe"))
+                        .setLinearProbeL2(o.getDouble("linear-probe-l2"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);
@@ -156,7 +159,10 @@ public final class BertBackend implements ModelBackend {
         return new IllegalArgumentException(out, e);
     }
 
-    /** The trainer's summary with {@code steps [{step, loss, lr, ...}]} and {@code epochs}. */
+    /**
+     * The trainer's summary with {@code steps [{step, loss, lr, ...}]}, {@code epochs} and, when a
+     * new head was probed first, {@code linear_probe}.
+     */
     static ObjectNode summaryJson(TrainingSummary s) {
         ObjectNode n = JSON.createObjectNode();
         n.put("backend", "bert");
@@ -191,6 +197,17 @@ public final class BertBackend implements ModelBackend {
         n.put("samples_per_second", s.samplesPerSecond());
         n.put("device", s.device());
         n.put("skipped_steps", s.skippedSteps());
+        LinearProbe.Result probe = s.linearProbe();
+        if (probe != null) {
+            n.putObject("linear_probe")
+                    .put("examples", probe.examples())
+                    .put("l2", probe.l2())
+                    .put("steps", probe.steps())
+                    .put("loss", probe.loss())
+                    .put("accuracy", probe.accuracy())
+                    .put("grad_norm", probe.gradNorm())
+                    .put("seconds", probe.seconds());
+        }
         return n;
     }
 

@@ -74,6 +74,8 @@ public final class TrainJob extends SparkJob {
                 JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
                 JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
+                JobOption.bool("linear-probe", "fit a new head on frozen features first (LP-FT)"),
+                JobOption.decimal("linear-probe-l2", "L2 strength of that linear probe"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 
@@ -210,6 +212,8 @@ public final class TrainJob extends SparkJob {
         o.checkRange("validation-fraction", 0, 0.5);
         o.checkRange("soup-size", 1, 100);
         o.checkRange("label-smoothing", 0, 0.9);
+        o.checkRange("linear-probe-l2", 1e-12, 1e6);
+        o.getBoolean("linear-probe");
         o.getBoolean("shuffle");
         o.getBoolean("decay-bias-and-norm");
         o.getLong("seed");

@@ -204,6 +204,53 @@ class BertBackendJobsTest {
         assertTrue(e.getMessage().contains("--label-smoothing"), e.getMessage());
     }
 
+    /**
+     * A headless checkpoint gets a new head, which the probe fits first unless {@code
+     * --linear-probe false}; metrics.json reports the probe. A checkpoint's own head is not probed.
+     */
+    @Test
+    void trainLinearProbeFitsANewHeadAndIsReported() throws IOException {
+        Path headless = tmp.resolve("headless");
+        try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu());
+                BertModel h = BertModel.initialize(m.config(), true, false, 3, Device.cpu())) {
+            h.save(headless);
+        }
+        for (String f : List.of("vocab.txt", "tokenizer_config.json")) {
+            Files.copy(Fixtures.tinyBert().resolve(f), headless.resolve(f));
+        }
+        Path train = JobFixtures.write(tmp.resolve("lp.jsonl"), JobFixtures.lines(0, 16, false));
+        TrainJob t = new TrainJob(backend);
+        JsonNode[] metrics = new JsonNode[3];
+        String[][] runs = {
+            {"--model", headless.toString(), "--linear-probe-l2", "0.01"},
+            {"--model", headless.toString(), "--linear-probe", "false"},
+            {"--linear-probe", "true"}
+        };
+        for (int i = 0; i < runs.length; i++) {
+            Path model = tmp.resolve("lp-model-" + i);
+            t.run(spark, t.parse(tinyOneEpoch(train, model, 16, runs[i])));
+            metrics[i] = JSON.readTree(model.resolve("metrics.json").toFile());
+        }
+        JsonNode probe = metrics[0].get("linear_probe");
+        assertEquals(16, probe.get("examples").asInt());
+        assertEquals(0.01, probe.get("l2").asDouble());
+        assertTrue(probe.get("accuracy").asDouble() >= 0.5, probe.toString());
+        assertTrue(probe.get("grad_norm").asDouble() <= 1e-4, probe.toString());
+        assertFalse(metrics[1].has("linear_probe"), metrics[1].toString());
+        assertFalse(metrics[2].has("linear_probe"), "tinybert has a trained head");
+        IllegalArgumentException e =
+                JobFixtures.refused(
+                        spark,
+                        t,
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        tmp.resolve("z").toString(),
+                        "--linear-probe-l2",
+                        "0");
+        assertTrue(e.getMessage().contains("--linear-probe-l2"), e.getMessage());
+    }
+
     @Test
     void trainWritesPipelineHfWeightsAndStepMetricsThenScores() throws IOException {
         Path train = JobFixtures.write(tmp.resolve("train.jsonl"), JobFixtures.lines(0, 24, true));

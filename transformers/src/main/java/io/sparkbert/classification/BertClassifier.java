@@ -100,6 +100,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final BooleanParam freezeWordEmbeddings;
     private final DoubleParam rdropAlpha;
     private final DoubleParam labelSmoothing;
+    private final BooleanParam linearProbe;
+    private final DoubleParam linearProbeL2;
     private final Param<String> lrSchedule;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
@@ -235,6 +237,21 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " label_smoothing_factor: targets 1 - eps on the class plus eps"
                                 + " / k on every class; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
+        linearProbe =
+                new BooleanParam(
+                        this,
+                        "linearProbe",
+                        "whether a new classification head is first fitted alone by logistic"
+                                + " regression on the frozen encoder's features before"
+                                + " fine-tuning (LP-FT); a checkpoint's own head is never probed"
+                                + " (default true)");
+        linearProbeL2 =
+                new DoubleParam(
+                        this,
+                        "linearProbeL2",
+                        "L2 strength of the linear probe: mean cross-entropy + l2/2 * ||W||^2;"
+                                + " > 0 (default 1e-3)",
+                        ParamValidators.gt(0));
         lrSchedule =
                 new Param<>(
                         this,
@@ -320,6 +337,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(freezeWordEmbeddings, false);
         setDefault(rdropAlpha, 0.0);
         setDefault(labelSmoothing, 0.0);
+        setDefault(linearProbe, true);
+        setDefault(linearProbeL2, 1e-3);
         setDefault(lrSchedule, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
@@ -426,6 +445,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam labelSmoothing() {
         return labelSmoothing;
+    }
+
+    public BooleanParam linearProbe() {
+        return linearProbe;
+    }
+
+    public DoubleParam linearProbeL2() {
+        return linearProbeL2;
     }
 
     public Param<String> lrSchedule() {
@@ -610,6 +637,16 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setLinearProbe(boolean v) {
+        set(linearProbe, v);
+        return this;
+    }
+
+    public BertClassifier setLinearProbeL2(double v) {
+        set(linearProbeL2, v);
+        return this;
+    }
+
     public BertClassifier setLrSchedule(String v) {
         set(lrSchedule, v);
         return this;
@@ -684,6 +721,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .emaDecay((Double) $(emaDecay))
                 .rdropAlpha((Double) $(rdropAlpha))
                 .labelSmoothing((Double) $(labelSmoothing))
+                .linearProbe((Boolean) $(linearProbe))
+                .linearProbeL2((Double) $(linearProbeL2))
                 .soupSize((Integer) $(soupSize))
                 .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
@@ -833,7 +872,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 k));
             }
             try (BertModel model = withHead(base, k, schema.apply(getLabelCol()), config, stage)) {
-                Trainer trainer = new Trainer(config);
+                // A checkpoint's own head is already trained: the probe would replace it.
+                Trainer trainer =
+                        new Trainer(
+                                base.hasClassifier()
+                                        ? config.toBuilder().linearProbe(false).build()
+                                        : config);
                 Trainer.Examples all = trainer.encode(tokenizer, texts, pairs, labels);
                 Trainer.Examples[] split =
                         split(all, (Double) $(validationFraction), config.seed());

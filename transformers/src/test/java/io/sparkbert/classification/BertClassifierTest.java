@@ -3,6 +3,8 @@ package io.sparkbert.classification;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -336,6 +338,32 @@ class BertClassifierTest {
         BertClassificationModel m4 = tiny().setModel(dir).setEpochs(1).fit(withMeta);
         assertEquals(4, m4.numClasses());
         assertEquals("pooler", m4.pooling());
+    }
+
+    /**
+     * LP-FT's probe fits a new head (on by default) and never a checkpoint's own trained head; its
+     * result is in the summary, also after save and load.
+     */
+    @Test
+    void theLinearProbeFitsANewHeadOnly() throws IOException {
+        String dir = headless().toString();
+        BertClassificationModel fresh =
+                tiny().setModel(dir).setPooling("mean").setEpochs(1).fit(data);
+        assertNotNull(fresh.summary().linearProbe());
+        assertEquals(TEXTS.length, fresh.summary().linearProbe().examples());
+        assertEquals(1e-3, fresh.summary().linearProbe().l2());
+        String path = tmp.resolve("probed").toString();
+        fresh.write().save(path);
+        assertEquals(
+                fresh.summary().linearProbe(),
+                BertClassificationModel.load(path).summary().linearProbe());
+        BertClassifier off = tiny().setModel(dir).setPooling("mean").setEpochs(1);
+        assertNull(off.setLinearProbe(false).fit(data).summary().linearProbe());
+        // tinybert has a trained head: fine-tuned as it is, whatever the param says.
+        BertClassificationModel own = tiny().setEpochs(1).setLinearProbe(true).fit(data);
+        assertNull(own.summary().linearProbe());
+        assertTrue(own.summary().config().contains("linearProbe=false"), own.summary().config());
+        assertThrows(IllegalArgumentException.class, () -> tiny().setLinearProbeL2(0));
     }
 
     /** The label column with NominalAttribute class names, as StringIndexer leaves it. */

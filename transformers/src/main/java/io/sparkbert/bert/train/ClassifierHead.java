@@ -139,11 +139,41 @@ public enum ClassifierHead {
         if (this == POOLER) {
             return out.logits();
         }
-        NDArray features =
-                BertModel.sentenceVectors(
-                        out.lastHiddenState(),
-                        attentionMask,
-                        this == CLS ? Pooling.CLS : Pooling.MEAN);
-        return model.classify(features, training);
+        return model.classify(pooled(out, attentionMask), training);
+    }
+
+    /**
+     * The vectors this head feeds to the classifier's linear layer (before its dropout): the pooler
+     * output, the [CLS] state or the masked mean of the token states. All arrays are created in
+     * {@code scope}.
+     *
+     * @param model the encoder (a classification head is not needed)
+     * @param scope the manager that receives results and intermediates
+     * @param inputIds [batch, seq]
+     * @param tokenTypeIds [batch, seq] or null
+     * @param attentionMask [batch, seq] or null
+     * @param training whether dropout is active in the encoder
+     * @return [batch, hidden]
+     * @throws IllegalStateException for {@link #POOLER} on a model without pooler weights
+     */
+    public NDArray features(
+            BertModel model,
+            NDManager scope,
+            NDArray inputIds,
+            NDArray tokenTypeIds,
+            NDArray attentionMask,
+            boolean training) {
+        BertOutputs out = model.forward(scope, inputIds, tokenTypeIds, attentionMask, training);
+        if (this == POOLER && out.pooledOutput() == null) {
+            throw new IllegalStateException(
+                    "pooling 'pooler' needs pooler weights, which this checkpoint does not have:"
+                            + " use pooling 'mean' or 'cls'.");
+        }
+        return this == POOLER ? out.pooledOutput() : pooled(out, attentionMask);
+    }
+
+    private NDArray pooled(BertOutputs out, NDArray attentionMask) {
+        return BertModel.sentenceVectors(
+                out.lastHiddenState(), attentionMask, this == CLS ? Pooling.CLS : Pooling.MEAN);
     }
 }

@@ -203,10 +203,17 @@ public final class Trainer {
         int oldThreads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
         try {
-            if (config.soupSize() == 1) {
-                return new Run(model, head, train, validation, classWeights, config.seed()).run();
-            }
-            return soup(model, head, train, validation, classWeights);
+            LinearProbe.Result probe =
+                    config.linearProbe()
+                            ? LinearProbe.fit(
+                                    model, head, train, config.linearProbeL2(), classWeights)
+                            : null;
+            TrainingSummary summary =
+                    config.soupSize() == 1
+                            ? new Run(model, head, train, validation, classWeights, config.seed())
+                                    .run()
+                            : soup(model, head, train, validation, classWeights);
+            return probe == null ? summary : summary.withLinearProbe(probe);
         } finally {
             JniUtils.setNumThreads(oldThreads);
         }

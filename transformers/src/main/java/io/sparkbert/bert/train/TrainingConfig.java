@@ -18,7 +18,10 @@ import java.util.Locale;
  *   <li>gradient clipping to a global L2 norm of 1.0 over all parameters, as {@code
  *       torch.nn.utils.clip_grad_norm_} ({@code maxGradNorm=0} turns it off);
  *   <li>seed 42, shuffling each epoch, no grouping by length, no class weights, no validation-based
- *       early stopping, a progress line every 50 steps, sequences truncated to 128 tokens.
+ *       early stopping, a progress line every 50 steps, sequences truncated to 128 tokens;
+ *   <li>one departure from HF {@code Trainer}: a new head is first fitted alone on the frozen
+ *       features ({@link #linearProbe()}, LP-FT), which measurably helps the built-in MiniLM
+ *       (docs/benchmarks.md); {@code linearProbe(false)} gives HF's plain fine-tuning.
  * </ul>
  */
 public final class TrainingConfig implements Serializable {
@@ -75,6 +78,8 @@ public final class TrainingConfig implements Serializable {
     private final int soupSize;
     private final boolean freezeWordEmbeddings;
     private final double labelSmoothing;
+    private final boolean linearProbe;
+    private final double linearProbeL2;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -103,6 +108,8 @@ public final class TrainingConfig implements Serializable {
         this.soupSize = b.soupSize;
         this.freezeWordEmbeddings = b.freezeWordEmbeddings;
         this.labelSmoothing = b.labelSmoothing;
+        this.linearProbe = b.linearProbe;
+        this.linearProbeL2 = b.linearProbeL2;
     }
 
     /** A builder holding the defaults listed in the class comment. */
@@ -139,6 +146,8 @@ public final class TrainingConfig implements Serializable {
         b.soupSize = soupSize;
         b.freezeWordEmbeddings = freezeWordEmbeddings;
         b.labelSmoothing = labelSmoothing;
+        b.linearProbe = linearProbe;
+        b.linearProbeL2 = linearProbeL2;
         return b;
     }
 
@@ -320,6 +329,24 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
+     * Whether the classification head is first fitted alone on the frozen encoder's features
+     * (default true): LP-FT, see {@link LinearProbe}. The probe replaces whatever the head held
+     * before, so callers that fine-tune a checkpoint's own trained head turn it off ({@code
+     * BertClassifier} does). Once, before the first run of a soup.
+     */
+    public boolean linearProbe() {
+        return linearProbe;
+    }
+
+    /**
+     * The probe's L2 strength (default 1e-3): its objective is the mean cross-entropy plus {@code
+     * l2 / 2 * ||W||^2}. Larger keeps the fitted head's weights, and so its first logits, smaller.
+     */
+    public double linearProbeL2() {
+        return linearProbeL2;
+    }
+
+    /**
      * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
      * the head, the layer-wise decay for encoder layers and embeddings, else 1.
      *
@@ -354,7 +381,8 @@ public final class TrainingConfig implements Serializable {
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
                         + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
-                        + " soupSize=%d, freezeWordEmbeddings=%s, labelSmoothing=%g}",
+                        + " soupSize=%d, freezeWordEmbeddings=%s, labelSmoothing=%g,"
+                        + " linearProbe=%s, linearProbeL2=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -378,7 +406,9 @@ public final class TrainingConfig implements Serializable {
                 rdropAlpha,
                 soupSize,
                 freezeWordEmbeddings,
-                labelSmoothing);
+                labelSmoothing,
+                linearProbe,
+                linearProbeL2);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -409,8 +439,22 @@ public final class TrainingConfig implements Serializable {
         private int soupSize = 1;
         private boolean freezeWordEmbeddings = false;
         private double labelSmoothing = 0;
+        private boolean linearProbe = true;
+        private double linearProbeL2 = 1e-3;
 
         private Builder() {}
+
+        /** See {@link TrainingConfig#linearProbe()}. */
+        public Builder linearProbe(boolean v) {
+            linearProbe = v;
+            return this;
+        }
+
+        /** See {@link TrainingConfig#linearProbeL2()}. */
+        public Builder linearProbeL2(double v) {
+            linearProbeL2 = v;
+            return this;
+        }
 
         /** See {@link TrainingConfig#labelSmoothing()}. */
         public Builder labelSmoothing(double v) {
@@ -636,6 +680,11 @@ public final class TrainingConfig implements Serializable {
                     "labelSmoothing",
                     labelSmoothing,
                     "in [0, 1), 0 = off (default 0)");
+            check(
+                    linearProbeL2 > 0 && Double.isFinite(linearProbeL2),
+                    "linearProbeL2",
+                    linearProbeL2,
+                    "a positive number (default 1e-3)");
             if (classWeights != null) {
                 for (int i = 0; i < classWeights.length; i++) {
                     if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {

@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * What a {@link Trainer} run did: loss and learning rate of every optimiser step, per-epoch train
  * loss, validation loss and accuracy, throughput, wall time, the epoch whose weights were kept, and
- * any step skipped because its gradients were corrupt. Immutable and thread-safe; {@link #toJson()}
- * and {@link #fromJson(String)} round-trip it.
+ * any step skipped because its gradients were corrupt, and the linear probe that fitted a new head
+ * first. Immutable and thread-safe; {@link #toJson()} and {@link #fromJson(String)} round-trip it.
  */
 public final class TrainingSummary implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -67,6 +67,7 @@ public final class TrainingSummary implements Serializable {
     private final double wallSeconds;
     private final String device;
     private final String config;
+    private final LinearProbe.Result linearProbe;
 
     TrainingSummary(
             List<Step> steps,
@@ -79,6 +80,32 @@ public final class TrainingSummary implements Serializable {
             double wallSeconds,
             String device,
             String config) {
+        this(
+                steps,
+                epochs,
+                bestEpoch,
+                stoppedEarly,
+                trainExamples,
+                validationExamples,
+                samplesPerSecond,
+                wallSeconds,
+                device,
+                config,
+                null);
+    }
+
+    private TrainingSummary(
+            List<Step> steps,
+            List<Epoch> epochs,
+            int bestEpoch,
+            boolean stoppedEarly,
+            int trainExamples,
+            int validationExamples,
+            double samplesPerSecond,
+            double wallSeconds,
+            String device,
+            String config,
+            LinearProbe.Result linearProbe) {
         this.steps = new ArrayList<>(steps);
         this.epochs = new ArrayList<>(epochs);
         this.bestEpoch = bestEpoch;
@@ -89,6 +116,30 @@ public final class TrainingSummary implements Serializable {
         this.wallSeconds = wallSeconds;
         this.device = device;
         this.config = config;
+        this.linearProbe = linearProbe;
+    }
+
+    /**
+     * This summary with the linear probe that ran before training and the wall time including it.
+     */
+    TrainingSummary withLinearProbe(LinearProbe.Result probe) {
+        return new TrainingSummary(
+                steps,
+                epochs,
+                bestEpoch,
+                stoppedEarly,
+                trainExamples,
+                validationExamples,
+                samplesPerSecond,
+                wallSeconds + probe.seconds(),
+                device,
+                config,
+                probe);
+    }
+
+    /** The linear probe that fitted the head before training, or null when none ran. */
+    public LinearProbe.Result linearProbe() {
+        return linearProbe;
     }
 
     /**

@@ -43,7 +43,10 @@ class TrainerParityTest {
         return out;
     }
 
-    /** The fixture's settings: torch AdamW on every parameter, constant lr, no clipping. */
+    /**
+     * The fixture's settings: torch AdamW on every parameter, constant lr, no clipping, and HF's
+     * plain fine-tuning of the checkpoint's head (no linear probe first).
+     */
     static TrainingConfig fixtureConfig() {
         JsonArray betas = finetune.getAsJsonArray("betas");
         return TrainingConfig.builder()
@@ -58,6 +61,7 @@ class TrainerParityTest {
                 .schedule(TrainingConfig.Schedule.CONSTANT)
                 .maxGradNorm(0)
                 .shuffle(false)
+                .linearProbe(false)
                 .logEverySteps(0)
                 .build();
     }

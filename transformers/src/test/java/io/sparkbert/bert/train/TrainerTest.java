@@ -63,8 +63,13 @@ class TrainerTest {
         }
     }
 
+    /**
+     * Two short epochs of tinybert's own trained head, which is trained as it is (no linear probe,
+     * as BertClassifier does for a checkpoint's head): these tests are about the steps.
+     */
     static TrainingConfig.Builder small() {
         return TrainingConfig.builder()
+                .linearProbe(false)
                 .epochs(2)
                 .batchSize(3)
                 .learningRate(1e-3)

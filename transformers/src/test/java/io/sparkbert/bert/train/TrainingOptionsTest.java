@@ -115,6 +115,8 @@ class TrainingOptionsTest {
                         .schedule(TrainingConfig.Schedule.CONSTANT)
                         .shuffle(false)
                         .emaDecay(emaDecay)
+                        // tinybert's own trained head, trained as it is (as BertClassifier does)
+                        .linearProbe(false)
                         .logEverySteps(0)
                         .build();
         try (HfTokenizer tok =
