@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.Checkpoints;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
@@ -60,7 +61,9 @@ public final class BertBackend implements ModelBackend {
             return Optional.empty();
         }
         Path config = Path.of(model, "config.json");
-        if (!Files.isRegularFile(config)) {
+        // HF configs name LABEL_0/LABEL_1 even for an encoder without a head; only a trained
+        // head's classes constrain the labels (a new head takes the data's).
+        if (!Files.isRegularFile(config) || !Checkpoints.hasClassifierHead(Path.of(model))) {
             return Optional.empty();
         }
         try {

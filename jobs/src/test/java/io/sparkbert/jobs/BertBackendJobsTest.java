@@ -218,7 +218,9 @@ class BertBackendJobsTest {
         for (String f : List.of("vocab.txt", "tokenizer_config.json")) {
             Files.copy(Fixtures.tinyBert().resolve(f), headless.resolve(f));
         }
-        Path train = JobFixtures.write(tmp.resolve("lp.jsonl"), JobFixtures.lines(0, 16, false));
+        // Class names: the headless checkpoint's config.json says LABEL_0/LABEL_1 (as HF configs do
+        // without a head), which must not constrain the labels of a new head.
+        Path train = JobFixtures.write(tmp.resolve("lp.jsonl"), JobFixtures.lines(0, 16, true));
         TrainJob t = new TrainJob(backend);
         JsonNode[] metrics = new JsonNode[3];
         String[][] runs = {

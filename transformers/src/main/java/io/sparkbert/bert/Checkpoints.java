@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,6 +103,63 @@ public final class Checkpoints {
             sources.add(new Source(shard.toString(), bytes));
         }
         return build(config, sources, device, dir.toString());
+    }
+
+    /**
+     * Whether a checkpoint directory holds a classification head ({@code classifier.weight}), from
+     * the safetensors header or the shard index alone, without reading any tensor data. An HF
+     * {@code config.json} names classes ({@code id2label}, by default {@code LABEL_0/LABEL_1})
+     * whether or not the weights have a head, so only the weights can tell.
+     *
+     * @param dir a checkpoint directory
+     * @return false also when the directory has no safetensors weights
+     * @throws IllegalArgumentException when the header or index cannot be read
+     */
+    public static boolean hasClassifierHead(Path dir) {
+        String head = "classifier.weight";
+        Path index = dir.resolve(INDEX);
+        Path single = dir.resolve(WEIGHTS);
+        try {
+            if (Files.isRegularFile(single)) {
+                try (FileChannel ch = FileChannel.open(single)) {
+                    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+                    readFully(ch, len);
+                    long n = len.flip().getLong();
+                    if (n <= 1 || n > Math.min(ch.size() - 8, 100L << 20)) {
+                        throw new IllegalArgumentException(
+                                single + " is truncated or not a safetensors file");
+                    }
+                    ByteBuffer json = ByteBuffer.allocate((int) n);
+                    readFully(ch, json);
+                    JsonObject header =
+                            JsonParser.parseString(new String(json.array(), StandardCharsets.UTF_8))
+                                    .getAsJsonObject();
+                    return header.keySet().stream().anyMatch(k -> normalize(k).equals(head));
+                }
+            }
+            if (Files.isRegularFile(index)) {
+                JsonElement map =
+                        JsonParser.parseString(Files.readString(index))
+                                .getAsJsonObject()
+                                .get("weight_map");
+                return map != null
+                        && map.isJsonObject()
+                        && map.getAsJsonObject().keySet().stream()
+                                .anyMatch(k -> normalize(k).equals(head));
+            }
+            return false;
+        } catch (IOException | JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(
+                    "Cannot read the tensor names of " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (ch.read(buffer) < 0) {
+                throw new IOException("the file ends early");
+            }
+        }
     }
 
     /**

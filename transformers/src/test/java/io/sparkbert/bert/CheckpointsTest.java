@@ -194,6 +194,7 @@ class CheckpointsTest {
         Files.writeString(
                 dir.resolve("model.safetensors.index.json"),
                 "{\"metadata\":{},\"weight_map\":{" + map + "}}");
+        assertTrue(Checkpoints.hasClassifierHead(dir), "from the shard index");
         try (BertModel sharded = BertModel.load(dir, Device.cpu());
                 BertModel single = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
             float[][] x = logits(sharded);
@@ -202,6 +203,36 @@ class CheckpointsTest {
                 assertArrayEquals(y[r], x[r], 0f);
             }
         }
+    }
+
+    /**
+     * The head is read from the weights' header, not from config.json, which names LABEL_0/1 with
+     * or without a head; a bare "bert."-prefixed encoder has none.
+     */
+    @Test
+    void aClassifierHeadIsToldFromTheTensorNamesAlone() throws IOException {
+        assertTrue(Checkpoints.hasClassifierHead(Fixtures.tinyBert()));
+        Map<String, RawSafetensors.Raw> encoder = new LinkedHashMap<>();
+        tinyTensors()
+                .forEach(
+                        (k, v) -> {
+                            if (!k.startsWith("classifier.")) {
+                                encoder.put(k.startsWith("bert.") ? k : "bert." + k, v);
+                            }
+                        });
+        Path headless = checkpoint("no-head", encoder);
+        assertFalse(Checkpoints.hasClassifierHead(headless));
+        try (BertModel m = BertModel.load(headless, Device.cpu())) {
+            assertFalse(m.hasClassifier());
+        }
+        assertFalse(Checkpoints.hasClassifierHead(checkpoint("no-weights", null)));
+        Path broken = checkpoint("broken", null);
+        Files.write(broken.resolve("model.safetensors"), new byte[] {(byte) 0xFF, 1, 2});
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Checkpoints.hasClassifierHead(broken));
+        assertTrue(e.getMessage().contains(broken.toString()), e.getMessage());
     }
 
     @Test
