@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.BertModel;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -96,6 +97,9 @@ public final class LinearProbe {
         int k = model.numLabels();
         NDArray w = model.parameters().get("classifier.weight");
         NDArray b = model.parameters().get("classifier.bias");
+        // In-place updates of parameters that may already require gradients need grad mode off.
+        boolean oldGradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
         try (NDManager scope = NDManager.newBaseManager(model.device())) {
             NDArray x = features(model, head, data, scope);
             float[] onehot = new float[n * k];
@@ -176,6 +180,8 @@ public final class LinearProbe {
                                 gradNorm));
                 return r;
             }
+        } finally {
+            JniUtils.setGradMode(oldGradMode);
         }
     }
 
