@@ -25,6 +25,14 @@ import org.slf4j.LoggerFactory;
  * b)} over the training examples plus {@code l2 / 2 * ||W||^2}; the bias is not penalised. With
  * class weights the mean is {@code sum_i w_{y_i} CE_i / sum_i w_{y_i}}, as in training.
  *
+ * <p><b>Classes without training weight</b> (no training example, e.g. a class that only the label
+ * metadata or the validation split holds, or class weight 0) have no finite optimum: the softmax
+ * keeps pushing their bias down, so the fit would never converge. They are left out: the softmax
+ * runs over the other classes, and their rows and biases keep the values they had (for a new head,
+ * its random initialisation, as plain fine-tuning would start). With fewer than two classes left
+ * there is nothing to separate and the head is not touched. Loss and accuracy are reported over the
+ * classes fitted.
+ *
  * <p><b>Solver.</b> Full-batch Adam (lr {@link #LEARNING_RATE}, betas 0.9 / 0.999, eps 1e-8) from
  * the head's current weights, with the gradient written out by hand ({@code G = (softmax - onehot)
  * * w / sum w}, {@code dW = G^T X + l2 W}, {@code db = sum G}), until the L2 norm of the whole
@@ -84,7 +92,9 @@ public final class LinearProbe {
      * @param data the training examples
      * @param l2 the L2 strength, > 0
      * @param classWeights per-class weights, or null for none
-     * @return what happened
+     * @return what happened, or null when fewer than two classes have training examples with a
+     *     positive weight (nothing to separate; the head is left as it is)
+     * @throws IllegalArgumentException when every training example has class weight 0
      */
     static Result fit(
             BertModel model,
@@ -116,7 +126,28 @@ public final class LinearProbe {
                         "linear probe: the class weights of every training example are 0; give"
                                 + " at least one present class a positive weight.");
             }
+            // A class without weight (no example, or class weight 0) has no finite optimum: the
+            // softmax would push its bias down for ever. Only the other classes are fitted.
+            boolean[] fitted = new boolean[k];
+            int fittedCount = 0;
+            for (int i = 0; i < n; i++) {
+                int y = data.labels()[i];
+                if (rowWeight[i] > 0 && !fitted[y]) {
+                    fitted[y] = true;
+                    fittedCount++;
+                }
+            }
+            if (fittedCount < 2) {
+                LOG.info(
+                        "Linear probe skipped: only {} of the {} classes has training examples"
+                                + " with a positive weight, so there is nothing to separate; the"
+                                + " head is left as it is.",
+                        fittedCount,
+                        k);
+                return null;
+            }
             NDArray targets = scope.create(onehot, new Shape(n, k));
+            Mask mask = fittedCount == k ? null : new Mask(scope, fitted);
             // Each row's share of the weighted mean; null keeps the plain mean's arithmetic.
             NDArray share =
                     classWeights == null
@@ -127,7 +158,7 @@ public final class LinearProbe {
             int steps = 0;
             for (int t = 1; t <= MAX_STEPS; t++) {
                 try (NDManager stepScope = scope.newSubManager()) {
-                    NDArray[] g = gradient(stepScope, x, targets, share, w, b, l2, n);
+                    NDArray[] g = gradient(stepScope, x, targets, share, mask, w, b, l2, n);
                     if (norm(g) <= TOLERANCE) {
                         break;
                     }
@@ -137,13 +168,13 @@ public final class LinearProbe {
                 }
             }
             try (NDManager end = scope.newSubManager()) {
-                NDArray logits = logits(end, x, w, b);
+                NDArray logits = logits(end, x, mask, w, b);
                 NDArray nll = logits.logSoftmax(1).mul(targets).sum(new int[] {1}).neg();
                 double loss =
                         (share == null ? nll.mean() : nll.mul(share.reshape(-1)).sum()).getFloat();
                 double accuracy =
                         logits.argMax(1).eq(targets.argMax(1)).sum().getLong() / (double) n;
-                double gradNorm = norm(gradient(end, x, targets, share, w, b, l2, n));
+                double gradNorm = norm(gradient(end, x, targets, share, mask, w, b, l2, n));
                 if (gradNorm > TOLERANCE) {
                     LOG.warn(
                             String.format(
@@ -209,30 +240,58 @@ public final class LinearProbe {
         return all;
     }
 
-    /** [dW, db] of the objective at (w, b), in {@code scope}. */
+    /**
+     * The classes left out of the fit: {@code shift} [1, k] is 0 for fitted classes and a large
+     * negative number for the others, so their softmax share is exactly 0; {@code rows} [k, 1] is 1
+     * for fitted classes and 0 for the others, so their weight rows get no gradient (and Adam, from
+     * zero moments, never moves them).
+     */
+    private record Mask(NDArray shift, NDArray rows) {
+        Mask(NDManager scope, boolean[] fitted) {
+            this(
+                    scope.create(values(fitted, 0f, -1e30f), new Shape(1, fitted.length)),
+                    scope.create(values(fitted, 1f, 0f), new Shape(fitted.length, 1)));
+        }
+
+        private static float[] values(boolean[] fitted, float in, float out) {
+            float[] v = new float[fitted.length];
+            for (int c = 0; c < v.length; c++) {
+                v[c] = fitted[c] ? in : out;
+            }
+            return v;
+        }
+    }
+
+    /** [dW, db] of the objective at (w, b), in {@code scope}; mask null: every class is fitted. */
     private static NDArray[] gradient(
             NDManager scope,
             NDArray x,
             NDArray targets,
             NDArray share,
+            Mask mask,
             NDArray w,
             NDArray b,
             double l2,
             int n) {
         // Every temporary goes to the step's scope: results of an op land in the manager of its
         // first operand, and w, b and x belong to longer-lived managers.
-        NDArray logits = logits(scope, x, w, b);
+        NDArray logits = logits(scope, x, mask, w, b);
+        // A class left out has softmax share 0 and no target: its column of diff is 0.
         NDArray diff = logits.softmax(1).sub(targets);
         NDArray g = share == null ? diff.div((float) n) : diff.mul(share);
         NDArray gw = g.transpose().matMul(x).add(keep(scope, w.mul((float) l2)));
+        if (mask != null) {
+            gw = gw.mul(mask.rows());
+        }
         NDArray gb = g.sum(new int[] {0});
         return new NDArray[] {keep(scope, gw), keep(scope, gb)};
     }
 
-    /** X W^T + b, in {@code scope}. */
-    private static NDArray logits(NDManager scope, NDArray x, NDArray w, NDArray b) {
+    /** X W^T + b (plus the mask's shift), in {@code scope}. */
+    private static NDArray logits(NDManager scope, NDArray x, Mask mask, NDArray w, NDArray b) {
         NDArray xw = keep(scope, x.matMul(keep(scope, w.transpose())));
-        return xw.add(b);
+        NDArray z = xw.add(b);
+        return mask == null ? z : z.add(mask.shift());
     }
 
     /** The L2 norm of all of {@code parts} together. */

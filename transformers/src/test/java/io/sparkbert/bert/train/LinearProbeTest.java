@@ -79,6 +79,16 @@ class LinearProbeTest {
 
     /** [loss, accuracy, gradient norm] of the probe's objective at the model's head. */
     static double[] objective(BertModel model, double[][] x, int[] y, double l2, double[] cw) {
+        return objective(model, x, y, l2, cw, null);
+    }
+
+    /**
+     * Like {@link #objective(BertModel, double[][], int[], double, double[])} over the classes
+     * marked in {@code fitted} only (null: all): the others take no part in the softmax, and
+     * neither their rows nor their biases count in the gradient.
+     */
+    static double[] objective(
+            BertModel model, double[][] x, int[] y, double l2, double[] cw, boolean[] fitted) {
         int k = model.numLabels();
         int h = x[0].length;
         float[] wf = model.parameters().get("classifier.weight").toFloatArray();
@@ -95,6 +105,10 @@ class LinearProbeTest {
             double[] z = new double[k];
             int arg = 0;
             for (int c = 0; c < k; c++) {
+                if (fitted != null && !fitted[c]) {
+                    z[c] = Double.NEGATIVE_INFINITY;
+                    continue;
+                }
                 z[c] = bf[c];
                 for (int j = 0; j < h; j++) {
                     z[c] += wf[c * h + j] * x[i][j];
@@ -108,8 +122,14 @@ class LinearProbeTest {
                 sum += Math.exp(v - max);
             }
             double share = (cw == null ? 1 : cw[y[i]]) / wsum;
-            loss += share * (max + Math.log(sum) - z[y[i]]);
+            if (share > 0) {
+                // (a class left out has z = -inf: its examples, of weight 0, add nothing)
+                loss += share * (max + Math.log(sum) - z[y[i]]);
+            }
             for (int c = 0; c < k; c++) {
+                if (fitted != null && !fitted[c]) {
+                    continue;
+                }
                 double d = share * (Math.exp(z[c] - max) / sum - (c == y[i] ? 1 : 0));
                 gb[c] += d;
                 for (int j = 0; j < h; j++) {
@@ -119,6 +139,9 @@ class LinearProbeTest {
         }
         double norm = 0;
         for (int c = 0; c < k; c++) {
+            if (fitted != null && !fitted[c]) {
+                continue;
+            }
             norm += gb[c] * gb[c];
             for (int j = 0; j < h; j++) {
                 double g = gw[c][j] + l2 * wf[c * h + j];
@@ -228,6 +251,85 @@ class LinearProbeTest {
             assertNull(plain.linearProbe());
             assertNull(TrainingSummary.fromJson(plain.toJson()).linearProbe());
             assertTrue(Math.abs(plain.steps().get(0).loss() - s.steps().get(0).loss()) > 1e-3);
+        }
+    }
+
+    /**
+     * A class without training weight (no example in the training data, e.g. one that only the
+     * label metadata or the validation split has, or class weight 0) has no finite optimum: the
+     * softmax keeps pushing its bias down. The probe fits the other classes and leaves its row as
+     * it was, so it converges; with fewer than two such classes there is nothing to fit.
+     */
+    @Test
+    void classesWithoutTrainingWeightAreLeftOutOfTheFit() {
+        int[] threeLabels = {0, 1, 2, 0, 1, 2, 0, 1};
+        Object[][] cases = {
+            // k, labels, class weights, pooling
+            {3, TrainerTest.LABELS, null, ClassifierHead.MEAN},
+            {3, TrainerTest.LABELS, null, ClassifierHead.CLS},
+            {3, threeLabels, new double[] {1, 2, 0}, ClassifierHead.MEAN},
+            {2, TrainerTest.LABELS, new double[] {0.5, 0}, ClassifierHead.MEAN}
+        };
+        for (Object[] c : cases) {
+            int k = (Integer) c[0];
+            int[] y = (int[]) c[1];
+            double[] cw = (double[]) c[2];
+            ClassifierHead head = (ClassifierHead) c[3];
+            boolean[] fitted = new boolean[k];
+            for (int yi : y) {
+                fitted[yi] |= cw == null || cw[yi] > 0;
+            }
+            String what =
+                    "k " + k + ", labels " + Arrays.toString(y) + ", " + what(cw) + ", " + head;
+            try (BertModel model = freshTiny(k, 0.1)) {
+                Trainer t = new Trainer(TrainingConfig.builder().build());
+                Trainer.Examples ex = t.encode(tokenizer, TrainerTest.TEXTS, null, y);
+                Map<String, float[]> start = TrainerTest.weights(model);
+                long live = liveArrays();
+                LinearProbe.Result r = LinearProbe.fit(model, head, ex, 1e-3, cw);
+                assertEquals(live, liveArrays(), what + ": live NDArrays");
+                int fittedCount = 0;
+                for (boolean f : fitted) {
+                    fittedCount += f ? 1 : 0;
+                }
+                if (fittedCount < 2) {
+                    assertNull(r, what);
+                    TrainerTest.assertSameWeights(start, TrainerTest.weights(model));
+                    continue;
+                }
+                assertTrue(r.steps() < LinearProbe.MAX_STEPS, what + ": steps " + r.steps());
+                assertTrue(r.gradNorm() <= LinearProbe.TOLERANCE, what + ": " + r.gradNorm());
+                if (head == ClassifierHead.MEAN) {
+                    double[] after = objective(model, meanFeatures(model, ex), y, 1e-3, cw, fitted);
+                    assertTrue(after[2] <= 1.05 * LinearProbe.TOLERANCE, what + ": " + after[2]);
+                    assertEquals(after[0], r.loss(), 1e-5, what);
+                    assertEquals(after[1], r.accuracy(), 1e-12, what);
+                }
+                // The rows of classes without weight are as they were; the others moved.
+                float[] w0 = start.get("classifier.weight");
+                float[] w1 = model.parameters().get("classifier.weight").toFloatArray();
+                float[] b1 = model.parameters().get("classifier.bias").toFloatArray();
+                int h = w0.length / k;
+                for (int cl = 0; cl < k; cl++) {
+                    float[] before = Arrays.copyOfRange(w0, cl * h, (cl + 1) * h);
+                    float[] now = Arrays.copyOfRange(w1, cl * h, (cl + 1) * h);
+                    if (fitted[cl]) {
+                        assertFalse(Arrays.equals(before, now), what + ": row " + cl);
+                    } else {
+                        assertArrayEquals(before, now, what + ": row " + cl);
+                        assertEquals(start.get("classifier.bias")[cl], b1[cl], what);
+                    }
+                }
+            }
+        }
+        // One example: one class, nothing to separate.
+        try (BertModel model = freshTiny(2, 0.1)) {
+            Trainer t = new Trainer(TrainingConfig.builder().build());
+            Trainer.Examples one =
+                    t.encode(tokenizer, TrainerTest.TEXTS.subList(0, 1), null, new int[] {1});
+            Map<String, float[]> start = TrainerTest.weights(model);
+            assertNull(LinearProbe.fit(model, ClassifierHead.MEAN, one, 1e-3, null));
+            TrainerTest.assertSameWeights(start, TrainerTest.weights(model));
         }
     }
 
