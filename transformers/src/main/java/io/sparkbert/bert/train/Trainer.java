@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -167,7 +169,8 @@ public final class Trainer {
      * @param validation validation examples, or null
      * @return what happened
      * @throws IllegalArgumentException for empty data, labels outside the head's range, class
-     *     weights of the wrong length, or sequences longer than the model's positions
+     *     weights of the wrong length or that give 0 to every class of the training data, or
+     *     sequences longer than the model's positions
      */
     public TrainingSummary train(
             BertModel model, ClassifierHead head, Examples train, Examples validation) {
@@ -200,6 +203,7 @@ public final class Trainer {
                             + k
                             + " classes: give one weight per class.");
         }
+        checkSomeWeight(train, classWeights);
         int oldThreads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
         try {
@@ -289,6 +293,30 @@ public final class Trainer {
             }
         }
         return out;
+    }
+
+    /**
+     * Refuses class weights that give 0 to every class of the training data: each batch's loss
+     * would be 0 / 0, so every step would be skipped and nothing learnt.
+     */
+    private static void checkSomeWeight(Examples train, double[] classWeights) {
+        if (classWeights == null) {
+            return;
+        }
+        SortedSet<Integer> present = new TreeSet<>();
+        for (int y : train.labels()) {
+            if (classWeights[y] > 0) {
+                return;
+            }
+            present.add(y);
+        }
+        throw new IllegalArgumentException(
+                "classWeights "
+                        + Arrays.toString(classWeights)
+                        + " give weight 0 to every class of the training data (classes "
+                        + present
+                        + "), so there is no loss to learn from: give at least one of them a"
+                        + " positive weight.");
     }
 
     private static void checkExamples(Examples ex, int k, int maxPositions, String what) {

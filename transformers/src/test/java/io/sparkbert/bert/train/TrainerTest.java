@@ -280,6 +280,30 @@ class TrainerTest {
                                             new Trainer.Examples(List.of(), new int[0]),
                                             null));
             assertTrue(e.getMessage().contains("empty"), e.getMessage());
+            // Weight 0 for every class the data holds: every loss would be 0 / 0 (all steps
+            // skipped, nothing learnt), with or without the linear probe.
+            int[] zeros = new int[LABELS.length];
+            for (boolean probe : new boolean[] {false, true}) {
+                Trainer unweighted =
+                        new Trainer(
+                                small().linearProbe(probe)
+                                        .classWeights(new double[] {0, 1})
+                                        .build());
+                e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () ->
+                                        unweighted.train(
+                                                model,
+                                                ClassifierHead.POOLER,
+                                                t.encode(tokenizer, TEXTS, null, zeros),
+                                                null),
+                                "probe " + probe);
+                assertTrue(
+                        e.getMessage().contains("classWeights [0.0, 1.0]")
+                                && e.getMessage().contains("classes [0]"),
+                        e.getMessage());
+            }
         }
         IllegalArgumentException e =
                 assertThrows(
