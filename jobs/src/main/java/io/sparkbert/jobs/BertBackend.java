@@ -63,7 +63,7 @@ public final class BertBackend implements ModelBackend {
         Path config = Path.of(model, "config.json");
         // HF configs name LABEL_0/LABEL_1 even for an encoder without a head; only a trained
         // head's classes constrain the labels (a new head takes the data's).
-        if (!Files.isRegularFile(config) || !Checkpoints.hasClassifierHead(Path.of(model))) {
+        if (!Files.isRegularFile(config) || !hasClassifierHead(model)) {
             return Optional.empty();
         }
         try {
@@ -80,6 +80,17 @@ public final class BertBackend implements ModelBackend {
         } catch (IOException | NumberFormatException e) {
             throw new IllegalArgumentException(
                     "--model: cannot read the labels of " + config + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether the checkpoint has a trained head; unreadable weights are named as {@code --model}.
+     */
+    private static boolean hasClassifierHead(String model) {
+        try {
+            return Checkpoints.hasClassifierHead(Path.of(model));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }
     }
 

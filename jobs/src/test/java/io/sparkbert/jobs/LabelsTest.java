@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkbert.testing.SparkTestSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -86,14 +89,51 @@ class LabelsTest {
         assertEquals(10_000, Labels.forTraining(atLimit, "y", Optional.empty()).names().size());
     }
 
+    /**
+     * A model.safetensors holding one 1-float tensor per name: only its header matters to {@link
+     * BertBackend#checkpointLabels}.
+     */
+    static void weights(Path dir, String... names) throws Exception {
+        StringBuilder header = new StringBuilder("{");
+        for (int i = 0; i < names.length; i++) {
+            header.append(i == 0 ? "" : ",")
+                    .append('"')
+                    .append(names[i])
+                    .append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[")
+                    .append(4 * i)
+                    .append(',')
+                    .append(4 * i + 4)
+                    .append("]}");
+        }
+        byte[] json = header.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer file =
+                ByteBuffer.allocate(8 + json.length + 4 * names.length)
+                        .order(ByteOrder.LITTLE_ENDIAN);
+        file.putLong(json.length).put(json);
+        Files.write(dir.resolve("model.safetensors"), file.array());
+    }
+
     @Test
     void checkpointId2labelIsReadFromConfigJson(@TempDir Path tmp) throws Exception {
         Files.writeString(
                 tmp.resolve("config.json"),
                 "{\"model_type\":\"bert\",\"id2label\":{\"1\":\"pos\",\"0\":\"neg\"}}");
+        // A trained head's class names constrain the labels...
+        weights(tmp, "pooler.dense.weight", "classifier.weight", "classifier.bias");
         assertEquals(
                 Optional.of(List.of("neg", "pos")),
                 new BertBackend().checkpointLabels(tmp.toString()));
+        // ...those of an encoder without a head do not (HF writes LABEL_0/LABEL_1 regardless).
+        weights(tmp, "pooler.dense.weight");
+        assertEquals(Optional.empty(), new BertBackend().checkpointLabels(tmp.toString()));
         assertEquals(Optional.empty(), new BertBackend().checkpointLabels("default"));
+        // Unreadable weights are named as the --model they came from.
+        Files.write(tmp.resolve("model.safetensors"), new byte[] {1, 2, 3});
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new BertBackend().checkpointLabels(tmp.toString()));
+        assertTrue(e.getMessage().startsWith("--model: "), e.getMessage());
+        assertTrue(e.getMessage().contains(tmp.toString()), e.getMessage());
     }
 }
