@@ -58,6 +58,21 @@ class BertBackendJobsTest {
         return args.toArray(new String[0]);
     }
 
+    /** A train run on {@code train} with {@code flag value} is refused, naming the flag. */
+    private void assertFlagRefused(TrainJob t, Path train, String flag, String value) {
+        IllegalArgumentException e =
+                JobFixtures.refused(
+                        spark,
+                        t,
+                        "--input",
+                        train.toString(),
+                        "--output",
+                        tmp.resolve("refused").toString(),
+                        flag,
+                        value);
+        assertTrue(e.getMessage().contains(flag), e.getMessage());
+    }
+
     @Test
     void scoringAHfCheckpointReproducesTheReferenceProbabilities() throws IOException {
         JsonNode eval = golden();
@@ -162,17 +177,7 @@ class BertBackendJobsTest {
             assertEquals(i + 1, steps.get(i).get("step").asInt());
         }
         assertEquals(2, metrics.get("epochs").size());
-        IllegalArgumentException e =
-                JobFixtures.refused(
-                        spark,
-                        t,
-                        "--input",
-                        train.toString(),
-                        "--output",
-                        tmp.resolve("x").toString(),
-                        "--soup-size",
-                        "0");
-        assertTrue(e.getMessage().contains("soup-size"), e.getMessage());
+        assertFlagRefused(t, train, "--soup-size", "0");
     }
 
     /** --label-smoothing reaches the loss; a value outside [0, 0.9] is refused naming the flag. */
@@ -191,17 +196,7 @@ class BertBackendJobsTest {
         // Same seed, same first batch and logits: smoothing changes the first loss only by
         // eps * (mean over classes of -log p - NLL), which is not 0 for a trained checkpoint head.
         assertTrue(Math.abs(firstLoss[0] - firstLoss[1]) > 1e-4, Arrays.toString(firstLoss));
-        IllegalArgumentException e =
-                JobFixtures.refused(
-                        spark,
-                        t,
-                        "--input",
-                        train.toString(),
-                        "--output",
-                        tmp.resolve("y").toString(),
-                        "--label-smoothing",
-                        "1");
-        assertTrue(e.getMessage().contains("--label-smoothing"), e.getMessage());
+        assertFlagRefused(t, train, "--label-smoothing", "1");
     }
 
     /**
@@ -240,17 +235,7 @@ class BertBackendJobsTest {
         assertTrue(probe.get("grad_norm").asDouble() <= 1e-4, probe.toString());
         assertFalse(metrics[1].has("linear_probe"), metrics[1].toString());
         assertFalse(metrics[2].has("linear_probe"), "tinybert has a trained head");
-        IllegalArgumentException e =
-                JobFixtures.refused(
-                        spark,
-                        t,
-                        "--input",
-                        train.toString(),
-                        "--output",
-                        tmp.resolve("z").toString(),
-                        "--linear-probe-l2",
-                        "0");
-        assertTrue(e.getMessage().contains("--linear-probe-l2"), e.getMessage());
+        assertFlagRefused(t, train, "--linear-probe-l2", "0");
     }
 
     @Test

@@ -135,11 +135,11 @@ public enum ClassifierHead {
                     "the model has no classification head: create one with"
                             + " withFreshClassifier(numLabels, seed)");
         }
-        BertOutputs out = model.forward(scope, inputIds, tokenTypeIds, attentionMask, training);
         if (this == POOLER) {
-            return out.logits();
+            return model.forward(scope, inputIds, tokenTypeIds, attentionMask, training).logits();
         }
-        return model.classify(pooled(out, attentionMask), training);
+        return model.classify(
+                features(model, scope, inputIds, tokenTypeIds, attentionMask, training), training);
     }
 
     /**
@@ -169,10 +169,9 @@ public enum ClassifierHead {
                     "pooling 'pooler' needs pooler weights, which this checkpoint does not have:"
                             + " use pooling 'mean' or 'cls'.");
         }
-        return this == POOLER ? out.pooledOutput() : pooled(out, attentionMask);
-    }
-
-    private NDArray pooled(BertOutputs out, NDArray attentionMask) {
+        if (this == POOLER) {
+            return out.pooledOutput();
+        }
         return BertModel.sentenceVectors(
                 out.lastHiddenState(), attentionMask, this == CLS ? Pooling.CLS : Pooling.MEAN);
     }

@@ -638,7 +638,8 @@ public final class Trainer {
                     trainSamples / Math.max(trainSeconds, 1e-9),
                     wall,
                     model.device().toString(),
-                    config.toString());
+                    config.toString(),
+                    null);
         }
 
         /** Arrays held by the model's manager and by this run's state (sub-managers included). */

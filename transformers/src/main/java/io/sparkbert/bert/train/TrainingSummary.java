@@ -79,31 +79,6 @@ public final class TrainingSummary implements Serializable {
             double samplesPerSecond,
             double wallSeconds,
             String device,
-            String config) {
-        this(
-                steps,
-                epochs,
-                bestEpoch,
-                stoppedEarly,
-                trainExamples,
-                validationExamples,
-                samplesPerSecond,
-                wallSeconds,
-                device,
-                config,
-                null);
-    }
-
-    private TrainingSummary(
-            List<Step> steps,
-            List<Epoch> epochs,
-            int bestEpoch,
-            boolean stoppedEarly,
-            int trainExamples,
-            int validationExamples,
-            double samplesPerSecond,
-            double wallSeconds,
-            String device,
             String config,
             LinearProbe.Result linearProbe) {
         this.steps = new ArrayList<>(steps);
@@ -192,7 +167,8 @@ public final class TrainingSummary implements Serializable {
                 rate,
                 wallSeconds,
                 first.device,
-                first.config);
+                first.config,
+                null);
     }
 
     /** Every optimiser step, in order. */
