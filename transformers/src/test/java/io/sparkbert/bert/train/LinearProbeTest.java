@@ -12,15 +12,11 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.BertModel;
-import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
-import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,18 +25,6 @@ import org.junit.jupiter.api.Test;
  * but the head moves, and training starts from it.
  */
 class LinearProbeTest {
-    static HfTokenizer tokenizer;
-
-    @BeforeAll
-    static void setUp() {
-        tokenizer = HfTokenizer.fromDirectory(Fixtures.tinyBert(), TokenizerOptions.defaults());
-    }
-
-    @AfterAll
-    static void tearDown() {
-        tokenizer.close();
-    }
-
     static BertModel freshTiny(int k, double dropout) {
         try (BertModel base = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
             BertConfig cfg =
@@ -169,7 +153,7 @@ class LinearProbeTest {
             try (BertModel model = freshTiny(2, 0.1)) {
                 Trainer t = new Trainer(TrainingConfig.builder().build());
                 Trainer.Examples ex =
-                        t.encode(tokenizer, TrainerTest.TEXTS, null, TrainerTest.LABELS);
+                        TrainerTest.encodeTiny(t, TrainerTest.TEXTS, TrainerTest.LABELS);
                 double[][] x = meanFeatures(model, ex);
                 double l2 = 1e-2;
                 double[] before = objective(model, x, ex.labels(), l2, cw);
@@ -225,7 +209,7 @@ class LinearProbeTest {
         try (BertModel model = freshTiny(2, 0.0);
                 BertModel probed = freshTiny(2, 0.0)) {
             Trainer t = new Trainer(cfg);
-            Trainer.Examples ex = t.encode(tokenizer, TrainerTest.TEXTS, null, y);
+            Trainer.Examples ex = TrainerTest.encodeTiny(t, TrainerTest.TEXTS, y);
             LinearProbe.fit(probed, ClassifierHead.MEAN, ex, 1e-2, null);
             x = meanFeatures(probed, ex);
             double expected = objective(probed, x, y, 1e-2, null)[0];
@@ -246,7 +230,7 @@ class LinearProbeTest {
                     t.train(
                             model,
                             ClassifierHead.MEAN,
-                            t.encode(tokenizer, TrainerTest.TEXTS, null, y),
+                            TrainerTest.encodeTiny(t, TrainerTest.TEXTS, y),
                             null);
             assertNull(plain.linearProbe());
             assertNull(TrainingSummary.fromJson(plain.toJson()).linearProbe());
@@ -283,7 +267,7 @@ class LinearProbeTest {
                     "k " + k + ", labels " + Arrays.toString(y) + ", " + what(cw) + ", " + head;
             try (BertModel model = freshTiny(k, 0.1)) {
                 Trainer t = new Trainer(TrainingConfig.builder().build());
-                Trainer.Examples ex = t.encode(tokenizer, TrainerTest.TEXTS, null, y);
+                Trainer.Examples ex = TrainerTest.encodeTiny(t, TrainerTest.TEXTS, y);
                 Map<String, float[]> start = TrainerTest.weights(model);
                 long live = liveArrays();
                 LinearProbe.Result r = LinearProbe.fit(model, head, ex, 1e-3, cw);
@@ -326,7 +310,7 @@ class LinearProbeTest {
         try (BertModel model = freshTiny(2, 0.1)) {
             Trainer t = new Trainer(TrainingConfig.builder().build());
             Trainer.Examples one =
-                    t.encode(tokenizer, TrainerTest.TEXTS.subList(0, 1), null, new int[] {1});
+                    TrainerTest.encodeTiny(t, TrainerTest.TEXTS.subList(0, 1), new int[] {1});
             Map<String, float[]> start = TrainerTest.weights(model);
             assertNull(LinearProbe.fit(model, ClassifierHead.MEAN, one, 1e-3, null));
             TrainerTest.assertSameWeights(start, TrainerTest.weights(model));
@@ -345,7 +329,7 @@ class LinearProbeTest {
                 texts.add(TrainerTest.TEXTS.get(i % TrainerTest.TEXTS.size()) + " " + i);
                 labels[i] = i % 3;
             }
-            Trainer.Examples ex = t.encode(tokenizer, texts, null, labels);
+            Trainer.Examples ex = TrainerTest.encodeTiny(t, texts, labels);
             double[][] expected = meanFeatures(model, ex);
             float[] got =
                     LinearProbe.features(model, ClassifierHead.MEAN, ex, scope).toFloatArray();

@@ -52,6 +52,14 @@ class TrainerTest {
         tokenizer.close();
     }
 
+    /** {@code texts} encoded by {@code t} with a tokenizer of tinybert opened for the call. */
+    static Trainer.Examples encodeTiny(Trainer t, List<String> texts, int[] labels) {
+        try (HfTokenizer tok =
+                HfTokenizer.fromDirectory(Fixtures.tinyBert(), TokenizerOptions.defaults())) {
+            return t.encode(tok, texts, null, labels);
+        }
+    }
+
     /** tinybert with dropout 0.1 switched on, so that the seed matters for every step. */
     static BertModel tinyWithDropout() {
         try (BertModel base = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
