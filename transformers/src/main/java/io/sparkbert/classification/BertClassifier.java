@@ -70,6 +70,11 @@ import org.apache.spark.sql.types.StructType;
  * under the {@code sparkbert} key of config.json; HF {@code from_pretrained} reproduces only {@code
  * pooler}.
  *
+ * <p><b>A new head is probed first</b> ({@code linearProbe}, default true): fitted alone by
+ * logistic regression on the frozen encoder's features, then everything is fine-tuned (LP-FT, see
+ * {@link io.sparkbert.bert.train.LinearProbe}). A checkpoint's own trained head is fine-tuned as it
+ * is, never probed; {@code linearProbe=false} gives HF {@code Trainer}'s plain fine-tuning.
+ *
  * <p>Not thread-safe for concurrent param changes, like every Spark stage.
  */
 public class BertClassifier extends Estimator<BertClassificationModel>
