@@ -93,8 +93,8 @@ public final class LinearProbe {
      * @param l2 the L2 strength, > 0
      * @param classWeights per-class weights, or null for none
      * @return what happened, or null when fewer than two classes have training examples with a
-     *     positive weight (nothing to separate; the head is left as it is)
-     * @throws IllegalArgumentException when every training example has class weight 0
+     *     positive weight (nothing to separate; the head is left as it is). {@link Trainer} refuses
+     *     class weights that give every training example weight 0 before calling this.
      */
     static Result fit(
             BertModel model,
@@ -120,11 +120,6 @@ public final class LinearProbe {
                 onehot[i * k + y] = 1f;
                 rowWeight[i] = classWeights == null ? 1f : (float) classWeights[y];
                 weightSum += rowWeight[i];
-            }
-            if (!(weightSum > 0)) {
-                throw new IllegalArgumentException(
-                        "linear probe: the class weights of every training example are 0; give"
-                                + " at least one present class a positive weight.");
             }
             // A class without weight (no example, or class weight 0) has no finite optimum: the
             // softmax would push its bias down for ever. Only the other classes are fitted.
