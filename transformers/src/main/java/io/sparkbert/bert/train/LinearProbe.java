@@ -111,22 +111,18 @@ public final class LinearProbe {
         boolean oldGradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try (NDManager scope = NDManager.newBaseManager(model.device())) {
-            NDArray x = features(model, head, data, scope);
             float[] onehot = new float[n * k];
             float[] rowWeight = new float[n];
             double weightSum = 0;
-            for (int i = 0; i < n; i++) {
-                int y = data.labels()[i];
-                onehot[i * k + y] = 1f;
-                rowWeight[i] = classWeights == null ? 1f : (float) classWeights[y];
-                weightSum += rowWeight[i];
-            }
             // A class without weight (no example, or class weight 0) has no finite optimum: the
             // softmax would push its bias down for ever. Only the other classes are fitted.
             boolean[] fitted = new boolean[k];
             int fittedCount = 0;
             for (int i = 0; i < n; i++) {
                 int y = data.labels()[i];
+                onehot[i * k + y] = 1f;
+                rowWeight[i] = classWeights == null ? 1f : (float) classWeights[y];
+                weightSum += rowWeight[i];
                 if (rowWeight[i] > 0 && !fitted[y]) {
                     fitted[y] = true;
                     fittedCount++;
@@ -141,6 +137,8 @@ public final class LinearProbe {
                         k);
                 return null;
             }
+            // The forward pass over all the data comes only once the probe is known to run.
+            NDArray x = features(model, head, data, scope);
             NDArray targets = scope.create(onehot, new Shape(n, k));
             Mask mask = fittedCount == k ? null : new Mask(scope, fitted);
             // Each row's share of the weighted mean; null keeps the plain mean's arithmetic.
