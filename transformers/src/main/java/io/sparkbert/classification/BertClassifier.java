@@ -105,6 +105,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final BooleanParam freezeWordEmbeddings;
     private final DoubleParam rdropAlpha;
     private final DoubleParam labelSmoothing;
+    private final DoubleParam samRho;
     private final BooleanParam linearProbe;
     private final DoubleParam linearProbeL2;
     private final Param<String> lrSchedule;
@@ -242,6 +243,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " label_smoothing_factor: targets 1 - eps on the class plus eps"
                                 + " / k on every class; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
+        samRho =
+                new DoubleParam(
+                        this,
+                        "samRho",
+                        "radius of sharpness-aware minimisation: each step takes the gradient at"
+                                + " the weights moved samRho along the normalised batch gradient;"
+                                + " twice the compute per step; >= 0, 0 = off (default 0)",
+                        ParamValidators.gtEq(0));
         linearProbe =
                 new BooleanParam(
                         this,
@@ -342,6 +351,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(freezeWordEmbeddings, false);
         setDefault(rdropAlpha, 0.0);
         setDefault(labelSmoothing, 0.0);
+        setDefault(samRho, 0.0);
         setDefault(linearProbe, true);
         setDefault(linearProbeL2, 1e-3);
         setDefault(lrSchedule, "linear");
@@ -450,6 +460,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public DoubleParam labelSmoothing() {
         return labelSmoothing;
+    }
+
+    public DoubleParam samRho() {
+        return samRho;
     }
 
     public BooleanParam linearProbe() {
@@ -642,6 +656,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
+    public BertClassifier setSamRho(double v) {
+        set(samRho, v);
+        return this;
+    }
+
     public BertClassifier setLinearProbe(boolean v) {
         set(linearProbe, v);
         return this;
@@ -726,6 +745,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .emaDecay((Double) $(emaDecay))
                 .rdropAlpha((Double) $(rdropAlpha))
                 .labelSmoothing((Double) $(labelSmoothing))
+                .samRho((Double) $(samRho))
                 .linearProbe((Boolean) $(linearProbe))
                 .linearProbeL2((Double) $(linearProbeL2))
                 .soupSize((Integer) $(soupSize))

@@ -652,66 +652,109 @@ public final class Trainer {
             try (NDManager scope = state.newSubManager()) {
                 NDArray[] inputs = collate(scope, train, batch);
                 NDArray labels = labels(scope, train, batch);
-                NDArray loss;
-                // Grad mode only for forward and backward; updates run without it.
-                JniUtils.setGradMode(true);
                 try {
-                    loss =
-                            config.rdropAlpha() > 0
-                                    ? rdropLoss(scope, inputs, labels)
-                                    : loss(
-                                            scope,
-                                            head.logits(
-                                                    model, scope, inputs[0], inputs[1], inputs[2],
-                                                    true),
-                                            labels);
-                    JniUtils.backward(
-                            (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
-                } finally {
-                    JniUtils.setGradMode(false);
-                }
-                double lossValue = loss.getFloat();
-                try {
-                    Map<String, NDArray> grads = new LinkedHashMap<>();
-                    Map<String, Double> sq = new LinkedHashMap<>();
-                    double total = 0;
-                    for (Map.Entry<String, NDArray> e : trainable.entrySet()) {
-                        PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
-                        if (g == null) {
-                            continue;
-                        }
-                        g.attach(scope);
-                        grads.put(e.getKey(), g);
-                        double s = squaredNorm(g);
-                        sq.put(e.getKey(), s);
-                        total += s;
+                    double lossValue = forwardBackward(scope, inputs, labels);
+                    Gradients g = gradients(scope, lossValue);
+                    if (g.corrupt(config.maxSaneGradNorm())) {
+                        reportCorrupt(step, epoch, lossValue, g.norm, g.squares);
+                        return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, true);
                     }
-                    double norm = Math.sqrt(total);
-                    if (!Double.isFinite(lossValue)
-                            || !Double.isFinite(norm)
-                            || norm > config.maxSaneGradNorm()) {
-                        reportCorrupt(step, epoch, lossValue, norm, sq);
-                        return new TrainingSummary.Step(step, epoch, lossValue, lr, norm, true);
+                    if (config.samRho() > 0) {
+                        g = sharpnessAware(scope, inputs, labels, g);
+                        if (g.corrupt(config.maxSaneGradNorm())) {
+                            reportCorrupt(step, epoch, lossValue, g.norm, g.squares);
+                            return new TrainingSummary.Step(
+                                    step, epoch, lossValue, lr, g.norm, true);
+                        }
                     }
                     double scale = 1.0;
                     if (config.maxGradNorm() > 0) {
-                        double coef = config.maxGradNorm() / (norm + 1e-6);
+                        double coef = config.maxGradNorm() / (g.norm + 1e-6);
                         if (coef < 1.0) {
                             scale = coef;
                         }
                     }
-                    for (Map.Entry<String, NDArray> e : grads.entrySet()) {
-                        NDArray g = scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
+                    for (Map.Entry<String, NDArray> e : g.arrays.entrySet()) {
+                        NDArray grad =
+                                scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
                         double lrHere =
                                 lr * config.lrScale(e.getKey(), model.config().numHiddenLayers());
-                        update(scope, e.getKey(), trainable.get(e.getKey()), g, lrHere);
+                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lrHere);
                     }
-                    return new TrainingSummary.Step(step, epoch, lossValue, lr, norm, false);
+                    return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, false);
                 } finally {
-                    for (NDArray p : trainable.values()) {
-                        JniUtils.zeroGrad((PtNDArray) p);
-                    }
+                    zeroGradients();
                 }
+            }
+        }
+
+        /** The batch's loss, forward and backward with grad mode on; returns the loss value. */
+        private double forwardBackward(NDManager scope, NDArray[] inputs, NDArray labels) {
+            NDArray loss;
+            // Grad mode only for forward and backward; updates run without it.
+            JniUtils.setGradMode(true);
+            try {
+                loss =
+                        config.rdropAlpha() > 0
+                                ? rdropLoss(scope, inputs, labels)
+                                : loss(
+                                        scope,
+                                        head.logits(
+                                                model, scope, inputs[0], inputs[1], inputs[2],
+                                                true),
+                                        labels);
+                JniUtils.backward(
+                        (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            return loss.getFloat();
+        }
+
+        private void zeroGradients() {
+            for (NDArray p : trainable.values()) {
+                JniUtils.zeroGrad((PtNDArray) p);
+            }
+        }
+
+        /** The trained weights' gradients (moved into the step's scope) and their norms. */
+        private Gradients gradients(NDManager scope, double loss) {
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            Map<String, Double> sq = new LinkedHashMap<>();
+            double total = 0;
+            for (Map.Entry<String, NDArray> e : trainable.entrySet()) {
+                PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                if (g == null) {
+                    continue;
+                }
+                g.attach(scope);
+                grads.put(e.getKey(), g);
+                double s = squaredNorm(g);
+                sq.put(e.getKey(), s);
+                total += s;
+            }
+            return new Gradients(grads, sq, Math.sqrt(total), loss);
+        }
+
+        /**
+         * SAM's second pass: moves the weights by {@code samRho * g / ||g||}, takes the batch's
+         * gradient there (new dropout masks) and puts the weights back exactly (from copies), so
+         * only the gradient differs from a plain step.
+         */
+        private Gradients sharpnessAware(
+                NDManager scope, NDArray[] inputs, NDArray labels, Gradients first) {
+            float r = (float) (config.samRho() / (first.norm + 1e-12));
+            Map<String, NDArray> saved = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, NDArray> e : first.arrays.entrySet()) {
+                    NDArray p = trainable.get(e.getKey());
+                    saved.put(e.getKey(), inScope(scope, p.duplicate()));
+                    p.addi(e.getValue().mul(r));
+                }
+                zeroGradients();
+                return gradients(scope, forwardBackward(scope, inputs, labels));
+            } finally {
+                restore(saved);
             }
         }
 
@@ -949,6 +992,18 @@ public final class Trainer {
             for (Map.Entry<String, NDArray> e : saved.entrySet()) {
                 trainable.get(e.getKey()).muli(0f).addi(e.getValue());
             }
+        }
+    }
+
+    /**
+     * One forward/backward pass: the gradients by parameter name, their squared norms, the global
+     * L2 norm and the loss.
+     */
+    private record Gradients(
+            Map<String, NDArray> arrays, Map<String, Double> squares, double norm, double loss) {
+        /** Whether the step must be skipped: a loss or norm that is not finite, or too large. */
+        boolean corrupt(double maxSane) {
+            return !Double.isFinite(loss) || !Double.isFinite(norm) || norm > maxSane;
         }
     }
 

@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -188,6 +191,96 @@ class TrainingOptionsTest {
     }
 
     /**
+     * SAM steps with the gradient at {@code w + rho * g / ||g||}. With AdamW's eps far above every
+     * gradient entry and an equally large learning rate, one step moves each weight by {@code -g *
+     * eps / (|g| + eps)}, i.e. by -g to a relative 1e-6 here, so a one-step plain run measures the
+     * gradient at any weights. The test measures g1 at the start, builds the perturbed weights
+     * itself (in doubles), measures g2 there, and requires SAM's one step from the start to land on
+     * {@code w - g2}, not on the plain step's {@code w - g1}.
+     */
+    @Test
+    void samStepsWithTheGradientAtThePerturbedWeights() {
+        double rho = 0.5;
+        TrainingConfig.Builder b =
+                TrainingConfig.builder()
+                        .linearProbe(false)
+                        .epochs(1)
+                        .batchSize(TrainerTest.TEXTS.size())
+                        .learningRate(1e6)
+                        .eps(1e6)
+                        .weightDecay(0)
+                        .decayBiasAndNorm(true)
+                        .warmupRatio(0)
+                        .schedule(TrainingConfig.Schedule.CONSTANT)
+                        .maxGradNorm(0)
+                        .shuffle(false)
+                        .logEverySteps(0);
+        Map<String, float[]> start;
+        try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            start = TrainerTest.weights(m);
+        }
+        TrainerTest.Result plain = trainTiny(b.build(), false, start);
+        Map<String, double[]> g1 = difference(start, plain.weights());
+        double norm = 0;
+        for (double[] g : g1.values()) {
+            for (double x : g) {
+                norm += x * x;
+            }
+        }
+        norm = Math.sqrt(norm);
+        assertTrue(norm > 1e-3, "the batch has a gradient: " + norm);
+        Map<String, float[]> perturbed = new LinkedHashMap<>();
+        for (Map.Entry<String, float[]> e : start.entrySet()) {
+            float[] w = e.getValue();
+            double[] g = g1.get(e.getKey());
+            float[] p = new float[w.length];
+            for (int i = 0; i < w.length; i++) {
+                p[i] = (float) (w[i] + rho * g[i] / norm);
+            }
+            perturbed.put(e.getKey(), p);
+        }
+        Map<String, double[]> g2 =
+                difference(perturbed, trainTiny(b.build(), false, perturbed).weights());
+
+        TrainerTest.Result sam = trainTiny(b.samRho(rho).build(), false, start);
+        assertEquals(plain.summary().lossPerStep()[0], sam.summary().lossPerStep()[0], 0.0);
+        double samVsPlain = 0;
+        for (Map.Entry<String, float[]> e : start.entrySet()) {
+            String k = e.getKey();
+            float[] w = e.getValue();
+            float[] got = sam.weights().get(k);
+            for (int i = 0; i < w.length; i++) {
+                double want = w[i] - g2.get(k)[i];
+                assertEquals(want, got[i], 2e-6, k + "[" + i + "]");
+                samVsPlain = Math.max(samVsPlain, Math.abs(got[i] - plain.weights().get(k)[i]));
+            }
+        }
+        assertTrue(samVsPlain > 1e-3, "g2 differs from g1: " + samVsPlain);
+
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainingConfig.builder().samRho(-0.1).build());
+        assertTrue(e.getMessage().contains("samRho"), e.getMessage());
+    }
+
+    /** {@code before - after} per weight, in doubles. */
+    private static Map<String, double[]> difference(
+            Map<String, float[]> before, Map<String, float[]> after) {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, float[]> e : before.entrySet()) {
+            float[] x = e.getValue();
+            float[] y = after.get(e.getKey());
+            double[] d = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                d[i] = (double) x[i] - y[i];
+            }
+            out.put(e.getKey(), d);
+        }
+        return out;
+    }
+
+    /**
      * A soup of two runs is the element-wise mean of the two runs trained on their own (seeds s and
      * s + 1, from the same starting weights), and its summary is theirs one after the other.
      */
@@ -233,6 +326,12 @@ class TrainingOptionsTest {
     }
 
     private static TrainerTest.Result trainTiny(TrainingConfig cfg, boolean dropout) {
+        return trainTiny(cfg, dropout, null);
+    }
+
+    /** As above, the model's weights first overwritten by {@code start} when it is not null. */
+    private static TrainerTest.Result trainTiny(
+            TrainingConfig cfg, boolean dropout, Map<String, float[]> start) {
         try (HfTokenizer tok =
                         HfTokenizer.fromDirectory(
                                 Fixtures.tinyBert(), TokenizerOptions.defaults());
@@ -240,6 +339,15 @@ class TrainingOptionsTest {
                         dropout
                                 ? TrainerTest.tinyWithDropout()
                                 : BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            if (start != null) {
+                JniUtils.setGradMode(false);
+                for (Map.Entry<String, NDArray> e : m.parameters().entrySet()) {
+                    NDArray p = e.getValue();
+                    try (NDArray v = p.getManager().create(start.get(e.getKey()), p.getShape())) {
+                        p.muli(0f).addi(v);
+                    }
+                }
+            }
             Trainer t = new Trainer(cfg);
             TrainingSummary s =
                     t.train(
