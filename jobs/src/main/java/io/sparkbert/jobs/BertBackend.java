@@ -127,6 +127,7 @@ public final class BertBackend implements ModelBackend {
                         .setLabelSmoothing(o.getDouble("label-smoothing"))
                         .setLinearProbe(o.getBoolean("linear-probe"))
                         .setLinearProbeL2(o.getDouble("linear-probe-l2"))
+                        .setSamRho(o.getDouble("sam-rho"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);

@@ -76,6 +76,8 @@ public final class TrainJob extends SparkJob {
                 JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
                 JobOption.bool("linear-probe", "fit a new head on frozen features first (LP-FT)"),
                 JobOption.decimal("linear-probe-l2", "L2 strength of that linear probe"),
+                JobOption.decimal(
+                        "sam-rho", "sharpness-aware minimisation radius (0 = off, 2x compute)"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 
@@ -213,6 +215,7 @@ public final class TrainJob extends SparkJob {
         o.checkRange("soup-size", 1, 100);
         o.checkRange("label-smoothing", 0, 0.9);
         o.checkRange("linear-probe-l2", 1e-12, 1e6);
+        o.checkRange("sam-rho", 0, 10);
         o.getBoolean("linear-probe");
         o.getBoolean("shuffle");
         o.getBoolean("decay-bias-and-norm");

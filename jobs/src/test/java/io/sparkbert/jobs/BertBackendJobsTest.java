@@ -200,6 +200,43 @@ class BertBackendJobsTest {
     }
 
     /**
+     * --sam-rho reaches the trainer: the first loss (at the same weights) is unchanged, the first
+     * update and so the second loss are not; a negative radius is refused naming the flag.
+     */
+    @Test
+    void trainSamRhoChangesTheUpdateNotTheFirstLoss() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("sam.jsonl"), JobFixtures.lines(0, 16, true));
+        TrainJob t = new TrainJob(backend);
+        double[][] loss = new double[2][];
+        String[] rho = {"0", "0.5"};
+        for (int i = 0; i < 2; i++) {
+            Path model = tmp.resolve("sam-model-" + i);
+            // No warm-up, so that the first step moves the weights (HF's warm-up starts at lr 0).
+            t.run(
+                    spark,
+                    t.parse(
+                            tinyOneEpoch(
+                                    train,
+                                    model,
+                                    8,
+                                    "--sam-rho",
+                                    rho[i],
+                                    "--warmup-ratio",
+                                    "0",
+                                    "--learning-rate",
+                                    "1e-3")));
+            JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
+            loss[i] =
+                    new double[] {
+                        steps.get(0).get("loss").asDouble(), steps.get(1).get("loss").asDouble()
+                    };
+        }
+        assertEquals(loss[0][0], loss[1][0], 0.0);
+        assertTrue(Math.abs(loss[0][1] - loss[1][1]) > 1e-6, Arrays.deepToString(loss));
+        assertFlagRefused(t, train, "--sam-rho", "-0.1");
+    }
+
+    /**
      * A headless checkpoint gets a new head, which the probe fits first unless {@code
      * --linear-probe false}; metrics.json reports the probe. A checkpoint's own head is not probed.
      */
