@@ -212,19 +212,10 @@ class BertBackendJobsTest {
         for (int i = 0; i < 2; i++) {
             Path model = tmp.resolve("sam-model-" + i);
             // No warm-up, so that the first step moves the weights (HF's warm-up starts at lr 0).
-            t.run(
-                    spark,
-                    t.parse(
-                            tinyOneEpoch(
-                                    train,
-                                    model,
-                                    8,
-                                    "--sam-rho",
-                                    rho[i],
-                                    "--warmup-ratio",
-                                    "0",
-                                    "--learning-rate",
-                                    "1e-3")));
+            String[] flags = {
+                "--sam-rho", rho[i], "--warmup-ratio", "0", "--learning-rate", "1e-3"
+            };
+            t.run(spark, t.parse(tinyOneEpoch(train, model, 8, flags)));
             JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
             loss[i] =
                     new double[] {
