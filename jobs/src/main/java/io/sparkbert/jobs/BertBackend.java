@@ -56,14 +56,23 @@ public final class BertBackend implements ModelBackend {
     }
 
     @Override
-    public Optional<List<String>> checkpointLabels(String model) {
-        if (ModelLocation.DEFAULT.equals(model)) {
+    public Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf) {
+        ModelLocation location = ModelLocation.of(model);
+        if (location.isDefault()) {
             return Optional.empty();
         }
-        Path config = Path.of(model, "config.json");
+        Path dir;
+        try {
+            // A file: URI is the local directory; a remote one is copied into the model cache,
+            // where the fit that follows finds it.
+            dir = location.toLocalDirectory(hadoopConf);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+        }
+        Path config = dir.resolve("config.json");
         // HF configs name LABEL_0/LABEL_1 even for an encoder without a head; only a trained
         // head's classes constrain the labels (a new head takes the data's).
-        if (!Files.isRegularFile(config) || !hasClassifierHead(model)) {
+        if (!Files.isRegularFile(config) || !hasClassifierHead(dir)) {
             return Optional.empty();
         }
         try {
@@ -86,9 +95,9 @@ public final class BertBackend implements ModelBackend {
     /**
      * Whether the checkpoint has a trained head; unreadable weights are named as {@code --model}.
      */
-    private static boolean hasClassifierHead(String model) {
+    private static boolean hasClassifierHead(Path model) {
         try {
-            return Checkpoints.hasClassifierHead(Path.of(model));
+            return Checkpoints.hasClassifierHead(model);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -33,7 +34,7 @@ public final class MllibBackend implements ModelBackend {
     }
 
     @Override
-    public Optional<List<String>> checkpointLabels(String model) {
+    public Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf) {
         return Optional.empty();
     }
 

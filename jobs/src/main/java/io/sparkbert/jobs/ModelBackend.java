@@ -3,6 +3,7 @@ package io.sparkbert.jobs;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -42,9 +43,10 @@ public interface ModelBackend {
 
     /**
      * The label names of the starting checkpoint named by {@code model} (its {@code id2label}), if
-     * it has explicit ones.
+     * it has explicit ones; a remote ({@code hdfs://}, {@code s3a://}, ...) checkpoint is read
+     * through {@code hadoopConf}.
      */
-    Optional<List<String>> checkpointLabels(String model);
+    Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf);
 
     /**
      * Fits a pipeline.

@@ -118,7 +118,7 @@ public final class TrainJob extends SparkJob {
         String labelCol = o.require("label-col");
         checkTexts(df, textCol, pairCol);
         String model = o.require("model");
-        Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model));
+        Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model, conf));
         List<Column> cols = new ArrayList<>();
         cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
         if (pairCol != null) {

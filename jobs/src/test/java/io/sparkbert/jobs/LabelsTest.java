@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Label handling: class indices as they are, names through a checkpoint's id2label or sorted. */
 class LabelsTest {
+    private static final Configuration CONF = new Configuration();
+
     private final SparkSession spark = SparkTestSession.get();
 
     private Dataset<Row> strings() {
@@ -122,17 +125,21 @@ class LabelsTest {
         weights(tmp, "pooler.dense.weight", "classifier.weight", "classifier.bias");
         assertEquals(
                 Optional.of(List.of("neg", "pos")),
-                new BertBackend().checkpointLabels(tmp.toString()));
+                new BertBackend().checkpointLabels(tmp.toString(), CONF));
+        // ...also when the checkpoint is named by a URI (read through Hadoop's file system)...
+        assertEquals(
+                Optional.of(List.of("neg", "pos")),
+                new BertBackend().checkpointLabels(tmp.toUri().toString(), CONF));
         // ...those of an encoder without a head do not (HF writes LABEL_0/LABEL_1 regardless).
         weights(tmp, "pooler.dense.weight");
-        assertEquals(Optional.empty(), new BertBackend().checkpointLabels(tmp.toString()));
-        assertEquals(Optional.empty(), new BertBackend().checkpointLabels("default"));
+        assertEquals(Optional.empty(), new BertBackend().checkpointLabels(tmp.toString(), CONF));
+        assertEquals(Optional.empty(), new BertBackend().checkpointLabels("default", CONF));
         // Unreadable weights are named as the --model they came from.
         Files.write(tmp.resolve("model.safetensors"), new byte[] {1, 2, 3});
         IllegalArgumentException e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> new BertBackend().checkpointLabels(tmp.toString()));
+                        () -> new BertBackend().checkpointLabels(tmp.toString(), CONF));
         assertTrue(e.getMessage().startsWith("--model: "), e.getMessage());
         assertTrue(e.getMessage().contains(tmp.toString()), e.getMessage());
     }
