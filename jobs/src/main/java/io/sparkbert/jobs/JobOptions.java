@@ -303,13 +303,18 @@ public final class JobOptions {
     }
 
     /**
-     * Checks that the value of {@code key} lies in [min, max].
+     * Checks that the value of {@code key} lies in [min, max]; {@code min = Double.MIN_VALUE} means
+     * "any positive number" and is written (0, max].
      *
      * @throws IllegalArgumentException naming the flag and the range
      */
     public double checkRange(String key, double min, double max) {
         double v = getDouble(key);
         if (!(v >= min && v <= max)) {
+            String range =
+                    min == Double.MIN_VALUE
+                            ? "(0, " + fmt(max) + "]"
+                            : "[" + fmt(min) + ", " + fmt(max) + "]";
             throw new IllegalArgumentException(
                     "--"
                             + key
@@ -317,11 +322,9 @@ public final class JobOptions {
                             + values.get(key)
                             + " ("
                             + origins.get(key)
-                            + "); expected a number in ["
-                            + fmt(min)
-                            + ", "
-                            + fmt(max)
-                            + "].");
+                            + "); expected a number in "
+                            + range
+                            + ".");
         }
         return v;
     }

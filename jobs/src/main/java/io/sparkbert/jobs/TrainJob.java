@@ -214,7 +214,7 @@ public final class TrainJob extends SparkJob {
         o.checkRange("validation-fraction", 0, 0.5);
         o.checkRange("soup-size", 1, 100);
         o.checkRange("label-smoothing", 0, 0.9);
-        o.checkRange("linear-probe-l2", 1e-12, 1e6);
+        o.checkRange("linear-probe-l2", Double.MIN_VALUE, 1e6);
         o.checkRange("sam-rho", 0, 10);
         o.getBoolean("linear-probe");
         o.getBoolean("shuffle");

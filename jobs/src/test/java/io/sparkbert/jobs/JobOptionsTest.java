@@ -138,6 +138,14 @@ class JobOptionsTest {
                 "--validation-fraction: invalid value 0.9 (command line); expected a number in [0,"
                         + " 0.5].",
                 e.getMessage());
+        JobOptions zero = train(projectConf(), "--learning-rate", "0");
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> zero.checkRange("learning-rate", Double.MIN_VALUE, 1));
+        assertEquals(
+                "--learning-rate: invalid value 0 (command line); expected a number in (0, 1].",
+                e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> o.require("output"));
         assertTrue(e.getMessage().startsWith("--output is required"), e.getMessage());
     }
