@@ -656,13 +656,13 @@ public final class Trainer {
                     double lossValue = forwardBackward(scope, inputs, labels);
                     Gradients g = gradients(scope, lossValue);
                     if (g.corrupt(config.maxSaneGradNorm())) {
-                        reportCorrupt(step, epoch, lossValue, g.norm, g.squares);
+                        reportCorrupt(step, epoch, g, "");
                         return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, true);
                     }
                     if (config.samRho() > 0) {
                         g = sharpnessAware(scope, inputs, labels, g);
                         if (g.corrupt(config.maxSaneGradNorm())) {
-                            reportCorrupt(step, epoch, lossValue, g.norm, g.squares);
+                            reportCorrupt(step, epoch, g, " (SAM's pass at the perturbed weights)");
                             return new TrainingSummary.Step(
                                     step, epoch, lossValue, lr, g.norm, true);
                         }
@@ -772,8 +772,8 @@ public final class Trainer {
             return g.toType(DataType.FLOAT64, false).square().sum().getDouble();
         }
 
-        private void reportCorrupt(
-                int step, int epoch, double loss, double norm, Map<String, Double> sq) {
+        private void reportCorrupt(int step, int epoch, Gradients g, String where) {
+            Map<String, Double> sq = g.squares;
             StringBuilder worst = new StringBuilder();
             sq.entrySet().stream()
                     .sorted(
@@ -797,13 +797,14 @@ public final class Trainer {
             LOG.warn(
                     String.format(
                             Locale.ROOT,
-                            "Skipping step %d (epoch %d): loss %.6g, global gradient norm %.6g is"
-                                    + " not finite or above maxSaneGradNorm %.3g; largest"
+                            "Skipping step %d (epoch %d)%s: loss %.6g, global gradient norm %.6g"
+                                    + " is not finite or above maxSaneGradNorm %.3g; largest"
                                     + " parameter gradient norms:%s",
                             step,
                             epoch,
-                            loss,
-                            norm,
+                            where,
+                            g.loss,
+                            g.norm,
                             config.maxSaneGradNorm(),
                             worst));
         }

@@ -162,6 +162,24 @@ class TrainerTest {
     }
 
     /**
+     * SAM's second pass is guarded too: moved 1e30 along the gradient the model overflows, so every
+     * step is skipped, and the weights are put back bit for bit although the first pass was sane.
+     */
+    @Test
+    void aCorruptSamPassSkipsTheStepAndRestoresTheWeights() {
+        Map<String, float[]> before;
+        try (BertModel m = tinyWithDropout()) {
+            before = weights(m);
+        }
+        Result r = train(small().samRho(1e30).build(), ClassifierHead.POOLER, null);
+        assertEquals(r.summary().steps().size(), r.summary().skippedSteps());
+        assertSameWeights(before, r.weights());
+        for (TrainingSummary.Step s : r.summary().steps()) {
+            assertTrue(Double.isFinite(s.loss()), "the reported loss is the first pass's");
+        }
+    }
+
+    /**
      * The first step's loss against a hand computation from the logits, as torch's
      * CrossEntropyLoss(weight, label_smoothing=eps) defines it: (1 - eps) times the weighted NLL
      * plus eps / k times the class-weighted sum of -log p over the classes, divided by the
