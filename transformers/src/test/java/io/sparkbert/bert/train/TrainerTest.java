@@ -25,6 +25,8 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Behaviour of the trainer on the tiny random BERT: determinism, memory, guards, stopping. */
 class TrainerTest {
@@ -134,11 +136,13 @@ class TrainerTest {
                         before.get("classifier.weight"), r.weights().get("classifier.weight")));
     }
 
-    @Test
-    void liveNDArrayCountStaysFlatOverManySteps() {
+    /** Also with SAM's second pass, which copies and moves every trained weight each step. */
+    @ParameterizedTest
+    @ValueSource(doubles = {0, 0.05})
+    void liveNDArrayCountStaysFlatOverManySteps(double samRho) {
         List<Integer> live = new ArrayList<>();
         try (BertModel model = tinyWithDropout()) {
-            Trainer t = new Trainer(small().epochs(15).batchSize(2).build());
+            Trainer t = new Trainer(small().epochs(15).batchSize(2).samRho(samRho).build());
             t.setStepListener((step, n) -> live.add(n));
             t.train(model, ClassifierHead.POOLER, t.encode(tokenizer, TEXTS, null, LABELS), null);
         }
