@@ -39,7 +39,7 @@ run() { # $1 = score|train, rest = SoakBench options
   local mode=$1; shift
   echo "== SoakBench $mode $*; Spark/engine log: $LOG"
   # shellcheck disable=SC2086
-  OPT_OUT_TRACKING=true java -Xmx3g $FLAGS -Dsparkbert.shared="$ROOT/../shared" \
+  OPT_OUT_TRACKING=true java -Xmx3g $FLAGS -Dsparkbert.fixtures="$ROOT/transformers/src/test/resources/hf-reference" \
       -cp "$CP" io.sparkbert.jobs.SoakBench "$mode" --work "$WORK" "$@" 2>>"$LOG" &
   local pid=$!
   local tsv="$WORK/proc-samples-$mode.tsv"

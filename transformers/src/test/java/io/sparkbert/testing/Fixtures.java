@@ -5,27 +5,47 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 
 /**
- * Locates the HuggingFace reference fixtures that live beside the checkout in {@code ../shared}.
+ * Locates the HuggingFace reference data kept in the repository under {@code
+ * transformers/src/test/resources/hf-reference} (see the README there for how it was made).
+ *
+ * <p>The build passes the folder as the system property {@code sparkbert.fixtures}; a test started
+ * some other way (an IDE, a module directory) finds it by walking up from the working directory.
  */
 public final class Fixtures {
+    private static final Path IN_REPO = Paths.get("transformers/src/test/resources/hf-reference");
+
     private Fixtures() {}
 
-    /** The {@code shared/fixtures} folder; fails loudly when it is missing. */
+    /** The reference data folder; fails loudly when it is missing. */
     public static Path root() {
-        String shared = System.getProperty("sparkbert.shared");
-        Path base =
-                shared != null
-                        ? Paths.get(shared)
-                        : Paths.get(System.getProperty("user.dir")).resolve("../../shared");
-        Path fixtures = base.resolve("fixtures").normalize();
-        if (!Files.isDirectory(fixtures)) {
+        String configured = System.getProperty("sparkbert.fixtures");
+        if (configured != null) {
+            return existing(Paths.get(configured));
+        }
+        for (Path dir = Paths.get(System.getProperty("user.dir")).toAbsolutePath();
+                dir != null;
+                dir = dir.getParent()) {
+            if (Files.isDirectory(dir.resolve(IN_REPO))) {
+                return dir.resolve(IN_REPO);
+            }
+        }
+        throw new IllegalStateException(
+                "Reference fixtures not found: no "
+                        + IN_REPO
+                        + " above "
+                        + System.getProperty("user.dir")
+                        + "; run the tests from inside the checkout (or set -Dsparkbert.fixtures=DIR).");
+    }
+
+    private static Path existing(Path dir) {
+        if (!Files.isDirectory(dir)) {
             throw new IllegalStateException(
                     "Reference fixtures not found at "
-                            + fixtures
-                            + ": the tests expect ../shared beside the checkout"
-                            + " (or -Dsparkbert.shared=DIR).");
+                            + dir
+                            + " (-Dsparkbert.fixtures); it should be the repository's "
+                            + IN_REPO);
         }
-        return fixtures;
+        return dir.normalize();
     }
 
     /** The tiny random BERT checkpoint directory. */
