@@ -2,6 +2,7 @@ package io.sparkbert.testing;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.net.URI;
@@ -241,7 +242,14 @@ public final class StandaloneCluster implements AutoCloseable {
     }
 
     static int aliveWorkers(String json) {
-        JsonElement root = JsonParser.parseString(json);
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(json);
+        } catch (JsonParseException notJsonYet) {
+            // A UI still starting (or a page that is not the master's JSON) counts as no worker;
+            // the caller keeps polling and reports the last body if the wait runs out.
+            return 0;
+        }
         if (!root.isJsonObject()) {
             return 0;
         }
