@@ -132,13 +132,14 @@ public final class DemoJob extends SparkJob {
             trainArgs.add(o.require(k));
         }
         TrainJob trainJob = new TrainJob(backend);
-        JobResult trained = trainJob.run(spark, trainJob.parse(trainArgs.toArray(new String[0])));
+        JobResult trained =
+                trainJob.runDescribed(spark, trainJob.parse(trainArgs.toArray(new String[0])));
         System.out.println(trained.summaryLine());
 
         EvaluateJob evaluateJob = new EvaluateJob(backend);
         String evaluation = output + "/evaluation";
         JobResult evaluated =
-                evaluateJob.run(
+                evaluateJob.runDescribed(
                         spark,
                         evaluateJob.parse(
                                 "--model",
@@ -156,7 +157,7 @@ public final class DemoJob extends SparkJob {
         ScoreJob scoreJob = new ScoreJob(backend);
         String scores = output + "/scores";
         JobResult scored =
-                scoreJob.run(
+                scoreJob.runDescribed(
                         spark,
                         scoreJob.parse(
                                 "--model",

@@ -1,5 +1,6 @@
 package io.sparkbert.jobs;
 
+import io.sparkbert.bert.Devices;
 import java.io.PrintStream;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -35,13 +36,15 @@ public final class JobRunner {
             out.print(options.usage());
             return 0;
         }
-        startPreload(job, options, System.getProperty("spark.master"));
+        ConsoleLogging.configure();
+        String master = System.getProperty("spark.master");
+        startPreload(job, options, master);
         SparkSession spark =
                 SparkSession.builder().appName("sparkbert-" + job.name()).getOrCreate();
         splitSmallInputs(spark);
         try {
-            JobResult result = job.run(spark, options);
-            out.println(result.summaryLine());
+            JobResult result = job.runDescribed(spark, options);
+            out.println(result.summaryLine() + deviceNote(options, master));
             return 0;
         } catch (IllegalArgumentException e) {
             err.println("sparkbert " + job.name() + ": " + e.getMessage());
@@ -64,7 +67,7 @@ public final class JobRunner {
      * @return the thread, or null when nothing was started
      */
     static Thread startPreload(SparkJob job, JobOptions options, String master) {
-        if (master == null || !(master.equals("local") || master.startsWith("local["))) {
+        if (!isLocal(master)) {
             return null;
         }
         Thread t =
@@ -84,6 +87,26 @@ public final class JobRunner {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /**
+     * {@code " on cpu"} (or {@code " on gpu:0"}): the device the job's {@code --device} resolves to
+     * in this JVM, when the tasks run here too (a {@code local} master); empty for other masters,
+     * whose executors choose their own, and for jobs without a model.
+     */
+    static String deviceNote(JobOptions options, String master) {
+        if (!isLocal(master) || !options.asMap().containsKey("device")) {
+            return "";
+        }
+        try {
+            return " on " + Devices.name(Devices.resolve(options.get("device").orElse("auto")));
+        } catch (IllegalArgumentException | IllegalStateException | LinkageError e) {
+            return ""; // the run is over; the summary line must not fail on its note
+        }
+    }
+
+    private static boolean isLocal(String master) {
+        return master != null && (master.equals("local") || master.startsWith("local["));
     }
 
     /** Spark's cost of opening a file, which also keeps small files in a single partition. */

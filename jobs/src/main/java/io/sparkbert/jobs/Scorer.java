@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.ModelLocation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,6 +51,9 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
      */
     static Scorer load(
             SparkSession spark, ModelBackend backend, String dir, boolean wantPair, JobOptions o) {
+        if (ModelLocation.of(dir).isDefault()) {
+            throw new IllegalArgumentException(DEFAULT_HAS_NO_HEAD);
+        }
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
         if (STAGING_NAME.matcher(path.getName()).matches()) {
@@ -96,6 +100,14 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         backend.configureScoring(s.model, o);
         return s;
     }
+
+    /** Why {@code score --model default} cannot work, and the two ways on. */
+    static final String DEFAULT_HAS_NO_HEAD =
+            "--model default: the built-in all-MiniLM-L6-v2 is an encoder without a trained"
+                    + " classification head, so it has no classes to score. Either fine-tune it"
+                    + " first (scripts/sparkbert train --model default --input LABELLED --output"
+                    + " MODEL_DIR) and score with --model MODEL_DIR, or use scripts/sparkbert"
+                    + " embed --model default for sentence vectors.";
 
     /** Names of the hidden staging dirs that the jobs write before renaming into place. */
     static final java.util.regex.Pattern STAGING_NAME =

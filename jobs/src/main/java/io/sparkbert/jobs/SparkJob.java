@@ -1,6 +1,7 @@
 package io.sparkbert.jobs;
 
 import java.util.List;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -39,6 +40,32 @@ public abstract class SparkJob {
      * need themselves and report errors properly. Default: nothing.
      */
     protected void preload(JobOptions options) {}
+
+    /** The local property behind {@code SparkContext.setJobDescription}. */
+    static final String JOB_DESCRIPTION = "spark.job.description";
+
+    /**
+     * {@link #run} under a Spark job description ({@link #description}), so that the run's stages
+     * are recognisable in the Spark UI; the caller's description is restored afterwards.
+     */
+    public final JobResult runDescribed(SparkSession spark, JobOptions options) {
+        SparkContext sc = spark.sparkContext();
+        String before = sc.getLocalProperty(JOB_DESCRIPTION);
+        sc.setJobDescription(description(spark, options));
+        try {
+            return run(spark, options);
+        } finally {
+            sc.setJobDescription(before);
+        }
+    }
+
+    /**
+     * The Spark job description of a run, e.g. {@code sparkbert score: 12 files from /data/in,
+     * model /models/m, batch 32 -> /out}. Built from the options the job has; never fails.
+     */
+    protected String description(SparkSession spark, JobOptions options) {
+        return JobDescriptions.of(name(), options.asMap(), spark);
+    }
 
     /** Parses {@code args} against this job's options and the defaults found from the env. */
     public JobOptions parse(String... args) {

@@ -109,7 +109,7 @@ class BertBackendJobsTest {
                 assertEquals(eval.get("logits").get(i).get(c).asDouble(), logits.get(c), 1e-4);
             }
             // no id2label in the tiny config: HF's default names
-            assertEquals("LABEL_1", row.getString(row.fieldIndex("label")));
+            assertEquals("LABEL_1", row.getString(row.fieldIndex("predictedLabel")));
         }
         // overflow=window: texts that fit one window score exactly as with truncate.
         Path windowed = tmp.resolve("w");
@@ -370,14 +370,15 @@ class BertBackendJobsTest {
                 spark.read()
                         .parquet(scores.toString())
                         .orderBy("id")
-                        .select("id", "label")
+                        .select("id", "predictedLabel")
                         .collectAsList();
 
         io.sparkbert.udfs.SparkBertFunctions.register(spark, "pn", model.toString());
         spark.read().json(corpus.toString()).createOrReplaceTempView("pn_corpus");
         List<Row> bySql =
                 spark.sql(
-                                "SELECT id, bert_classify(text).label AS label FROM pn_corpus"
+                                "SELECT id, bert_classify(text).predictedLabel AS predictedLabel"
+                                        + " FROM pn_corpus"
                                         + " ORDER BY id")
                         .collectAsList();
         assertEquals(8, byScore.size());

@@ -70,9 +70,7 @@ class EvaluateJobTest {
                         "--input",
                         test.toString(),
                         "--output",
-                        scores.toString(),
-                        "--label-out-col",
-                        "predicted"));
+                        scores.toString()));
         long correct = 0;
         long[][] cm = new long[2][2];
         long n = 0;
@@ -80,7 +78,7 @@ class EvaluateJobTest {
                 spark.read()
                         .parquet(scores.toString())
                         .filter("text is not null")
-                        .select("label", "predicted")
+                        .select("label", "predictedLabel")
                         .collectAsList()) {
             int y = row.getString(0).equals("pos") ? 1 : 0;
             int p = row.getString(1).equals("pos") ? 1 : 0;

@@ -113,6 +113,10 @@ class JobsSubmitIT {
             assertFalse(tr.timedOut(), tr.stderrTail(40));
             assertEquals(0, tr.exitCode(), tr.stderrTail(40));
             assertTrue(tr.stdout().contains("train: 64 rows in "), tr.stdout());
+            // A plain spark-submit without a log4j2 file: the main quiets Spark's INFO defaults,
+            // while the trainer's own progress stays.
+            assertFalse(tr.stderr().contains(" INFO DAGScheduler: "), tr.stderrTail(40));
+            assertTrue(tr.stderr().contains(" INFO Trainer: epoch 1/1: "), tr.stderrTail(40));
             SparkSubmitRunner.Result sr =
                     SparkSubmitRunner.run(
                             cluster.masterUrl(),
@@ -153,7 +157,7 @@ class JobsSubmitIT {
             Row r = remote.get(i);
             assertEquals(l.getAs("id"), (Object) r.getAs("id"));
             assertEquals((double) l.getAs("prediction"), (double) r.getAs("prediction"));
-            assertEquals((String) l.getAs("label"), (String) r.getAs("label"));
+            assertEquals((String) l.getAs("predictedLabel"), (String) r.getAs("predictedLabel"));
             List<Double> pl = l.getList(l.fieldIndex("probability"));
             List<Double> pr = r.getList(r.fieldIndex("probability"));
             for (int c = 0; c < 2; c++) {

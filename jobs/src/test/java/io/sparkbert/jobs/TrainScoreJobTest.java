@@ -544,14 +544,114 @@ class TrainScoreJobTest {
         assertFalse(Files.exists(OutputLockPath.of(out)), "lock released after the run");
     }
 
+    /** A held-out file scores as is: its label column passes through beside predictedLabel. */
+    @Test
+    void aLabelledFileScoresWithoutFlags() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("held-out.jsonl"), JobFixtures.lines(40, 8, true));
+        Path out = tmp.resolve("held-out-scores");
+        ScoreJob job = score();
+        JobResult r = job.run(spark, job.parse(modelInputOutput(in, out, "--id-col", "id")));
+        assertEquals(8, r.rows());
+        Dataset<Row> df = spark.read().parquet(out.toString());
+        assertEquals(
+                List.of(
+                        "id",
+                        "label",
+                        "text",
+                        "prediction",
+                        "predictedLabel",
+                        "probability",
+                        "rawPrediction"),
+                List.of(df.columns()));
+        List<Row> rows = df.orderBy("id").collectAsList();
+        for (int i = 0; i < rows.size(); i++) {
+            Row row = rows.get(i);
+            // the input's label, untouched: even ids are "pos" in the fixture
+            assertEquals((40 + i) % 2 == 0 ? "pos" : "neg", row.getString(1), row.toString());
+            String predicted = row.getString(4);
+            assertEquals(predicted.equals("pos") ? 1.0 : 0.0, row.getDouble(3), row.toString());
+        }
+    }
+
+    /** The Spark jobs of a run carry a description naming the command, input and settings. */
+    @Test
+    void aRunSetsItsSparkJobDescription() throws Exception {
+        Path dir = tmp.resolve("in-dir");
+        JobFixtures.write(dir.resolve("a.jsonl"), JobFixtures.unlabelled(0, 3));
+        JobFixtures.write(dir.resolve("b.jsonl"), JobFixtures.unlabelled(3, 3));
+        JobFixtures.write(dir.resolve("_SUCCESS"), List.of());
+        Path out = tmp.resolve("described");
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.apache.spark.scheduler.SparkListener listener =
+                new org.apache.spark.scheduler.SparkListener() {
+                    @Override
+                    public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+                        seen.add(
+                                String.valueOf(
+                                        e.properties().getProperty("spark.job.description")));
+                    }
+                };
+        spark.sparkContext().addSparkListener(listener);
+        String expected =
+                "sparkbert score: 2 files from "
+                        + dir
+                        + ", model "
+                        + model
+                        + ", batch 32, mode overwrite -> "
+                        + out;
+        try {
+            ScoreJob job = score();
+            JobResult r =
+                    job.runDescribed(
+                            spark, job.parse(modelInputOutput(dir, out, "--batch-size", "32")));
+            assertEquals(6, r.rows());
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+        } finally {
+            spark.sparkContext().removeSparkListener(listener);
+        }
+        assertFalse(seen.isEmpty());
+        assertTrue(seen.contains(expected), seen.toString());
+        assertEquals(
+                List.of(),
+                seen.stream().filter(d -> !d.equals(expected)).collect(Collectors.toList()),
+                "every job of the run");
+        assertEquals(null, spark.sparkContext().getLocalProperty("spark.job.description"));
+    }
+
+    @Test
+    void scoringTheBuiltInEncoderSaysWhatToDoInstead() throws IOException {
+        Path in = JobFixtures.write(tmp.resolve("d.jsonl"), JobFixtures.unlabelled(0, 2));
+        IllegalArgumentException e =
+                JobFixtures.refused(
+                        spark,
+                        score(),
+                        "--model",
+                        "default",
+                        "--input",
+                        in.toString(),
+                        "--output",
+                        tmp.resolve("d-out").toString());
+        String m = e.getMessage();
+        assertTrue(m.contains("without a trained classification head"), m);
+        assertTrue(m.contains("sparkbert train --model default"), m);
+        assertTrue(m.contains("sparkbert embed --model default"), m);
+        assertFalse(m.contains("does not exist"), m);
+        assertFalse(Files.exists(tmp.resolve("d-out")));
+    }
+
     @Test
     void outputColumnClashesAndModelDirsAreChecked() throws IOException {
-        Path in = JobFixtures.write(tmp.resolve("c.jsonl"), JobFixtures.lines(0, 3, true));
+        List<String> scored = new ArrayList<>();
+        for (String l : JobFixtures.lines(0, 3, true)) {
+            scored.add(l.replace("\"label\"", "\"predictedLabel\":\"pos\",\"label\""));
+        }
+        Path in = JobFixtures.write(tmp.resolve("c.jsonl"), scored);
         ScoreJob job = score();
         IllegalArgumentException e =
                 JobFixtures.refused(spark, job, modelInputOutput(in, tmp.resolve("o")));
         assertTrue(
-                e.getMessage().contains("'label'") && e.getMessage().contains("--label-out-col"),
+                e.getMessage().contains("'predictedLabel'")
+                        && e.getMessage().contains("--label-out-col"),
                 e.getMessage());
         e =
                 JobFixtures.refused(

@@ -4,9 +4,37 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import java.util.Locale;
 
-/** Resolves user device strings to DJL devices. Stateless and thread-safe. */
+/**
+ * Resolves user device strings to DJL devices. Thread-safe; the GPU count is probed once per JVM.
+ */
 public final class Devices {
+    /** The engine's GPU count, probed on first use (-1 = not yet). */
+    private static volatile int gpuCount = -1;
+
     private Devices() {}
+
+    /**
+     * The number of GPUs the engine can use, asked once per JVM: each probe of the CUDA runtime
+     * costs a native call (and, on a machine with a CUDA toolkit but no driver, a DJL warning).
+     */
+    public static int gpuCount() {
+        int n = gpuCount;
+        if (n < 0) {
+            synchronized (Devices.class) {
+                n = gpuCount;
+                if (n < 0) {
+                    n = Engine.getInstance().getGpuCount();
+                    gpuCount = n;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** A device as users write it: {@code cpu}, {@code gpu:0}, ... */
+    public static String name(Device device) {
+        return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
+    }
 
     /**
      * Resolves {@code auto | cpu | gpu | gpu:N}.
@@ -21,7 +49,7 @@ public final class Devices {
     public static Device resolve(String spec) {
         MklDispatch.install();
         String s = spec == null ? "auto" : spec.trim().toLowerCase(Locale.ROOT);
-        int gpus = "cpu".equals(s) ? 0 : Engine.getInstance().getGpuCount();
+        int gpus = "cpu".equals(s) ? 0 : gpuCount();
         if ("auto".equals(s)) {
             return gpus > 0 ? Device.gpu(0) : Device.cpu();
         }

@@ -86,6 +86,18 @@ public final class ModelSource implements Serializable {
         return location != null ? "location:" + location : "content:" + contentId;
     }
 
+    /**
+     * The current version of a location's files ({@link ModelLocation#fingerprint}: one listing of
+     * the directory), so that {@link ModelCache} notices a model rewritten in place; empty for
+     * shipped bytes, whose key is their content.
+     */
+    String version() {
+        if (location == null) {
+            return "";
+        }
+        return ModelLocation.of(location).fingerprint(new Configuration());
+    }
+
     /** The location, or null for a shipped model. */
     public String locationOrNull() {
         return location;

@@ -1,6 +1,5 @@
 package io.sparkbert.inference;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.Devices;
@@ -121,6 +120,7 @@ public final class PartitionScorer {
         private final boolean closeAtTaskEnd;
         private final AtomicBoolean closed = new AtomicBoolean();
         private NDManager scope;
+        private ModelCache.Lease lease;
         private DocumentScorer scorer;
         private List<Row> window = new ArrayList<>();
         private Score[] scores;
@@ -195,15 +195,19 @@ public final class PartitionScorer {
 
         private void start() {
             TaskContext ctx = TaskContext.get();
-            String device =
-                    TaskDevices.forCurrentTask(
-                            spec.device(), () -> Engine.getInstance().getGpuCount());
-            LoadedModel loaded = ModelCache.get(spec.source(), device);
-            if (ctx != null) {
-                // Per task thread (OpenMP settings are per thread): spark.task.cpus threads.
-                JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
+            String device = TaskDevices.forCurrentTask(spec.device(), Devices::gpuCount);
+            lease = ModelCache.acquire(spec.source(), device);
+            LoadedModel loaded = lease.model();
+            try {
+                if (ctx != null) {
+                    // Per task thread (OpenMP settings are per thread): spark.task.cpus threads.
+                    JniUtils.setNumThreads(Math.max(1, ctx.cpus()));
+                }
+                scope = NDManager.newBaseManager(Devices.resolve(device));
+            } catch (RuntimeException | Error e) {
+                lease.close(); // without a scope, close() would never release it
+                throw e;
             }
-            scope = NDManager.newBaseManager(Devices.resolve(device));
             if (ctx != null && closeAtTaskEnd) {
                 ctx.addTaskCompletionListener((TaskCompletionListener) c -> close());
             }
@@ -213,6 +217,7 @@ public final class PartitionScorer {
         private void close() {
             if (scope != null && closed.compareAndSet(false, true)) {
                 scope.close();
+                lease.close();
             }
         }
     }

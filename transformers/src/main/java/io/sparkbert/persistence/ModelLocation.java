@@ -25,8 +25,14 @@ import org.apache.hadoop.fs.FileSystem;
 /**
  * The value of a stage's {@code model} param: {@code "default"} (the built-in model), a local path
  * ({@code /models/bert}, {@code file:/models/bert}) or any Hadoop FileSystem URI ({@code
- * hdfs://nn/models/bert}, {@code s3a://...}). Remote directories are copied once per JVM host into
- * {@code java.io.tmpdir/sparkbert-models/<hash of the URI>} and reused afterwards.
+ * hdfs://nn/models/bert}, {@code s3a://...}). Remote directories are copied into {@code
+ * java.io.tmpdir/sparkbert-models/<hash of the URI>-<hash of its listing>}, where the listing is
+ * every file's relative path, length and modification time ({@link #fingerprint}): a model
+ * retrained in place at the same URI has another listing and so is copied afresh, while an
+ * unchanged one is reused. A copy is written into a private temp folder and renamed into place in
+ * one step, so a reader never sees half a model; copies of the same URI that went stale are deleted
+ * once they are {@link #STALE_GRACE_MILLIS} old (a JVM that started loading one just before the
+ * change still finds its files).
  *
  * <p>Immutable, serializable and thread-safe; concurrent copies of the same URI (threads or JVMs on
  * one host) each write a private folder and the first atomic rename wins.
@@ -38,6 +44,12 @@ public final class ModelLocation implements Serializable {
     public static final String DEFAULT = "default";
 
     private static final String COMPLETE_MARKER = ".sparkbert-complete";
+
+    /** How long a stale copy of a changed remote model is kept for JVMs still loading it. */
+    static final long STALE_GRACE_MILLIS = 10 * 60 * 1000L;
+
+    /** Copies made while the source keeps changing are retried this often, then refused. */
+    private static final int COPY_ATTEMPTS = 3;
 
     private final String value;
 
@@ -139,21 +151,54 @@ public final class ModelLocation implements Serializable {
         }
     }
 
-    /** {@code java.io.tmpdir/sparkbert-models}. */
-    static Path cacheRoot() {
-        return Paths.get(System.getProperty("java.io.tmpdir"), "sparkbert-models");
+    /**
+     * A digest of the directory's current contents as its file system lists them: each file's path
+     * relative to the directory, its length and its modification time (sorted by path), so that a
+     * model rewritten in place gets another value. {@code "builtin"} for {@code default}. Costs one
+     * recursive listing (no file is read).
+     *
+     * @throws IllegalArgumentException when the location does not exist or cannot be listed
+     */
+    public String fingerprint(Configuration hadoopConf) {
+        if (isDefault()) {
+            return "builtin";
+        }
+        try {
+            if (isLocal()) {
+                return hash(localListing(localPath()));
+            }
+            URI uri = URI.create(value);
+            FileSystem fs = FileSystem.get(uri, hadoopConf);
+            return hash(listing(fs, new org.apache.hadoop.fs.Path(uri), value));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "Cannot list model location " + value + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String localListing(Path dir) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path f : (Iterable<Path>) walk.filter(Files::isRegularFile).sorted()::iterator) {
+                sb.append(dir.relativize(f).toString().replace('\\', '/'))
+                        .append('\t')
+                        .append(Files.size(f))
+                        .append('\t')
+                        .append(Files.getLastModifiedTime(f).toMillis())
+                        .append('\n');
+            }
+        }
+        return sb.toString();
     }
 
     /**
-     * Copies a directory of {@code fs} into {@code root/<sha-256 of key>} unless a complete copy is
-     * already there.
+     * The listing of a directory of {@code fs}: relative path, length and modification time of
+     * every file, sorted by path.
+     *
+     * @throws IllegalArgumentException when {@code src} is missing or a file
      */
-    static Path copyToCache(FileSystem fs, org.apache.hadoop.fs.Path src, Path root, String key)
+    static String listing(FileSystem fs, org.apache.hadoop.fs.Path src, String key)
             throws IOException {
-        Path target = root.resolve(hash(key));
-        if (Files.exists(target.resolve(COMPLETE_MARKER))) {
-            return target;
-        }
         FileStatus status;
         try {
             status = fs.getFileStatus(src);
@@ -169,33 +214,103 @@ public final class ModelLocation implements Serializable {
             throw new IllegalArgumentException(
                     "Model location " + key + " is a file, not a directory of model files");
         }
-        Files.createDirectories(root);
-        Path staging = Files.createTempDirectory(root, "copy-");
-        try {
-            for (FileStatus child : fs.listStatus(src)) {
-                fs.copyToLocalFile(
-                        false,
-                        child.getPath(),
-                        new org.apache.hadoop.fs.Path(
-                                staging.resolve(child.getPath().getName()).toUri()),
-                        true);
+        String base = status.getPath().toUri().getPath();
+        java.util.TreeMap<String, String> files = new java.util.TreeMap<>();
+        org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it =
+                fs.listFiles(status.getPath(), true);
+        while (it.hasNext()) {
+            FileStatus f = it.next();
+            String rel = f.getPath().toUri().getPath().substring(base.length());
+            files.put(rel, f.getLen() + "\t" + f.getModificationTime());
+        }
+        StringBuilder sb = new StringBuilder();
+        files.forEach((k, v) -> sb.append(k).append('\t').append(v).append('\n'));
+        return sb.toString();
+    }
+
+    /** {@code java.io.tmpdir/sparkbert-models}. */
+    static Path cacheRoot() {
+        return Paths.get(System.getProperty("java.io.tmpdir"), "sparkbert-models");
+    }
+
+    /**
+     * Copies a directory of {@code fs} into {@code root/<hash of key>-<hash of its listing>} unless
+     * a complete copy of that listing is already there; stale copies of the same key are deleted
+     * after {@link #STALE_GRACE_MILLIS}.
+     */
+    static Path copyToCache(FileSystem fs, org.apache.hadoop.fs.Path src, Path root, String key)
+            throws IOException {
+        String before = listing(fs, src, key);
+        for (int attempt = 1; ; attempt++) {
+            String prefix = hash(key) + "-";
+            Path target = root.resolve(prefix + hash(before).substring(0, 16));
+            if (Files.exists(target.resolve(COMPLETE_MARKER))) {
+                return target;
             }
-            Files.writeString(staging.resolve(COMPLETE_MARKER), key, StandardCharsets.UTF_8);
+            Files.createDirectories(root);
+            Path staging = Files.createTempDirectory(root, "copy-");
             try {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-                // Another copier won; theirs is complete once the marker is there.
-                if (!Files.exists(target.resolve(COMPLETE_MARKER))) {
-                    throw new IOException("Incomplete model copy at " + target, e);
+                for (FileStatus child : fs.listStatus(src)) {
+                    fs.copyToLocalFile(
+                            false,
+                            child.getPath(),
+                            new org.apache.hadoop.fs.Path(
+                                    staging.resolve(child.getPath().getName()).toUri()),
+                            true);
                 }
-            } catch (IOException e) {
-                if (!Files.exists(target.resolve(COMPLETE_MARKER))) {
-                    throw e;
+                String after = listing(fs, src, key);
+                if (!after.equals(before)) {
+                    // The model changed while it was copied: the copy may mix two versions.
+                    if (attempt == COPY_ATTEMPTS) {
+                        throw new IllegalStateException(
+                                "Model location "
+                                        + key
+                                        + " changed during each of "
+                                        + COPY_ATTEMPTS
+                                        + " copies; score again once it is written.");
+                    }
+                    before = after;
+                    continue;
                 }
+                Files.writeString(staging.resolve(COMPLETE_MARKER), key, StandardCharsets.UTF_8);
+                try {
+                    Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
+                    // Another copier won; theirs is complete once the marker is there.
+                    if (!Files.exists(target.resolve(COMPLETE_MARKER))) {
+                        throw new IOException("Incomplete model copy at " + target, e);
+                    }
+                } catch (IOException e) {
+                    if (!Files.exists(target.resolve(COMPLETE_MARKER))) {
+                        throw e;
+                    }
+                }
+                deleteStaleCopies(root, prefix, target);
+                return target;
+            } finally {
+                deleteRecursively(staging);
             }
-            return target;
-        } finally {
-            deleteRecursively(staging);
+        }
+    }
+
+    /** Deletes the other copies named {@code prefix*} once their grace time is over. */
+    private static void deleteStaleCopies(Path root, String prefix, Path current) {
+        long cutoff = System.currentTimeMillis() - STALE_GRACE_MILLIS;
+        try (Stream<Path> copies = Files.list(root)) {
+            for (Path p : (Iterable<Path>) copies::iterator) {
+                Path marker = p.resolve(COMPLETE_MARKER);
+                if (p.equals(current)
+                        || !p.getFileName().toString().startsWith(prefix)
+                        || !Files.exists(marker)
+                        || Files.getLastModifiedTime(marker).toMillis() > cutoff) {
+                    continue;
+                }
+                // Unmark first, so a concurrent reader never takes a half-deleted copy as whole.
+                Files.deleteIfExists(marker);
+                deleteRecursively(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // Only disk space is at stake; the next copy tries again.
         }
     }
 

@@ -46,7 +46,7 @@ import scala.collection.Seq;
  *
  * <pre>{@code
  * SparkBertFunctions.register(spark, "sentiment", "/models/sentiment");
- * spark.sql("SELECT id, bert_classify(text).label FROM reviews");
+ * spark.sql("SELECT id, bert_classify(text).predictedLabel FROM reviews");
  * }</pre>
  *
  * <p>{@code register(spark, name, model)} defines, for that model:
@@ -57,10 +57,11 @@ import scala.collection.Seq;
  *       (array&lt;int&gt;);
  *   <li>{@code bert_embed(text)}: array&lt;double&gt;, the mask-weighted mean of the last hidden
  *       state (L2-normalised), as sentence-transformers models are used;
- *   <li>{@code bert_classify(text)}: struct of {@code label} (the class name from the checkpoint's
- *       id2label), {@code prediction} (double class index) and {@code probability}
- *       (array&lt;double&gt;); only for a model with a classification head, else calling it fails
- *       with a message that says so.
+ *   <li>{@code bert_classify(text)}: struct of {@code predictedLabel} (the class name from the
+ *       checkpoint's id2label; named as the {@code score} job's column, so that {@code
+ *       bert_classify(text).*} beside an input {@code label} column does not clash), {@code
+ *       prediction} (double class index) and {@code probability} (array&lt;double&gt;); only for a
+ *       model with a classification head, else calling it fails with a message that says so.
  * </ul>
  *
  * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
@@ -118,7 +119,7 @@ public final class SparkBertFunctions {
     /** The classify function's result type. */
     public static final StructType CLASSIFY_TYPE =
             new StructType()
-                    .add("label", DataTypes.StringType)
+                    .add("predictedLabel", DataTypes.StringType)
                     .add("prediction", DataTypes.DoubleType)
                     .add("probability", DataTypes.createArrayType(DataTypes.DoubleType, false));
 

@@ -76,7 +76,7 @@ class SparkBertFunctionsTest {
         view("eval_texts", texts, 2);
         Dataset<Row> out =
                 spark.sql(
-                        "SELECT id, bert_classify(text) AS c, tiny_classify(text).label AS l"
+                        "SELECT id, bert_classify(text) AS c, tiny_classify(text).predictedLabel AS l"
                                 + " FROM eval_texts");
         String plan = out.queryExecution().executedPlan().toString();
         assertTrue(plan.contains("BatchedInference[bert_classify]"), plan);
@@ -259,7 +259,7 @@ class SparkBertFunctionsTest {
     @Test
     void aNameRegisteredAgainIsNeverScoredWithTheModelItReplaced() {
         view("again_texts", List.of("a good film", "a bad film"), 1);
-        String query = "SELECT id, bert_classify(text).label FROM again_texts";
+        String query = "SELECT id, bert_classify(text).predictedLabel FROM again_texts";
         Dataset<Row> analysedBefore = spark.sql(query);
         // bert_classify now belongs to a model without a head: the batched projection must
         // fail as the row-by-row call does, not go on with tinybert's classifier.
