@@ -47,7 +47,10 @@ import org.apache.spark.sql.SparkSession;
  *       already committed are skipped, so a retried run neither duplicates nor loses rows. A unit
  *       without records (a zero-byte file, blank lines only, a CSV header only; see {@link
  *       Inputs#readIfAny}) is committed the same way with its record alone ({@code "empty": true},
- *       0 rows), so re-runs skip it and the units after it are scored.
+ *       0 rows), so re-runs skip it and the units after it are scored. Refused on object stores
+ *       (s3a://, gs://, ...), where a rename is not atomic.
+ *   <li>{@code --mode stream}: the input directory as a Structured Streaming file source, Spark's
+ *       file sink as the commit protocol, no lock ({@link StreamRun}, {@link StreamScoring}).
  * </ul>
  *
  * In both modes {@code <output>/_manifest.json} holds the row counts, null texts, throughput, model
