@@ -63,7 +63,9 @@ class StreamScoreJobTest {
                                 "--model", Fixtures.tinyBert().toString(),
                                 "--input", in.toString(),
                                 "--output", out.toString(),
-                                "--batch-size", "4"));
+                                "--batch-size", "4",
+                                // named here: the default column name may change
+                                "--label-out-col", "label"));
         args.addAll(List.of(extra));
         ScoreJob job = new ScoreJob(new BertBackend());
         return job.run(spark, job.parse(args.toArray(new String[0])));
