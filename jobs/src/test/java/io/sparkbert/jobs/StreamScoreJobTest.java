@@ -390,4 +390,55 @@ class StreamScoreJobTest {
                         + " there, or an HDFS or local output.",
                 e.getMessage());
     }
+
+    @Test
+    void aProcessingTimeTriggerKeepsScoringNewFilesUntilTheQueryIsStopped() throws Exception {
+        Path in = tmp.resolve("in");
+        Path out = tmp.resolve("out");
+        JobFixtures.write(in.resolve("a-0.jsonl"), file(0));
+        java.util.concurrent.ExecutorService pool =
+                java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<JobResult> run =
+                    pool.submit(() -> stream(in, out, "--trigger", "processing-time=1 second"));
+            awaitTotalRows(out, ROWS, run);
+            JobFixtures.write(in.resolve("b-1.jsonl"), file(1));
+            awaitTotalRows(out, 2 * ROWS, run);
+            for (org.apache.spark.sql.streaming.StreamingQuery q : spark.streams().active()) {
+                if ("sparkbert-score".equals(q.name())) {
+                    q.stop();
+                }
+            }
+            JobResult r = run.get(2, java.util.concurrent.TimeUnit.MINUTES);
+            assertEquals(2 * ROWS, r.rows());
+            assertTrue(r.note().startsWith("2 micro-batches"), r.note());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(2 * ROWS, rows(out, "parquet").size());
+    }
+
+    /** Waits until the manifest of {@code out} counts {@code rows} output rows. */
+    private static void awaitTotalRows(
+            Path out, long rows, java.util.concurrent.Future<JobResult> run) throws Exception {
+        long deadline = System.nanoTime() + java.time.Duration.ofMinutes(3).toNanos();
+        Path manifest = out.resolve(ScoreJob.MANIFEST);
+        while (true) {
+            if (run.isDone()) {
+                run.get(); // surfaces the failure
+                throw new AssertionError("the run ended before " + rows + " rows");
+            }
+            if (Files.exists(manifest)) {
+                try {
+                    if (JSON.readTree(manifest.toFile()).path("output_rows").asLong() == rows) {
+                        return;
+                    }
+                } catch (IOException e) {
+                    // replaced while read; ask again
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + rows + " rows");
+            Thread.sleep(100);
+        }
+    }
 }
