@@ -51,22 +51,37 @@ public final class EmbedJob extends SparkJob {
 
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("model", "default, a HF checkpoint dir, or a train job dir"),
-                JobOption.string("input", "texts to embed (file or directory)"),
-                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                JobOption.string("output", "output directory"),
-                JobOption.choice("format", "output format", "parquet", "json", "csv"),
-                JobOption.string("text-col", "column with the texts"),
-                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
-                JobOption.string("embedding-col", "output column of the vectors"),
-                JobOption.choice("pooling", "pooling of the last hidden state", "mean", "cls"),
-                JobOption.bool("normalize", "L2-normalise the vectors"),
-                JobOption.integer("batch-size", "texts per forward pass"),
-                JobOption.integer("window-size", "rows length-sorted together before batching"),
-                JobOption.integer("max-length", "max tokens per text"),
-                JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
-                JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"));
+        List<JobOption> own =
+                List.of(
+                        JobOption.string(
+                                "model", "default, a HF checkpoint dir, or a train job dir"),
+                        JobOption.string("input", "texts to embed (file or directory)"),
+                        JobOption.choice(
+                                "input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                        JobOption.string("output", "output directory"),
+                        JobOption.choice("format", "output format", "parquet", "json", "csv"),
+                        JobOption.string("text-col", "column with the texts"),
+                        JobOption.string(
+                                "pair-col", "column with the second texts of pairs (optional)"),
+                        JobOption.string("embedding-col", "output column of the vectors"),
+                        JobOption.choice(
+                                "pooling", "pooling of the last hidden state", "mean", "cls"),
+                        JobOption.bool("normalize", "L2-normalise the vectors"),
+                        JobOption.integer("batch-size", "texts per forward pass"),
+                        JobOption.integer(
+                                "window-size", "rows length-sorted together before batching"),
+                        JobOption.integer("max-length", "max tokens per text"),
+                        JobOption.choice(
+                                "overflow", "texts longer than max-length", "truncate", "window"),
+                        JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"),
+                        JobOption.choice(
+                                "mode",
+                                "replace the output, or stream new files",
+                                "overwrite",
+                                "stream"));
+        List<JobOption> all = new java.util.ArrayList<>(own);
+        all.addAll(StreamScoring.options());
+        return all;
     }
 
     @Override
@@ -76,9 +91,12 @@ public final class EmbedJob extends SparkJob {
         o.checkRange("batch-size", 1, 1 << 16);
         o.checkRange("window-size", 1, 1 << 20);
         o.checkRange("max-length", 2, 512);
+        if (o.require("mode").equals("stream")) {
+            return StreamScoring.embed(spark, o, name(), start);
+        }
+        StreamScoring.checkNotStream(o, o.require("mode"));
         String input = o.require("input");
         String textCol = o.require("text-col");
-        String pairCol = o.get("pair-col").orElse(null);
         String vectorCol = o.require("embedding-col");
         String format = o.require("format");
         Files2.checkReplaceable(
@@ -89,32 +107,7 @@ public final class EmbedJob extends SparkJob {
                 input,
                 o.require("model"));
         Dataset<Row> df = Inputs.read(spark, input, Inputs.format(o.require("input-format")), null);
-        Inputs.requireStringColumn(df, textCol, "text-col");
-        if (pairCol != null) {
-            Inputs.requireStringColumn(df, pairCol, "pair-col");
-        }
-        if (List.of(df.columns()).contains(vectorCol)) {
-            throw new IllegalArgumentException(
-                    "--embedding-col: the input already has a column '"
-                            + vectorCol
-                            + "'; choose another name with --embedding-col.");
-        }
-        BertEmbeddings embeddings =
-                new BertEmbeddings()
-                        .setModel(encoderLocation(spark, o.require("model")))
-                        .setInputCol(textCol)
-                        .setOutputCol(vectorCol)
-                        .setPooling(o.require("pooling"))
-                        .setNormalize(o.getBoolean("normalize"))
-                        .setBatchSize(o.getInt("batch-size"))
-                        .setWindowSize(o.getInt("window-size"))
-                        .setMaxLength(o.getInt("max-length"))
-                        .setOverflow(o.require("overflow"))
-                        .setDevice(o.require("device"))
-                        .setHandleInvalid("keep");
-        if (pairCol != null) {
-            embeddings.setPairCol(pairCol);
-        }
+        checkColumns(df, o);
         Row counts =
                 df.agg(
                                 count(lit(1)),
@@ -123,18 +116,7 @@ public final class EmbedJob extends SparkJob {
         long inputRows = counts.getLong(0);
         long nullTexts = counts.isNullAt(1) ? 0 : counts.getLong(1);
 
-        // vector_to_array fails on a null vector (a kept invalid row), so nulls bypass it.
-        Column vector = TextColumns.named(vectorCol);
-        Dataset<Row> out =
-                embeddings
-                        .transform(df)
-                        .withColumn(
-                                vectorCol,
-                                when(vector.isNull(), lit(null))
-                                        .otherwise(vector_to_array(vector, "float64")));
-        if (format.equals("csv")) {
-            out = out.withColumn(vectorCol, to_json(TextColumns.named(vectorCol)));
-        }
+        Dataset<Row> out = embedded(spark, o, df);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path target = new Path(o.require("output"));
         try (OutputLock lock = OutputLock.acquire(conf, target)) {
@@ -175,6 +157,64 @@ public final class EmbedJob extends SparkJob {
                 }
             }
         }
+    }
+
+    /**
+     * Checks the text (and pair) column and that the vector column is free.
+     *
+     * @throws IllegalArgumentException naming the flag
+     */
+    static void checkColumns(Dataset<Row> df, JobOptions o) {
+        String textCol = o.require("text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        String vectorCol = o.require("embedding-col");
+        Inputs.requireStringColumn(df, textCol, "text-col");
+        if (pairCol != null) {
+            Inputs.requireStringColumn(df, pairCol, "pair-col");
+        }
+        if (List.of(df.columns()).contains(vectorCol)) {
+            throw new IllegalArgumentException(
+                    "--embedding-col: the input already has a column '"
+                            + vectorCol
+                            + "'; choose another name with --embedding-col.");
+        }
+    }
+
+    /** {@code df} with its vector column (arrays of doubles; JSON strings in CSV). */
+    static Dataset<Row> embedded(SparkSession spark, JobOptions o, Dataset<Row> df) {
+        String textCol = o.require("text-col");
+        String pairCol = o.get("pair-col").orElse(null);
+        String vectorCol = o.require("embedding-col");
+        String format = o.require("format");
+        BertEmbeddings embeddings =
+                new BertEmbeddings()
+                        .setModel(encoderLocation(spark, o.require("model")))
+                        .setInputCol(textCol)
+                        .setOutputCol(vectorCol)
+                        .setPooling(o.require("pooling"))
+                        .setNormalize(o.getBoolean("normalize"))
+                        .setBatchSize(o.getInt("batch-size"))
+                        .setWindowSize(o.getInt("window-size"))
+                        .setMaxLength(o.getInt("max-length"))
+                        .setOverflow(o.require("overflow"))
+                        .setDevice(o.require("device"))
+                        .setHandleInvalid("keep");
+        if (pairCol != null) {
+            embeddings.setPairCol(pairCol);
+        }
+        // vector_to_array fails on a null vector (a kept invalid row), so nulls bypass it.
+        Column vector = TextColumns.named(vectorCol);
+        Dataset<Row> out =
+                embeddings
+                        .transform(df)
+                        .withColumn(
+                                vectorCol,
+                                when(vector.isNull(), lit(null))
+                                        .otherwise(vector_to_array(vector, "float64")));
+        if (format.equals("csv")) {
+            out = out.withColumn(vectorCol, to_json(TextColumns.named(vectorCol)));
+        }
+        return out;
     }
 
     /** Loads the encoder into this JVM's model cache, as the tasks will ask for it. */

@@ -213,4 +213,26 @@ final class Files2 {
             throw new IllegalStateException("Cannot create '" + p + "': " + e, e);
         }
     }
+
+    /** URI schemes of object stores, where a rename is a copy and delete, not atomic. */
+    private static final java.util.Set<String> OBJECT_STORES =
+            java.util.Set.of(
+                    "s3", "s3a", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss", "cosn",
+                    "obs");
+
+    /**
+     * The scheme of {@code p} (or of the default file system when {@code p} has none) when it is an
+     * object store, else null. Read from the URI only: no file system is opened.
+     */
+    static String objectStoreScheme(Configuration conf, Path p) {
+        String scheme = p.toUri().getScheme();
+        if (scheme == null) {
+            scheme = FileSystem.getDefaultUri(conf).getScheme();
+        }
+        if (scheme == null) {
+            return null;
+        }
+        scheme = scheme.toLowerCase(java.util.Locale.ROOT);
+        return OBJECT_STORES.contains(scheme) ? scheme : null;
+    }
 }

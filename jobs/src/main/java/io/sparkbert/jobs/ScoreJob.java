@@ -48,7 +48,10 @@ import org.apache.spark.sql.SparkSession;
  *       already committed are skipped, so a retried run neither duplicates nor loses rows. A unit
  *       without records (a zero-byte file, blank lines only, a CSV header only; see {@link
  *       Inputs#readIfAny}) is committed the same way with its record alone ({@code "empty": true},
- *       0 rows), so re-runs skip it and the units after it are scored.
+ *       0 rows), so re-runs skip it and the units after it are scored. Refused on object stores
+ *       (s3a://, gs://, ...), where a rename is not atomic.
+ *   <li>{@code --mode stream}: the input directory as a Structured Streaming file source, Spark's
+ *       file sink as the commit protocol, no lock ({@link StreamRun}, {@link StreamScoring}).
  * </ul>
  *
  * In both modes {@code <output>/_manifest.json} holds the row counts, null texts, throughput, model
@@ -91,26 +94,36 @@ public final class ScoreJob extends SparkJob {
 
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("model", "model dir from the train job, or a HF checkpoint dir"),
-                JobOption.string("input", "texts to score (file or directory)"),
-                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                JobOption.string("output", "output directory"),
-                JobOption.choice("format", "output format", "parquet", "json", "csv"),
-                JobOption.string("text-col", "column with the texts"),
-                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
-                JobOption.string("id-col", "column identifying rows; output sorted by it"),
-                JobOption.string("label-out-col", "output column of the class names"),
-                JobOption.integer("batch-size", "texts per forward pass"),
-                JobOption.integer("window-size", "rows length-sorted together before batching"),
-                JobOption.integer("max-length", "max tokens per text"),
-                JobOption.choice("overflow", "texts longer than max-length", "truncate", "window"),
-                JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"),
-                JobOption.choice(
-                        "mode",
-                        "replace the output, or add new input units",
-                        "overwrite",
-                        "incremental"));
+        List<JobOption> all = new ArrayList<>();
+        all.addAll(
+                List.of(
+                        JobOption.string(
+                                "model", "model dir from the train job, or a HF checkpoint dir"),
+                        JobOption.string("input", "texts to score (file or directory)"),
+                        JobOption.choice(
+                                "input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                        JobOption.string("output", "output directory"),
+                        JobOption.choice("format", "output format", "parquet", "json", "csv"),
+                        JobOption.string("text-col", "column with the texts"),
+                        JobOption.string(
+                                "pair-col", "column with the second texts of pairs (optional)"),
+                        JobOption.string("id-col", "column identifying rows; output sorted by it"),
+                        JobOption.string("label-out-col", "output column of the class names"),
+                        JobOption.integer("batch-size", "texts per forward pass"),
+                        JobOption.integer(
+                                "window-size", "rows length-sorted together before batching"),
+                        JobOption.integer("max-length", "max tokens per text"),
+                        JobOption.choice(
+                                "overflow", "texts longer than max-length", "truncate", "window"),
+                        JobOption.choice("device", "where to run the model", "auto", "cpu", "gpu"),
+                        JobOption.choice(
+                                "mode",
+                                "replace the output, add new input units, or stream new files",
+                                "overwrite",
+                                "incremental",
+                                "stream")));
+        all.addAll(StreamScoring.options());
+        return all;
     }
 
     @Override
@@ -126,10 +139,16 @@ public final class ScoreJob extends SparkJob {
         String pairCol = o.get("pair-col").orElse(null);
         String labelOut = o.require("label-out-col");
         Inputs.Format format = Inputs.format(o.require("input-format"));
+        if (o.require("mode").equals("stream")) {
+            return StreamScoring.score(spark, backend, o, name(), start);
+        }
+        StreamScoring.checkNotStream(o, o.require("mode"));
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
         if (o.require("mode").equals("overwrite")) {
             Files2.checkReplaceable(conf, out, "score", MANIFEST, input, o.require("model"));
+        } else {
+            refuseObjectStore(conf, out);
         }
         // The lock comes first: a second run into the same output fails at once instead of
         // after loading the model (and its Spark jobs) for nothing.
@@ -161,6 +180,25 @@ public final class ScoreJob extends SparkJob {
                                             + empty
                                             + (empty == 1 ? " empty unit" : " empty units")
                                             + " committed with 0 rows"));
+        }
+    }
+
+    /**
+     * Incremental mode commits each unit by a directory rename and guards the output with a lock
+     * file; on an object store the rename is a copy and delete (not atomic) and the lock's
+     * create-if-absent is no lock, so it is refused there (docs/design.md).
+     */
+    private static void refuseObjectStore(Configuration conf, Path out) {
+        String store = Files2.objectStoreScheme(conf, out);
+        if (store != null) {
+            throw new IllegalArgumentException(
+                    "--mode incremental: the output '"
+                            + out
+                            + "' is on an object store ("
+                            + store
+                            + "://), where its commit by directory rename is neither atomic nor"
+                            + " safe; use --mode stream (with --checkpoint), whose commit log works"
+                            + " there, or an HDFS or local output.");
         }
     }
 

@@ -42,6 +42,11 @@ final class DocumentScorer {
 
     long paddedTokens;
 
+    /** Forward batches run and the real (not padding) tokens in them, for SQL metrics. */
+    long batches;
+
+    long realTokens;
+
     DocumentScorer(ScoringSpec spec, LoadedModel loaded, NDManager scope) {
         this.spec = spec;
         this.model = loaded.model();
@@ -263,6 +268,10 @@ final class DocumentScorer {
         }
         sequences += batch.length;
         paddedTokens += (long) batch.length * seq;
+        batches++;
+        for (int r : batch) {
+            realTokens += lengths[r];
+        }
         try (NDManager batchScope = scope.newSubManager()) {
             Shape shape = new Shape(batch.length, seq);
             NDArray idArray = batchScope.create(flatIds, shape);

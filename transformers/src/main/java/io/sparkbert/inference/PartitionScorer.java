@@ -37,6 +37,25 @@ import org.apache.spark.util.TaskCompletionListener;
 public final class PartitionScorer {
     private PartitionScorer() {}
 
+    /**
+     * Receives what a task's scoring did, for SQL metrics; called on the task thread. Values are
+     * increments since the previous call.
+     */
+    public interface Stats extends Serializable {
+        /**
+         * After each window of rows.
+         *
+         * @param rowsScored rows that got a score (rows with an invalid text do not)
+         * @param batches forward batches run
+         * @param tokens tokens fed to the model, padding included
+         * @param paddingTokens of those, padding
+         */
+        void window(long rowsScored, long batches, long tokens, long paddingTokens);
+
+        /** Nanoseconds the task waited for its model: a load on first use in the JVM, else ~0. */
+        void modelWait(long nanos);
+    }
+
     /** Turns a document's score (null for a kept invalid row) into the appended column values. */
     @FunctionalInterface
     public interface ResultMapper extends Serializable {
@@ -82,7 +101,20 @@ public final class PartitionScorer {
      */
     public static Iterator<Row> score(
             Iterator<Row> rows, ScoringSpec spec, int textIdx, int pairIdx, ResultMapper mapper) {
-        return new ScoringIterator(rows, spec, textIdx, pairIdx, mapper, true);
+        return score(rows, spec, textIdx, pairIdx, mapper, null);
+    }
+
+    /** {@link #score} reporting to {@code stats} (null: not reported). */
+    public static Iterator<Row> score(
+            Iterator<Row> rows,
+            ScoringSpec spec,
+            int textIdx,
+            int pairIdx,
+            ResultMapper mapper,
+            Stats stats) {
+        ScoringIterator it = new ScoringIterator(rows, spec, textIdx, pairIdx, mapper, true);
+        it.stats = stats;
+        return it;
     }
 
     /**
@@ -125,6 +157,7 @@ public final class PartitionScorer {
         private List<Row> window = new ArrayList<>();
         private Score[] scores;
         private int next;
+        private Stats stats;
 
         ScoringIterator(
                 Iterator<Row> rows,
@@ -189,14 +222,30 @@ public final class PartitionScorer {
                     pairs[i] = r.isNullAt(pairIdx) ? null : r.getString(pairIdx);
                 }
             }
+            long batches = scorer.batches;
+            long tokens = scorer.paddedTokens;
+            long real = scorer.realTokens;
             scores = scorer.score(texts, pairs);
             next = 0;
+            if (stats != null) {
+                long scored = 0;
+                for (Score sc : scores) {
+                    scored += sc == null ? 0 : 1;
+                }
+                long fed = scorer.paddedTokens - tokens;
+                stats.window(
+                        scored, scorer.batches - batches, fed, fed - (scorer.realTokens - real));
+            }
         }
 
         private void start() {
             TaskContext ctx = TaskContext.get();
             String device = TaskDevices.forCurrentTask(spec.device(), Devices::gpuCount);
+            long t0 = System.nanoTime();
             lease = ModelCache.acquire(spec.source(), device);
+            if (stats != null) {
+                stats.modelWait(System.nanoTime() - t0);
+            }
             LoadedModel loaded = lease.model();
             try {
                 if (ctx != null) {

@@ -49,10 +49,11 @@ public final class BatchedCall implements Serializable {
      * (column 1) with the SQL value (column 2).
      *
      * @param texts rows of (text, payload)
+     * @param stats what the scoring did goes there (null: nowhere)
      */
-    Iterator<Row> score(Iterator<Row> texts) {
+    Iterator<Row> score(Iterator<Row> texts, PartitionScorer.Stats stats) {
         return PartitionScorer.score(
-                texts, spec, 0, -1, score -> new Object[] {mapper.toValue(score)});
+                texts, spec, 0, -1, score -> new Object[] {mapper.toValue(score)}, stats);
     }
 
     /** The fallback for a single value (one forward pass for one row). */

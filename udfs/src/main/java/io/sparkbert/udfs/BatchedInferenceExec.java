@@ -2,7 +2,10 @@ package io.sparkbert.udfs;
 
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkContext;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -14,6 +17,8 @@ import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.execution.SparkPlan;
+import org.apache.spark.sql.execution.metric.SQLMetric;
+import org.apache.spark.sql.execution.metric.SQLMetrics;
 import scala.Function1;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
@@ -61,16 +66,79 @@ public final class BatchedInferenceExec extends SparkPlan {
         return new BatchedInferenceExec(text, call, result, newChildren.apply(0));
     }
 
+    /** Keys of the SQL metrics (shown in the Spark UI's SQL tab on this operator). */
+    static final String ROWS_SCORED = "rowsScored";
+
+    static final String BATCHES = "batches";
+    static final String TOKENS = "tokens";
+    static final String PADDING_TOKENS = "paddingTokens";
+    static final String MODEL_WAIT = "modelLoadTime";
+
+    private transient scala.collection.immutable.Map<String, SQLMetric> metrics;
+
+    /**
+     * Rows scored, forward batches, tokens fed (padding included) and padding tokens (their ratio
+     * is the padding share), and the time tasks waited for the model (its load on first use in an
+     * executor JVM).
+     */
+    @Override
+    public synchronized scala.collection.immutable.Map<String, SQLMetric> metrics() {
+        if (metrics == null) {
+            SparkContext sc = sparkContext();
+            Map<String, SQLMetric> m = new LinkedHashMap<>();
+            m.put(ROWS_SCORED, SQLMetrics.createMetric(sc, "rows scored"));
+            m.put(BATCHES, SQLMetrics.createMetric(sc, "forward batches"));
+            m.put(TOKENS, SQLMetrics.createMetric(sc, "tokens fed (padding included)"));
+            m.put(PADDING_TOKENS, SQLMetrics.createMetric(sc, "padding tokens"));
+            m.put(MODEL_WAIT, SQLMetrics.createNanoTimingMetric(sc, "model load time", -1L));
+            metrics =
+                    scala.collection.immutable.Map$.MODULE$
+                            .<String, SQLMetric>empty()
+                            .$plus$plus(JavaConverters.mapAsScalaMap(m));
+        }
+        return metrics;
+    }
+
     @Override
     public RDD<InternalRow> doExecute() {
         Expression textExpr = text;
         BatchedCall fn = call;
         Seq<Attribute> childOutput = child.output();
         Seq<Attribute> allOutput = output();
+        MetricStats stats =
+                new MetricStats(
+                        metrics().apply(ROWS_SCORED),
+                        metrics().apply(BATCHES),
+                        metrics().apply(TOKENS),
+                        metrics().apply(PADDING_TOKENS),
+                        metrics().apply(MODEL_WAIT));
         return child.execute()
                 .toJavaRDD()
-                .mapPartitions(rows -> scorePartition(rows, textExpr, fn, childOutput, allOutput))
+                .mapPartitions(
+                        rows -> scorePartition(rows, textExpr, fn, childOutput, allOutput, stats))
                 .rdd();
+    }
+
+    /** Adds a task's scoring counts to the operator's metrics (task-side copies). */
+    private record MetricStats(
+            SQLMetric rows,
+            SQLMetric batches,
+            SQLMetric tokens,
+            SQLMetric padding,
+            SQLMetric modelLoad)
+            implements io.sparkbert.inference.PartitionScorer.Stats {
+        @Override
+        public void window(long rowsScored, long batchCount, long tokenCount, long paddingTokens) {
+            rows.add(rowsScored);
+            batches.add(batchCount);
+            tokens.add(tokenCount);
+            padding.add(paddingTokens);
+        }
+
+        @Override
+        public void modelWait(long nanos) {
+            modelLoad.add(nanos);
+        }
     }
 
     private static Iterator<InternalRow> scorePartition(
@@ -78,7 +146,8 @@ public final class BatchedInferenceExec extends SparkPlan {
             Expression textExpr,
             BatchedCall fn,
             Seq<Attribute> childOutput,
-            Seq<Attribute> allOutput) {
+            Seq<Attribute> allOutput,
+            MetricStats stats) {
         UnsafeProjection textOf =
                 UnsafeProjection.create(
                         JavaConverters.asScalaBuffer(List.of(textExpr)).toSeq(), childOutput);
@@ -103,7 +172,7 @@ public final class BatchedInferenceExec extends SparkPlan {
                         return RowFactory.create(s, row);
                     }
                 };
-        Iterator<Row> scored = fn.score(pairs);
+        Iterator<Row> scored = fn.score(pairs, stats);
         JoinedRow joined = new JoinedRow();
         return new Iterator<>() {
             @Override
