@@ -131,12 +131,10 @@ public final class BertBackend implements ModelBackend {
                         .setSeed(o.getLong("seed"))
                         .setShuffle(o.getBoolean("shuffle"))
                         .setValidationFraction(o.getDouble("validation-fraction"))
-                        .setSoupSize(o.getInt("soup-size"))
                         .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
                         .setLabelSmoothing(o.getDouble("label-smoothing"))
                         .setLinearProbe(o.getBoolean("linear-probe"))
                         .setLinearProbeL2(o.getDouble("linear-probe-l2"))
-                        .setSamRho(o.getDouble("sam-rho"))
                         .setDevice(o.require("device"));
         if (hasPair) {
             c.setTextPairCol(PAIR);

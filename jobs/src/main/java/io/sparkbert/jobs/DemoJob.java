@@ -69,7 +69,6 @@ public final class DemoJob extends SparkJob {
                 JobOption.decimal("learning-rate", "peak AdamW learning rate"),
                 JobOption.integer("max-length", "max tokens per sentence"),
                 JobOption.longValue("seed", "training seed"),
-                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
                 JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
     }
@@ -125,7 +124,6 @@ public final class DemoJob extends SparkJob {
                         "learning-rate",
                         "max-length",
                         "seed",
-                        "soup-size",
                         "freeze-word-embeddings",
                         "device")) {
             trainArgs.add("--" + k);

@@ -71,13 +71,10 @@ public final class TrainJob extends SparkJob {
                 JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),
                 JobOption.bool("shuffle", "shuffle the examples every epoch"),
                 JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
-                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
                 JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
                 JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
                 JobOption.bool("linear-probe", "fit a new head on frozen features first (LP-FT)"),
                 JobOption.decimal("linear-probe-l2", "L2 strength of that linear probe"),
-                JobOption.decimal(
-                        "sam-rho", "sharpness-aware minimisation radius (0 = off, 2x compute)"),
                 JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
     }
 
@@ -212,10 +209,8 @@ public final class TrainJob extends SparkJob {
         o.checkRange("max-grad-norm", 0, 1e6);
         o.checkRange("max-length", 2, 512);
         o.checkRange("validation-fraction", 0, 0.5);
-        o.checkRange("soup-size", 1, 100);
         o.checkRange("label-smoothing", 0, 0.9);
         o.checkRange("linear-probe-l2", Double.MIN_VALUE, 1e6);
-        o.checkRange("sam-rho", 0, 10);
         o.getBoolean("linear-probe");
         o.getBoolean("shuffle");
         o.getBoolean("decay-bias-and-norm");

@@ -31,7 +31,6 @@ import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
-import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
@@ -98,14 +97,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam weightDecay;
     private final BooleanParam decayBiasAndNorm;
     private final DoubleParam warmupRatio;
-    private final DoubleParam headLearningRate;
-    private final DoubleParam layerLrDecay;
-    private final DoubleParam emaDecay;
-    private final IntParam soupSize;
     private final BooleanParam freezeWordEmbeddings;
-    private final DoubleParam rdropAlpha;
     private final DoubleParam labelSmoothing;
-    private final DoubleParam samRho;
     private final BooleanParam linearProbe;
     private final DoubleParam linearProbeL2;
     private final Param<String> lrSchedule;
@@ -191,50 +184,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "warmupRatio",
                         "fraction of steps with linear warm-up; in [0, 1] (default 0.1)",
                         ParamValidators.inRange(0, 1));
-        headLearningRate =
-                new DoubleParam(
-                        this,
-                        "headLearningRate",
-                        "peak learning rate of the classification head, which starts from random"
-                                + " weights; 0 = learningRate (default 0)",
-                        ParamValidators.gtEq(0));
-        layerLrDecay =
-                new DoubleParam(
-                        this,
-                        "layerLrDecay",
-                        "layer-wise learning-rate decay: encoder layer l of L trains at"
-                                + " learningRate * layerLrDecay^(L - l), the embeddings at"
-                                + " layerLrDecay^(L + 1); in (0, 1], 1 = off (default 1)",
-                        ParamValidators.inRange(0, 1, false, true));
-        emaDecay =
-                new DoubleParam(
-                        this,
-                        "emaDecay",
-                        "decay of an exponential moving average of the weights, which is then"
-                                + " validated and returned; in [0, 1), 0 = off (default 0)",
-                        ParamValidators.inRange(0, 1, true, false));
         freezeWordEmbeddings =
                 new BooleanParam(
                         this,
                         "freezeWordEmbeddings",
                         "whether the word (token) embedding table keeps its pretrained values;"
                                 + " position and type embeddings still train (default false)");
-        soupSize =
-                new IntParam(
-                        this,
-                        "soupSize",
-                        "number of fine-tunes (seeds seed, seed+1, ...) from the same starting"
-                                + " weights whose weights are averaged into the model; n times the"
-                                + " training time, one model's scoring cost; >= 1 (default 1)",
-                        ParamValidators.gtEq(1));
-        rdropAlpha =
-                new DoubleParam(
-                        this,
-                        "rdropAlpha",
-                        "weight of the R-Drop term (each batch run twice with different dropout,"
-                                + " the symmetric KL between the two predictions added to the loss;"
-                                + " twice the compute); >= 0, 0 = off (default 0)",
-                        ParamValidators.gtEq(0));
         labelSmoothing =
                 new DoubleParam(
                         this,
@@ -243,14 +198,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " label_smoothing_factor: targets 1 - eps on the class plus eps"
                                 + " / k on every class; in [0, 1), 0 = off (default 0)",
                         ParamValidators.inRange(0, 1, true, false));
-        samRho =
-                new DoubleParam(
-                        this,
-                        "samRho",
-                        "radius of sharpness-aware minimisation: each step takes the gradient at"
-                                + " the weights moved samRho along the normalised batch gradient;"
-                                + " twice the compute per step; >= 0, 0 = off (default 0)",
-                        ParamValidators.gtEq(0));
         linearProbe =
                 new BooleanParam(
                         this,
@@ -344,14 +291,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(weightDecay, 0.01);
         setDefault(decayBiasAndNorm, false);
         setDefault(warmupRatio, 0.1);
-        setDefault(headLearningRate, 0.0);
-        setDefault(layerLrDecay, 1.0);
-        setDefault(emaDecay, 0.0);
-        setDefault(soupSize, 1);
         setDefault(freezeWordEmbeddings, false);
-        setDefault(rdropAlpha, 0.0);
         setDefault(labelSmoothing, 0.0);
-        setDefault(samRho, 0.0);
         setDefault(linearProbe, true);
         setDefault(linearProbeL2, 1e-3);
         setDefault(lrSchedule, "linear");
@@ -434,36 +375,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return warmupRatio;
     }
 
-    public DoubleParam headLearningRate() {
-        return headLearningRate;
-    }
-
-    public DoubleParam layerLrDecay() {
-        return layerLrDecay;
-    }
-
-    public DoubleParam emaDecay() {
-        return emaDecay;
-    }
-
-    public IntParam soupSize() {
-        return soupSize;
-    }
-
     public BooleanParam freezeWordEmbeddings() {
         return freezeWordEmbeddings;
     }
 
-    public DoubleParam rdropAlpha() {
-        return rdropAlpha;
-    }
-
     public DoubleParam labelSmoothing() {
         return labelSmoothing;
-    }
-
-    public DoubleParam samRho() {
-        return samRho;
     }
 
     public BooleanParam linearProbe() {
@@ -621,43 +538,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
-    public BertClassifier setHeadLearningRate(double v) {
-        set(headLearningRate, v);
-        return this;
-    }
-
-    public BertClassifier setLayerLrDecay(double v) {
-        set(layerLrDecay, v);
-        return this;
-    }
-
-    public BertClassifier setEmaDecay(double v) {
-        set(emaDecay, v);
-        return this;
-    }
-
     public BertClassifier setFreezeWordEmbeddings(boolean v) {
         set(freezeWordEmbeddings, v);
         return this;
     }
 
-    public BertClassifier setSoupSize(int v) {
-        set(soupSize, v);
-        return this;
-    }
-
-    public BertClassifier setRdropAlpha(double v) {
-        set(rdropAlpha, v);
-        return this;
-    }
-
     public BertClassifier setLabelSmoothing(double v) {
         set(labelSmoothing, v);
-        return this;
-    }
-
-    public BertClassifier setSamRho(double v) {
-        set(samRho, v);
         return this;
     }
 
@@ -740,15 +627,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .weightDecay((Double) $(weightDecay))
                 .decayBiasAndNorm((Boolean) $(decayBiasAndNorm))
                 .warmupRatio((Double) $(warmupRatio))
-                .headLearningRate((Double) $(headLearningRate))
-                .layerLrDecay((Double) $(layerLrDecay))
-                .emaDecay((Double) $(emaDecay))
-                .rdropAlpha((Double) $(rdropAlpha))
                 .labelSmoothing((Double) $(labelSmoothing))
-                .samRho((Double) $(samRho))
                 .linearProbe((Boolean) $(linearProbe))
                 .linearProbeL2((Double) $(linearProbeL2))
-                .soupSize((Integer) $(soupSize))
                 .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
                 .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
                 .maxGradNorm((Double) $(maxGradNorm))
@@ -1138,9 +1019,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return (BertClassifier) defaultCopy(extra);
     }
 
-    /** The reader of saved (unfitted) classifiers. */
+    /**
+     * The reader of saved (unfitted) classifiers; params that spark-bert removed are ignored with a
+     * warning naming them.
+     */
     public static MLReader<BertClassifier> read() {
-        return new DefaultParamsReader<>();
+        return new ClassifierReader();
     }
 
     /** Loads a saved (unfitted) classifier. */

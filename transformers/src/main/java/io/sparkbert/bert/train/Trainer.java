@@ -2,10 +2,8 @@ package io.sparkbert.bert.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -213,68 +211,11 @@ public final class Trainer {
                                     model, head, train, config.linearProbeL2(), classWeights)
                             : null;
             TrainingSummary summary =
-                    config.soupSize() == 1
-                            ? new Run(model, head, train, validation, classWeights, config.seed())
-                                    .run()
-                            : soup(model, head, train, validation, classWeights);
+                    new Run(model, head, train, validation, classWeights, config.seed()).run();
             return probe == null ? summary : summary.withLinearProbe(probe);
         } finally {
             JniUtils.setNumThreads(oldThreads);
         }
-    }
-
-    /**
-     * {@link TrainingConfig#soupSize()} runs from the same starting weights, run i seeded with
-     * {@code seed + i}, then the element-wise mean of their weights. The summary lists the runs'
-     * steps and epochs one after the other, numbered on (run 2's first epoch is epoch {@code epochs
-     * + 1}).
-     */
-    private TrainingSummary soup(
-            BertModel model,
-            ClassifierHead head,
-            Examples train,
-            Examples validation,
-            double[] classWeights) {
-        long t0 = System.nanoTime();
-        int size = config.soupSize();
-        Map<String, NDArray> params = trainable(model, head, config);
-        List<TrainingSummary> runs = new ArrayList<>();
-        try (NDManager keep = NDManager.newBaseManager(model.device())) {
-            Map<String, NDArray> start = new LinkedHashMap<>();
-            Map<String, NDArray> sum = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray copy = e.getValue().duplicate();
-                copy.attach(keep);
-                start.put(e.getKey(), copy);
-                NDArray zeros = copy.zerosLike();
-                zeros.attach(keep);
-                sum.put(e.getKey(), zeros);
-            }
-            for (int i = 0; i < size; i++) {
-                if (i > 0) {
-                    params.forEach((name, p) -> p.muli(0f).addi(start.get(name)));
-                }
-                LOG.info("Model soup: run {} of {} (seed {})", i + 1, size, config.seed() + i);
-                runs.add(
-                        new Run(model, head, train, validation, classWeights, config.seed() + i)
-                                .run());
-                params.forEach((name, p) -> sum.get(name).addi(p));
-            }
-            params.forEach((name, p) -> p.muli(0f).addi(sum.get(name).divi((float) size)));
-        }
-        if (validation != null) {
-            double[] m =
-                    new Run(model, head, train, validation, classWeights, config.seed())
-                            .evaluateAndClose(validation);
-            LOG.info(
-                    String.format(
-                            Locale.ROOT,
-                            "Model soup of %d runs: val loss %.4f, val accuracy %.4f",
-                            size,
-                            m[0],
-                            m[1]));
-        }
-        return TrainingSummary.concatenate(runs, (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -421,11 +362,6 @@ public final class Trainer {
         private final NDManager state;
         private final List<TrainingSummary.Step> steps = new ArrayList<>();
         private final List<TrainingSummary.Epoch> epochs = new ArrayList<>();
-        // The moving average of the weights when emaDecay > 0, and the raw weights set aside
-        // while the average is swapped in for an epoch's validation.
-        private Map<String, NDArray> average;
-        private Map<String, NDArray> raw;
-        private int averagedSteps;
 
         Run(
                 BertModel model,
@@ -442,17 +378,6 @@ public final class Trainer {
             this.seed = seed;
             this.state = NDManager.newBaseManager(model.device());
             this.trainable = trainable(model, head, config);
-        }
-
-        /**
-         * Loss and accuracy of the current weights on {@code data}; the run is not usable after.
-         */
-        double[] evaluateAndClose(Examples data) {
-            try {
-                return evaluate(data);
-            } finally {
-                state.close();
-            }
         }
 
         TrainingSummary run() {
@@ -489,13 +414,7 @@ public final class Trainer {
                 for (NDArray p : trainable.values()) {
                     p.setRequiresGradient(true);
                 }
-                if (config.emaDecay() > 0) {
-                    average = snapshot(null);
-                }
                 for (int epoch = 1; epoch <= config.epochs(); epoch++) {
-                    if (raw != null) {
-                        restore(raw);
-                    }
                     long e0 = System.nanoTime();
                     double lossSum = 0;
                     int lossCount = 0;
@@ -517,7 +436,6 @@ public final class Trainer {
                         if (!s.skipped()) {
                             lossSum += s.loss();
                             lossCount++;
-                            accumulateAverage();
                         }
                         epochSamples += batch.length;
                         if (stepListener != null) {
@@ -546,15 +464,6 @@ public final class Trainer {
                     double trainSecs = (System.nanoTime() - e0) / 1e9;
                     trainSeconds += trainSecs;
                     trainSamples += epochSamples;
-                    if (average != null) {
-                        // From here to the next epoch the weights are the average: validated,
-                        // kept as the best epoch and, after the last epoch, the result. The raw
-                        // weights are set aside only when another epoch will continue from them.
-                        if (epoch < config.epochs()) {
-                            raw = snapshot(raw);
-                        }
-                        restore(average);
-                    }
                     Double valLoss = null;
                     Double valAcc = null;
                     if (validation != null) {
@@ -656,16 +565,8 @@ public final class Trainer {
                     double lossValue = forwardBackward(scope, inputs, labels);
                     Gradients g = gradients(scope, lossValue);
                     if (g.corrupt(config.maxSaneGradNorm())) {
-                        reportCorrupt(step, epoch, g, "");
+                        reportCorrupt(step, epoch, g);
                         return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, true);
-                    }
-                    if (config.samRho() > 0) {
-                        g = sharpnessAware(scope, inputs, labels, g);
-                        if (g.corrupt(config.maxSaneGradNorm())) {
-                            reportCorrupt(step, epoch, g, " (SAM's pass at the perturbed weights)");
-                            return new TrainingSummary.Step(
-                                    step, epoch, lossValue, lr, g.norm, true);
-                        }
                     }
                     double scale = 1.0;
                     if (config.maxGradNorm() > 0) {
@@ -677,9 +578,7 @@ public final class Trainer {
                     for (Map.Entry<String, NDArray> e : g.arrays.entrySet()) {
                         NDArray grad =
                                 scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
-                        double lrHere =
-                                lr * config.lrScale(e.getKey(), model.config().numHiddenLayers());
-                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lrHere);
+                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lr);
                     }
                     return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, false);
                 } finally {
@@ -695,14 +594,10 @@ public final class Trainer {
             JniUtils.setGradMode(true);
             try {
                 loss =
-                        config.rdropAlpha() > 0
-                                ? rdropLoss(scope, inputs, labels)
-                                : loss(
-                                        scope,
-                                        head.logits(
-                                                model, scope, inputs[0], inputs[1], inputs[2],
-                                                true),
-                                        labels);
+                        loss(
+                                scope,
+                                head.logits(model, scope, inputs[0], inputs[1], inputs[2], true),
+                                labels);
                 JniUtils.backward(
                         (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
             } finally {
@@ -737,28 +632,6 @@ public final class Trainer {
         }
 
         /**
-         * SAM's second pass: moves the weights by {@code samRho * g / ||g||}, takes the batch's
-         * gradient there (new dropout masks) and puts the weights back exactly (from copies), so
-         * only the gradient differs from a plain step.
-         */
-        private Gradients sharpnessAware(
-                NDManager scope, NDArray[] inputs, NDArray labels, Gradients first) {
-            float r = (float) (config.samRho() / (first.norm + 1e-12));
-            Map<String, NDArray> saved = new LinkedHashMap<>();
-            try {
-                for (Map.Entry<String, NDArray> e : first.arrays.entrySet()) {
-                    NDArray p = trainable.get(e.getKey());
-                    saved.put(e.getKey(), inScope(scope, p.duplicate()));
-                    p.addi(e.getValue().mul(r));
-                }
-                zeroGradients();
-                return gradients(scope, forwardBackward(scope, inputs, labels));
-            } finally {
-                restore(saved);
-            }
-        }
-
-        /**
          * The squared L2 norm of one gradient, overflow-safe: one fused norm pass (libtorch
          * accumulates float32 reductions in double on the CPU), squared in Java doubles; only when
          * that is not finite (a NaN/inf inside, a norm beyond float32, or a GPU reduction that
@@ -772,7 +645,7 @@ public final class Trainer {
             return g.toType(DataType.FLOAT64, false).square().sum().getDouble();
         }
 
-        private void reportCorrupt(int step, int epoch, Gradients g, String where) {
+        private void reportCorrupt(int step, int epoch, Gradients g) {
             Map<String, Double> sq = g.squares;
             StringBuilder worst = new StringBuilder();
             sq.entrySet().stream()
@@ -797,12 +670,11 @@ public final class Trainer {
             LOG.warn(
                     String.format(
                             Locale.ROOT,
-                            "Skipping step %d (epoch %d)%s: loss %.6g, global gradient norm %.6g"
+                            "Skipping step %d (epoch %d): loss %.6g, global gradient norm %.6g"
                                     + " is not finite or above maxSaneGradNorm %.3g; largest"
                                     + " parameter gradient norms:%s",
                             step,
                             epoch,
-                            where,
                             g.loss,
                             g.norm,
                             config.maxSaneGradNorm(),
@@ -852,41 +724,6 @@ public final class Trainer {
             NDArray denom = inScope(scope, mv[1].sqrt()).divi((float) Math.sqrt(bc2));
             denom.addi((float) config.eps());
             p.subi(inScope(scope, mv[0].div(denom)).muli((float) (lr / bc1)));
-        }
-
-        /**
-         * R-Drop (Liang et al., 2021): the batch goes through the model twice in one forward pass
-         * (its rows duplicated), so each example sees two dropout masks; the loss is the mean of
-         * the two cross-entropies plus {@code rdropAlpha / 4} times {@code KL(p1 || p2) + KL(p2 ||
-         * p1)}, averaged over the batch: the paper's {@code CE1 + CE2 + alpha * (KL12 + KL21) / 2},
-         * halved, so alpha means what it means there.
-         */
-        private NDArray rdropLoss(NDManager scope, NDArray[] inputs, NDArray labels) {
-            long n = labels.getShape().get(0);
-            NDArray logits =
-                    head.logits(
-                            model,
-                            scope,
-                            inputs[0].concat(inputs[0], 0),
-                            inputs[1].concat(inputs[1], 0),
-                            inputs[2].concat(inputs[2], 0),
-                            true);
-            NDArray first = logits.get(new NDIndex("0:" + n));
-            NDArray second = logits.get(new NDIndex(n + ":"));
-            NDArray ce =
-                    NDArrays.stack(
-                                    new NDList(
-                                            loss(scope, first, labels),
-                                            loss(scope, second, labels)))
-                            .mean();
-            NDArray lp1 = first.logSoftmax(-1);
-            NDArray lp2 = second.logSoftmax(-1);
-            // KL(p1 || p2) + KL(p2 || p1) = sum_k (p1 - p2) * (log p1 - log p2), per example.
-            NDArray symmetricKl =
-                    lp1.exp().sub(lp2.exp()).mul(lp1.sub(lp2)).sum(new int[] {1}).mean();
-            // Scalars in the autograd graph must be libtorch-owned (see BertModel.ownedScalar).
-            NDArray weight = BertModel.ownedScalar(scope, (float) (config.rdropAlpha() / 4));
-            return ce.add(symmetricKl.mul(weight));
         }
 
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
@@ -957,23 +794,6 @@ public final class Trainer {
                 }
             }
             return new double[] {lossSum / weightSum, (double) correct / n};
-        }
-
-        /**
-         * Moves the weight average towards the current weights: {@code avg = d * avg + (1 - d) * w}
-         * in place, with {@code d = min(emaDecay, (1 + n) / (10 + n))} after {@code n} averaged
-         * steps, so the random start of a fresh head fades out quickly early on.
-         */
-        private void accumulateAverage() {
-            if (average == null) {
-                return;
-            }
-            double d = Math.min(config.emaDecay(), (1.0 + averagedSteps) / (10.0 + averagedSteps));
-            averagedSteps++;
-            for (Map.Entry<String, NDArray> e : average.entrySet()) {
-                NDArray w = trainable.get(e.getKey());
-                e.getValue().subi(w).muli((float) d).addi(w);
-            }
         }
 
         private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {

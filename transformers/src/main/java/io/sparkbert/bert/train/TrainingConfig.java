@@ -71,14 +71,8 @@ public final class TrainingConfig implements Serializable {
     private final int maxLength;
     private final int earlyStoppingPatience;
     private final double maxSaneGradNorm;
-    private final double headLearningRate;
-    private final double layerLrDecay;
-    private final double emaDecay;
-    private final double rdropAlpha;
-    private final int soupSize;
     private final boolean freezeWordEmbeddings;
     private final double labelSmoothing;
-    private final double samRho;
     private final boolean linearProbe;
     private final double linearProbeL2;
 
@@ -102,14 +96,8 @@ public final class TrainingConfig implements Serializable {
         this.maxLength = b.maxLength;
         this.earlyStoppingPatience = b.earlyStoppingPatience;
         this.maxSaneGradNorm = b.maxSaneGradNorm;
-        this.headLearningRate = b.headLearningRate;
-        this.layerLrDecay = b.layerLrDecay;
-        this.emaDecay = b.emaDecay;
-        this.rdropAlpha = b.rdropAlpha;
-        this.soupSize = b.soupSize;
         this.freezeWordEmbeddings = b.freezeWordEmbeddings;
         this.labelSmoothing = b.labelSmoothing;
-        this.samRho = b.samRho;
         this.linearProbe = b.linearProbe;
         this.linearProbeL2 = b.linearProbeL2;
     }
@@ -141,14 +129,8 @@ public final class TrainingConfig implements Serializable {
         b.maxLength = maxLength;
         b.earlyStoppingPatience = earlyStoppingPatience;
         b.maxSaneGradNorm = maxSaneGradNorm;
-        b.headLearningRate = headLearningRate;
-        b.layerLrDecay = layerLrDecay;
-        b.emaDecay = emaDecay;
-        b.rdropAlpha = rdropAlpha;
-        b.soupSize = soupSize;
         b.freezeWordEmbeddings = freezeWordEmbeddings;
         b.labelSmoothing = labelSmoothing;
-        b.samRho = samRho;
         b.linearProbe = linearProbe;
         b.linearProbeL2 = linearProbeL2;
         return b;
@@ -261,53 +243,6 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
-     * Peak learning rate of the classification head ({@code classifier.*}), which starts from
-     * random weights; 0 (the default) means {@link #learningRate()}. Follows the same schedule.
-     */
-    public double headLearningRate() {
-        return headLearningRate;
-    }
-
-    /**
-     * Layer-wise learning-rate decay (default 1 = off): encoder layer {@code l} of {@code L} trains
-     * at {@code learningRate * layerLrDecay^(L - l)}, the embeddings at {@code layerLrDecay^(L +
-     * 1)}, so layers near the input, which hold the most general features, move least. The pooler
-     * and the head are not decayed.
-     */
-    public double layerLrDecay() {
-        return layerLrDecay;
-    }
-
-    /**
-     * Decay of an exponential moving average of the weights (default 0 = off). When on, the average
-     * is what each epoch's validation sees, what early stopping keeps and what training returns;
-     * e.g. 0.99 averages over roughly the last 100 steps.
-     */
-    public double emaDecay() {
-        return emaDecay;
-    }
-
-    /**
-     * Weight of the R-Drop consistency term (default 0 = off): with a positive value every batch is
-     * run twice with different dropout masks and the symmetric KL divergence between the two
-     * predictions is added to the loss, at twice the compute per step. Needs dropout in the model.
-     */
-    public double rdropAlpha() {
-        return rdropAlpha;
-    }
-
-    /**
-     * How many fine-tunes are averaged into the result (default 1 = a single run). With n > 1 the
-     * run is repeated n times from the same starting weights (same head initialisation), run i with
-     * seed {@code seed + i} for shuffling and dropout, and the n resulting weight sets are averaged
-     * element-wise (a "uniform model soup"): n times the training time, the scoring cost of one
-     * model.
-     */
-    public int soupSize() {
-        return soupSize;
-    }
-
-    /**
      * Keep the word (token) embedding table as pretrained (default false). On a small set the
      * gradient reaches only the rows of the words the set contains (the others merely decay), so
      * words seen only at scoring time drift apart from their trained neighbours; frozen, all words
@@ -332,22 +267,10 @@ public final class TrainingConfig implements Serializable {
     }
 
     /**
-     * Radius of sharpness-aware minimisation (SAM, Foret et al., 2021; default 0 = off). With a
-     * positive value each step first computes the batch's gradient g at the weights w, moves the
-     * weights to {@code w + samRho * g / ||g||} (the steepest ascent within that L2 radius, over
-     * all trained weights together), computes the gradient there, puts the weights back and lets
-     * AdamW step with that second gradient: about twice the compute per step. The reported loss is
-     * the one at w.
-     */
-    public double samRho() {
-        return samRho;
-    }
-
-    /**
      * Whether the classification head is first fitted alone on the frozen encoder's features
      * (default true): LP-FT, see {@link LinearProbe}. The probe replaces whatever the head held
      * before, so callers that fine-tune a checkpoint's own trained head turn it off ({@code
-     * BertClassifier} does). Once, before the first run of a soup.
+     * BertClassifier} does).
      */
     public boolean linearProbe() {
         return linearProbe;
@@ -361,32 +284,6 @@ public final class TrainingConfig implements Serializable {
         return linearProbeL2;
     }
 
-    /**
-     * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
-     * the head, the layer-wise decay for encoder layers and embeddings, else 1.
-     *
-     * @param name an HF parameter name, e.g. {@code encoder.layer.3.output.dense.weight}
-     * @param numLayers the encoder's layer count
-     */
-    public double lrScale(String name, int numLayers) {
-        if (name.startsWith("classifier.")) {
-            return headLearningRate > 0 ? headLearningRate / learningRate : 1.0;
-        }
-        if (layerLrDecay == 1.0) {
-            return 1.0;
-        }
-        if (name.startsWith("embeddings.")) {
-            return Math.pow(layerLrDecay, numLayers + 1);
-        }
-        String prefix = "encoder.layer.";
-        if (name.startsWith(prefix)) {
-            int end = name.indexOf('.', prefix.length());
-            int layer = Integer.parseInt(name.substring(prefix.length(), end));
-            return Math.pow(layerLrDecay, numLayers - layer);
-        }
-        return 1.0;
-    }
-
     @Override
     public String toString() {
         return String.format(
@@ -395,9 +292,8 @@ public final class TrainingConfig implements Serializable {
                         + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
                         + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
                         + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
-                        + " soupSize=%d, freezeWordEmbeddings=%s, labelSmoothing=%g,"
-                        + " linearProbe=%s, linearProbeL2=%g, samRho=%g}",
+                        + " freezeWordEmbeddings=%s, labelSmoothing=%g, linearProbe=%s,"
+                        + " linearProbeL2=%g}",
                 epochs,
                 batchSize,
                 learningRate,
@@ -415,16 +311,10 @@ public final class TrainingConfig implements Serializable {
                 Arrays.toString(classWeights),
                 maxLength,
                 earlyStoppingPatience,
-                headLearningRate,
-                layerLrDecay,
-                emaDecay,
-                rdropAlpha,
-                soupSize,
                 freezeWordEmbeddings,
                 labelSmoothing,
                 linearProbe,
-                linearProbeL2,
-                samRho);
+                linearProbeL2);
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
@@ -448,14 +338,8 @@ public final class TrainingConfig implements Serializable {
         private int maxLength = 128;
         private int earlyStoppingPatience = 0;
         private double maxSaneGradNorm = 1e8;
-        private double headLearningRate = 0;
-        private double layerLrDecay = 1.0;
-        private double emaDecay = 0;
-        private double rdropAlpha = 0;
-        private int soupSize = 1;
         private boolean freezeWordEmbeddings = false;
         private double labelSmoothing = 0;
-        private double samRho = 0;
         private boolean linearProbe = true;
         private double linearProbeL2 = 1e-3;
 
@@ -479,45 +363,9 @@ public final class TrainingConfig implements Serializable {
             return this;
         }
 
-        /** See {@link TrainingConfig#samRho()}. */
-        public Builder samRho(double v) {
-            samRho = v;
-            return this;
-        }
-
         /** See {@link TrainingConfig#freezeWordEmbeddings()}. */
         public Builder freezeWordEmbeddings(boolean v) {
             freezeWordEmbeddings = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#soupSize()}. */
-        public Builder soupSize(int v) {
-            soupSize = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#headLearningRate()}. */
-        public Builder headLearningRate(double v) {
-            headLearningRate = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#rdropAlpha()}. */
-        public Builder rdropAlpha(double v) {
-            rdropAlpha = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#emaDecay()}. */
-        public Builder emaDecay(double v) {
-            emaDecay = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#layerLrDecay()}. */
-        public Builder layerLrDecay(double v) {
-            layerLrDecay = v;
             return this;
         }
 
@@ -678,36 +526,10 @@ public final class TrainingConfig implements Serializable {
                     maxSaneGradNorm,
                     "a positive number (default 1e8)");
             check(
-                    headLearningRate >= 0 && Double.isFinite(headLearningRate),
-                    "headLearningRate",
-                    headLearningRate,
-                    ">= 0, 0 = the learningRate (default 0)");
-            check(
-                    layerLrDecay > 0 && layerLrDecay <= 1,
-                    "layerLrDecay",
-                    layerLrDecay,
-                    "in (0, 1], 1 = off (default 1)");
-            check(
-                    rdropAlpha >= 0 && Double.isFinite(rdropAlpha),
-                    "rdropAlpha",
-                    rdropAlpha,
-                    ">= 0, 0 = off (default 0)");
-            check(
-                    emaDecay >= 0 && emaDecay < 1,
-                    "emaDecay",
-                    emaDecay,
-                    "in [0, 1), 0 = off (default 0)");
-            check(soupSize >= 1, "soupSize", soupSize, ">= 1, 1 = one run (default 1)");
-            check(
                     labelSmoothing >= 0 && labelSmoothing < 1,
                     "labelSmoothing",
                     labelSmoothing,
                     "in [0, 1), 0 = off (default 0)");
-            check(
-                    samRho >= 0 && Double.isFinite(samRho),
-                    "samRho",
-                    samRho,
-                    ">= 0, 0 = off (default 0)");
             check(
                     linearProbeL2 > 0 && Double.isFinite(linearProbeL2),
                     "linearProbeL2",
