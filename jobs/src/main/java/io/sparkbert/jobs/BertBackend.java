@@ -126,6 +126,7 @@ public final class BertBackend implements ModelBackend {
                         .setWeightDecay(o.getDouble("weight-decay"))
                         .setDecayBiasAndNorm(o.getBoolean("decay-bias-and-norm"))
                         .setWarmupRatio(o.getDouble("warmup-ratio"))
+                        .setLrScheduler(o.require("lr-scheduler"))
                         .setMaxGradNorm(o.getDouble("max-grad-norm"))
                         .setMaxLength(o.getInt("max-length"))
                         .setSeed(o.getLong("seed"))

@@ -66,6 +66,12 @@ public final class TrainJob extends SparkJob {
                 JobOption.decimal("weight-decay", "AdamW decoupled weight decay"),
                 JobOption.bool("decay-bias-and-norm", "also decay biases and LayerNorm weights"),
                 JobOption.decimal("warmup-ratio", "share of steps with linear warm-up"),
+                JobOption.choice(
+                        "lr-scheduler",
+                        "learning rate after warm-up (HF lr_scheduler_type)",
+                        "linear",
+                        "cosine",
+                        "constant"),
                 JobOption.decimal("max-grad-norm", "global gradient-norm clip (0 = off)"),
                 JobOption.integer("max-length", "max tokens per example"),
                 JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),

@@ -384,6 +384,101 @@ class BertBackendJobsTest {
     }
 
     /** One JSON line with an integer id and a text. */
+    /**
+     * HF's constant schedule: the train job with {@code --lr-scheduler constant --warmup-ratio 0}
+     * and the reference fine-tuning's other settings (torch AdamW on every parameter, no clipping,
+     * no shuffling, the checkpoint's own head) logs the reference's per-step losses.
+     */
+    @Test
+    void trainWithAConstantScheduleReproducesTheReferenceLosses() throws IOException {
+        JsonNode ft =
+                JSON.readTree(Fixtures.tinyBert().resolve("golden.json").toFile()).get("finetune");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < ft.get("texts").size(); i++) {
+            lines.add(
+                    JSON.createObjectNode()
+                            .put("text", ft.get("texts").get(i).asText())
+                            .put("label", ft.get("labels").get(i).asInt())
+                            .toString());
+        }
+        Path train = JobFixtures.write(tmp.resolve("reference.jsonl"), lines);
+        Path model = tmp.resolve("reference-model");
+        TrainJob t = new TrainJob(backend);
+        t.run(
+                spark,
+                t.parse(
+                        "--input", train.toString(),
+                        "--output", model.toString(),
+                        "--model", Fixtures.tinyBert().toString(),
+                        "--epochs", ft.get("epochs").asText(),
+                        "--batch-size", ft.get("batch_size").asText(),
+                        "--learning-rate", ft.get("lr").asText(),
+                        "--weight-decay", ft.get("weight_decay").asText(),
+                        "--decay-bias-and-norm", "true",
+                        "--lr-scheduler", "constant",
+                        "--warmup-ratio", "0",
+                        "--max-grad-norm", "0",
+                        "--shuffle", "false"));
+        JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
+        JsonNode expected = ft.get("loss_per_step");
+        assertEquals(expected.size(), steps.size(), "number of steps");
+        for (int i = 0; i < steps.size(); i++) {
+            assertEquals(
+                    expected.get(i).asDouble(),
+                    steps.get(i).get("loss").asDouble(),
+                    1e-4,
+                    "loss at step " + (i + 1));
+            assertEquals(ft.get("lr").asDouble(), steps.get(i).get("lr").asDouble(), 1e-12);
+        }
+    }
+
+    /**
+     * {@code --lr-scheduler cosine}: each step's logged rate is HF's cosine schedule in closed
+     * form, {@code lr * s / W} during the warm-up of W steps, then {@code lr * (1 + cos(pi * (s -
+     * W) / (T - W))) / 2} with s the steps taken before it; an unknown schedule is refused naming
+     * the flag.
+     */
+    @Test
+    void trainWithACosineScheduleLogsTheClosedFormRate() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("cos.jsonl"), JobFixtures.lines(0, 20, true));
+        Path model = tmp.resolve("cos-model");
+        TrainJob t = new TrainJob(backend);
+        double lr = 1e-3;
+        t.run(
+                spark,
+                t.parse(
+                        tinyOneEpoch(
+                                train,
+                                model,
+                                2,
+                                "--epochs",
+                                "2",
+                                "--learning-rate",
+                                Double.toString(lr),
+                                "--warmup-ratio",
+                                "0.2",
+                                "--lr-scheduler",
+                                "cosine")));
+        JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
+        int total = 20;
+        int warmup = 4; // ceil(0.2 * 20)
+        assertEquals(total, steps.size());
+        for (int i = 0; i < total; i++) {
+            double expected =
+                    i < warmup
+                            ? lr * i / warmup
+                            : lr
+                                    * 0.5
+                                    * (1
+                                            + Math.cos(
+                                                    Math.PI
+                                                            * (i - warmup)
+                                                            / (double) (total - warmup)));
+            assertEquals(expected, steps.get(i).get("lr").asDouble(), 1e-15, "lr at step " + i);
+        }
+        assertFlagRefused(t, train, "--lr-scheduler", "exponential");
+    }
+
     private record ObjectNodeLine(int id, String text) {
         String json() throws IOException {
             return JSON.createObjectNode().put("id", id).put("text", text).toString();

@@ -101,7 +101,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleParam labelSmoothing;
     private final BooleanParam linearProbe;
     private final DoubleParam linearProbeL2;
-    private final Param<String> lrSchedule;
+    private final Param<String> lrScheduler;
     private final DoubleParam maxGradNorm;
     private final LongParam seed;
     private final BooleanParam shuffle;
@@ -213,13 +213,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "L2 strength of the linear probe: mean cross-entropy + l2/2 * ||W||^2;"
                                 + " > 0 (default 1e-3)",
                         ParamValidators.gt(0));
-        lrSchedule =
+        lrScheduler =
                 new Param<>(
                         this,
-                        "lrSchedule",
-                        "learning rate after warm-up: linear (decay to 0) or constant (default"
-                                + " linear)",
-                        ParamValidators.inArray(new String[] {"linear", "constant"}));
+                        "lrScheduler",
+                        "learning rate after warm-up, as HF lr_scheduler_type: linear (decay to"
+                                + " 0), cosine (half cosine to 0) or constant (default linear)",
+                        ParamValidators.inArray(new String[] {"linear", "cosine", "constant"}));
         maxGradNorm =
                 new DoubleParam(
                         this,
@@ -295,7 +295,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(labelSmoothing, 0.0);
         setDefault(linearProbe, true);
         setDefault(linearProbeL2, 1e-3);
-        setDefault(lrSchedule, "linear");
+        setDefault(lrScheduler, "linear");
         setDefault(maxGradNorm, 1.0);
         setDefault(seed, 42L);
         setDefault(shuffle, true);
@@ -391,8 +391,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return linearProbeL2;
     }
 
-    public Param<String> lrSchedule() {
-        return lrSchedule;
+    public Param<String> lrScheduler() {
+        return lrScheduler;
     }
 
     public DoubleParam maxGradNorm() {
@@ -558,8 +558,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
-    public BertClassifier setLrSchedule(String v) {
-        set(lrSchedule, v);
+    public BertClassifier setLrScheduler(String v) {
+        set(lrScheduler, v);
         return this;
     }
 
@@ -631,7 +631,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 .linearProbe((Boolean) $(linearProbe))
                 .linearProbeL2((Double) $(linearProbeL2))
                 .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
-                .schedule(TrainingConfig.Schedule.parse($(lrSchedule)))
+                .schedule(TrainingConfig.Schedule.parse($(lrScheduler)))
                 .maxGradNorm((Double) $(maxGradNorm))
                 .seed((Long) $(seed))
                 .shuffle((Boolean) $(shuffle))

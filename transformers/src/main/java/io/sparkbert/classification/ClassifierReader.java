@@ -66,6 +66,12 @@ final class ClassifierReader extends MLReader<BertClassifier> {
                         ignored.add(name);
                     }
                 }
+                // lrSchedule was renamed lrScheduler (HF's word) when cosine was added.
+                if (params.has("lrSchedule") && !params.has("lrScheduler")) {
+                    params.add("lrScheduler", params.remove("lrSchedule"));
+                } else {
+                    params.remove("lrSchedule");
+                }
             }
         }
         ignored.sort(null);

@@ -83,6 +83,10 @@ class ClassifierReaderTest {
         String w = s.warning("/models/m");
         assertTrue(w.contains("samRho") && w.contains("soupSize") && w.contains("/models/m"), w);
         assertEquals(List.of(), ClassifierReader.strip("{\"paramMap\":{}}").ignored());
+        // The old name of lrScheduler carries its value over.
+        String renamed =
+                ClassifierReader.strip("{\"paramMap\":{\"lrSchedule\":\"constant\"}}").json();
+        assertEquals("{\"paramMap\":{\"lrScheduler\":\"constant\"}}", renamed);
     }
 
     @Test

@@ -298,6 +298,10 @@ public final class Trainer {
         if (schedule == TrainingConfig.Schedule.CONSTANT) {
             return 1.0;
         }
+        if (schedule == TrainingConfig.Schedule.COSINE) {
+            double progress = (double) (s - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+            return Math.max(0.0, 0.5 * (1.0 + Math.cos(Math.PI * progress)));
+        }
         return Math.max(0.0, (double) (totalSteps - s) / Math.max(1, totalSteps - warmupSteps));
     }
 

@@ -14,7 +14,8 @@ import java.util.Locale;
  *       decayBiasAndNorm=false}, the HF Trainer convention; {@code true} decays every parameter as
  *       plain {@code torch.optim.AdamW(model.parameters())} does);
  *   <li>linear warm-up over the first 10% of the steps, then linear decay to 0 ({@link
- *       Schedule#LINEAR}); {@link Schedule#CONSTANT} keeps the rate fixed after warm-up;
+ *       Schedule#LINEAR}); {@link Schedule#COSINE} decays along half a cosine, {@link
+ *       Schedule#CONSTANT} keeps the rate fixed after warm-up;
  *   <li>gradient clipping to a global L2 norm of 1.0 over all parameters, as {@code
  *       torch.nn.utils.clip_grad_norm_} ({@code maxGradNorm=0} turns it off);
  *   <li>seed 42, shuffling each epoch, no grouping by length, no class weights, no validation-based
@@ -27,15 +28,23 @@ import java.util.Locale;
 public final class TrainingConfig implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** How the learning rate moves after the warm-up. */
+    /** How the learning rate moves after the warm-up (HF's {@code lr_scheduler_type}). */
     public enum Schedule {
         /** Linear decay from the peak to 0 at the last step (HF {@code linear}). */
         LINEAR,
-        /** The peak rate until the end (HF {@code constant_with_warmup}). */
+        /**
+         * Half a cosine from the peak to 0 at the last step (HF {@code cosine}): {@code 0.5 * (1 +
+         * cos(pi * progress))}, progress running from 0 after the warm-up to 1 at the end.
+         */
+        COSINE,
+        /**
+         * The peak rate until the end (HF {@code constant_with_warmup}; with no warm-up HF {@code
+         * constant}).
+         */
         CONSTANT;
 
         /**
-         * Parses {@code linear} or {@code constant}, case-insensitively.
+         * Parses {@code linear}, {@code cosine} or {@code constant}, case-insensitively.
          *
          * @throws IllegalArgumentException naming the allowed values
          */
@@ -48,7 +57,9 @@ public final class TrainingConfig implements Serializable {
                 }
             }
             throw new IllegalArgumentException(
-                    "Invalid lrSchedule '" + name + "': must be one of [linear, constant].");
+                    "Invalid lrScheduler '"
+                            + name
+                            + "': must be one of [linear, cosine, constant].");
         }
     }
 
@@ -506,7 +517,7 @@ public final class TrainingConfig implements Serializable {
                     "in [0, 1] (default 0.1)");
             if (schedule == null) {
                 throw new IllegalArgumentException(
-                        "schedule must not be null: use LINEAR or CONSTANT");
+                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
             }
             check(
                     maxGradNorm >= 0 && Double.isFinite(maxGradNorm),
