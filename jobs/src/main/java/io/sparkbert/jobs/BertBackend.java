@@ -116,27 +116,13 @@ public final class BertBackend implements ModelBackend {
                                                 .withValues(labels.toArray(new String[0]))
                                                 .toMetadata()));
         BertClassifier c =
-                new BertClassifier()
-                        .setTextCol(TEXT)
-                        .setLabelCol(LABEL)
-                        .setModel(o.require("model"))
-                        .setEpochs(o.getInt("epochs"))
-                        .setBatchSize(o.getInt("batch-size"))
-                        .setLearningRate(o.getDouble("learning-rate"))
-                        .setWeightDecay(o.getDouble("weight-decay"))
-                        .setDecayBiasAndNorm(o.getBoolean("decay-bias-and-norm"))
-                        .setWarmupRatio(o.getDouble("warmup-ratio"))
-                        .setLrScheduler(o.require("lr-scheduler"))
-                        .setMaxGradNorm(o.getDouble("max-grad-norm"))
-                        .setMaxLength(o.getInt("max-length"))
-                        .setSeed(o.getLong("seed"))
-                        .setShuffle(o.getBoolean("shuffle"))
-                        .setValidationFraction(o.getDouble("validation-fraction"))
-                        .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
-                        .setLabelSmoothing(o.getDouble("label-smoothing"))
-                        .setLinearProbe(o.getBoolean("linear-probe"))
-                        .setLinearProbeL2(o.getDouble("linear-probe-l2"))
-                        .setDevice(o.require("device"));
+                TrainingFlags.apply(
+                        o,
+                        new BertClassifier()
+                                .setTextCol(TEXT)
+                                .setLabelCol(LABEL)
+                                .setModel(o.require("model"))
+                                .setDevice(o.require("device")));
         if (hasPair) {
             c.setTextPairCol(PAIR);
         }

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.data.SentimentData;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,21 +57,36 @@ public final class DemoJob extends SparkJob {
         return "demo";
     }
 
+    /** The training options the demo passes on to the train job. */
+    private static final List<TrainingOption<?>> TRAINING =
+            List.of(
+                    TrainingOption.EPOCHS,
+                    TrainingOption.BATCH_SIZE,
+                    TrainingOption.LEARNING_RATE,
+                    TrainingOption.MAX_LENGTH,
+                    TrainingOption.SEED,
+                    TrainingOption.FREEZE_WORD_EMBEDDINGS);
+
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("output", "directory for data, model, evaluation and scores"),
-                JobOption.bool("overwrite", "replace an existing demo output"),
-                JobOption.string("data-dir", "folder with amazon/imdb/yelp.json (optional)"),
-                JobOption.integer("limit", "use only the first N sentences per split (0 = all)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
-                JobOption.integer("epochs", "passes over the training split"),
-                JobOption.integer("batch-size", "examples per optimizer step"),
-                JobOption.decimal("learning-rate", "peak AdamW learning rate"),
-                JobOption.integer("max-length", "max tokens per sentence"),
-                JobOption.longValue("seed", "training seed"),
-                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
-                JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
+        List<JobOption> options =
+                new ArrayList<>(
+                        List.of(
+                                JobOption.string(
+                                        "output",
+                                        "directory for data, model, evaluation and scores"),
+                                JobOption.bool("overwrite", "replace an existing demo output"),
+                                JobOption.string(
+                                        "data-dir", "folder with amazon/imdb/yelp.json (optional)"),
+                                JobOption.integer(
+                                        "limit",
+                                        "use only the first N sentences per split (0 = all)"),
+                                JobOption.string(
+                                        "model",
+                                        "starting checkpoint: 'default' (MiniLM) or a HF dir")));
+        options.addAll(TrainingFlags.jobOptions(TRAINING));
+        options.add(JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
+        return options;
     }
 
     @Override
@@ -78,6 +94,7 @@ public final class DemoJob extends SparkJob {
         long start = System.nanoTime();
         String output = o.require("output");
         int limit = (int) o.checkRange("limit", 0, Integer.MAX_VALUE);
+        TrainingFlags.check(o, TRAINING);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
         if (Files2.exists(conf, out)) {
@@ -116,16 +133,9 @@ public final class DemoJob extends SparkJob {
         String model = output + "/model";
         List<String> trainArgs =
                 new ArrayList<>(List.of("--input", data + "/train.jsonl", "--output", model));
-        for (String k :
-                List.of(
-                        "model",
-                        "epochs",
-                        "batch-size",
-                        "learning-rate",
-                        "max-length",
-                        "seed",
-                        "freeze-word-embeddings",
-                        "device")) {
+        List<String> passed = new ArrayList<>(List.of("model", "device"));
+        TRAINING.forEach(t -> passed.add(t.flag()));
+        for (String k : passed) {
             trainArgs.add("--" + k);
             trainArgs.add(o.require(k));
         }

@@ -52,36 +52,27 @@ public final class TrainJob extends SparkJob {
 
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("input", "labelled training data (file or directory)"),
-                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                JobOption.string("output", "model directory to create (must not exist)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
-                JobOption.string("text-col", "column with the texts"),
-                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
-                JobOption.string("label-col", "column with class indices or class names"),
-                JobOption.integer("epochs", "passes over the training data"),
-                JobOption.integer("batch-size", "examples per optimizer step"),
-                JobOption.decimal("learning-rate", "peak AdamW learning rate"),
-                JobOption.decimal("weight-decay", "AdamW decoupled weight decay"),
-                JobOption.bool("decay-bias-and-norm", "also decay biases and LayerNorm weights"),
-                JobOption.decimal("warmup-ratio", "share of steps with linear warm-up"),
-                JobOption.choice(
-                        "lr-scheduler",
-                        "learning rate after warm-up (HF lr_scheduler_type)",
-                        "linear",
-                        "cosine",
-                        "constant"),
-                JobOption.decimal("max-grad-norm", "global gradient-norm clip (0 = off)"),
-                JobOption.integer("max-length", "max tokens per example"),
-                JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),
-                JobOption.bool("shuffle", "shuffle the examples every epoch"),
-                JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
-                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
-                JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
-                JobOption.bool("linear-probe", "fit a new head on frozen features first (LP-FT)"),
-                JobOption.decimal("linear-probe-l2", "L2 strength of that linear probe"),
-                JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
+        List<JobOption> options =
+                new ArrayList<>(
+                        List.of(
+                                JobOption.string(
+                                        "input", "labelled training data (file or directory)"),
+                                JobOption.choice(
+                                        "input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                                JobOption.string(
+                                        "output", "model directory to create (must not exist)"),
+                                JobOption.string(
+                                        "model",
+                                        "starting checkpoint: 'default' (MiniLM) or a HF dir"),
+                                JobOption.string("text-col", "column with the texts"),
+                                JobOption.string(
+                                        "pair-col",
+                                        "column with the second texts of pairs (optional)"),
+                                JobOption.string(
+                                        "label-col", "column with class indices or class names")));
+        options.addAll(TrainingFlags.jobOptions(TrainingFlags.TRAIN));
+        options.add(JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
+        return options;
     }
 
     @Override
@@ -89,7 +80,7 @@ public final class TrainJob extends SparkJob {
         long start = System.nanoTime();
         Instant startedAt = Instant.now();
         String output = o.require("output");
-        checkTrainingOptions(o);
+        TrainingFlags.check(o, TrainingFlags.TRAIN);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
         // A second run on the same --output fails at once instead of after its training.
@@ -204,22 +195,5 @@ public final class TrainJob extends SparkJob {
                                 + " prediction either).");
             }
         }
-    }
-
-    private static void checkTrainingOptions(JobOptions o) {
-        o.checkRange("epochs", 1, 1000);
-        o.checkRange("batch-size", 1, 1 << 16);
-        o.checkRange("learning-rate", Double.MIN_VALUE, 1);
-        o.checkRange("weight-decay", 0, 10);
-        o.checkRange("warmup-ratio", 0, 1);
-        o.checkRange("max-grad-norm", 0, 1e6);
-        o.checkRange("max-length", 2, 512);
-        o.checkRange("validation-fraction", 0, 0.5);
-        o.checkRange("label-smoothing", 0, 0.9);
-        o.checkRange("linear-probe-l2", Double.MIN_VALUE, 1e6);
-        o.getBoolean("linear-probe");
-        o.getBoolean("shuffle");
-        o.getBoolean("decay-bias-and-norm");
-        o.getLong("seed");
     }
 }

@@ -11,6 +11,7 @@ import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
+import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.ModelLocation;
@@ -20,14 +21,12 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import org.apache.spark.ml.Estimator;
-import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleArrayParam;
-import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
@@ -77,7 +76,7 @@ import org.apache.spark.sql.types.StructType;
  * <p>Not thread-safe for concurrent param changes, like every Spark stage.
  */
 public class BertClassifier extends Estimator<BertClassificationModel>
-        implements DefaultParamsWritable {
+        implements DefaultParamsWritable, TrainingParams<BertClassifier> {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
@@ -91,28 +90,10 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     private final DoubleArrayParam thresholds;
     private final Param<String> model;
     private final Param<String> pooling;
-    private final IntParam epochs;
-    private final IntParam batchSize;
-    private final DoubleParam learningRate;
-    private final DoubleParam weightDecay;
-    private final BooleanParam decayBiasAndNorm;
-    private final DoubleParam warmupRatio;
-    private final BooleanParam freezeWordEmbeddings;
-    private final DoubleParam labelSmoothing;
-    private final BooleanParam linearProbe;
-    private final DoubleParam linearProbeL2;
-    private final Param<String> lrScheduler;
-    private final DoubleParam maxGradNorm;
-    private final LongParam seed;
-    private final BooleanParam shuffle;
-    private final BooleanParam groupByLength;
-    private final DoubleArrayParam classWeights;
-    private final IntParam logEverySteps;
-    private final IntParam maxLength;
-    private final DoubleParam validationFraction;
-    private final IntParam earlyStoppingPatience;
     private final Param<String> device;
     private final IntParam maxTrainingRows;
+    // The params of the training options (TrainingOption), by name.
+    private final Map<String, Param<?>> training;
 
     /** A classifier with a random uid. */
     public BertClassifier() {
@@ -120,6 +101,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     }
 
     /** A classifier with the given uid. */
+    @SuppressWarnings("unchecked")
     public BertClassifier(String uid) {
         if (uid == null || uid.isEmpty()) {
             throw new IllegalArgumentException("uid must not be null or empty");
@@ -153,122 +135,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " else mean), pooler (HF BertForSequenceClassification), cls or"
                                 + " mean (default auto)",
                         ParamValidators.inArray(new String[] {"auto", "pooler", "cls", "mean"}));
-        epochs =
-                new IntParam(
-                        this,
-                        "epochs",
-                        "training epochs; >= 1 (default 3)",
-                        ParamValidators.gtEq(1));
-        batchSize = SharedParams.batchSize(this);
-        learningRate =
-                new DoubleParam(
-                        this,
-                        "learningRate",
-                        "peak AdamW learning rate; > 0 (default 5e-5)",
-                        ParamValidators.gt(0));
-        weightDecay =
-                new DoubleParam(
-                        this,
-                        "weightDecay",
-                        "decoupled AdamW weight decay; >= 0 (default 0.01)",
-                        ParamValidators.gtEq(0));
-        decayBiasAndNorm =
-                new BooleanParam(
-                        this,
-                        "decayBiasAndNorm",
-                        "whether biases and LayerNorm weights are decayed too (plain torch AdamW)"
-                                + " or not (HF Trainer) (default false)");
-        warmupRatio =
-                new DoubleParam(
-                        this,
-                        "warmupRatio",
-                        "fraction of steps with linear warm-up; in [0, 1] (default 0.1)",
-                        ParamValidators.inRange(0, 1));
-        freezeWordEmbeddings =
-                new BooleanParam(
-                        this,
-                        "freezeWordEmbeddings",
-                        "whether the word (token) embedding table keeps its pretrained values;"
-                                + " position and type embeddings still train (default false)");
-        labelSmoothing =
-                new DoubleParam(
-                        this,
-                        "labelSmoothing",
-                        "label smoothing epsilon as in torch CrossEntropyLoss / HF"
-                                + " label_smoothing_factor: targets 1 - eps on the class plus eps"
-                                + " / k on every class; in [0, 1), 0 = off (default 0)",
-                        ParamValidators.inRange(0, 1, true, false));
-        linearProbe =
-                new BooleanParam(
-                        this,
-                        "linearProbe",
-                        "whether a new classification head is first fitted alone by logistic"
-                                + " regression on the frozen encoder's features before"
-                                + " fine-tuning (LP-FT); a checkpoint's own head is never probed"
-                                + " (default true)");
-        linearProbeL2 =
-                new DoubleParam(
-                        this,
-                        "linearProbeL2",
-                        "L2 strength of the linear probe: mean cross-entropy + l2/2 * ||W||^2;"
-                                + " > 0 (default 1e-3)",
-                        ParamValidators.gt(0));
-        lrScheduler =
-                new Param<>(
-                        this,
-                        "lrScheduler",
-                        "learning rate after warm-up, as HF lr_scheduler_type: linear (decay to"
-                                + " 0), cosine (half cosine to 0) or constant (default linear)",
-                        ParamValidators.inArray(new String[] {"linear", "cosine", "constant"}));
-        maxGradNorm =
-                new DoubleParam(
-                        this,
-                        "maxGradNorm",
-                        "global gradient-norm clipping; 0 = off (default 1.0)",
-                        ParamValidators.gtEq(0));
-        seed =
-                new LongParam(
-                        this,
-                        "seed",
-                        "seed of shuffling, head init, dropout, validation split (default 42)");
-        shuffle =
-                new BooleanParam(
-                        this,
-                        "shuffle",
-                        "reshuffle the training examples every epoch, seeded by seed; false keeps"
-                                + " the input order (default true)");
-        groupByLength =
-                new BooleanParam(
-                        this,
-                        "groupByLength",
-                        "batch texts of similar length together (less padding) (default false)");
-        classWeights =
-                new DoubleArrayParam(
-                        this,
-                        "classWeights",
-                        "per-class cross-entropy weights, one per class, >= 0 (default: unset,"
-                                + " unweighted)");
-        logEverySteps =
-                new IntParam(
-                        this,
-                        "logEverySteps",
-                        "progress log line every N steps; 0 = per epoch only (default 50)",
-                        ParamValidators.gtEq(0));
-        maxLength = SharedParams.maxLength(this);
-        validationFraction =
-                new DoubleParam(
-                        this,
-                        "validationFraction",
-                        "fraction of the rows held out for per-epoch validation; in [0, 1)"
-                                + " (default 0)",
-                        ParamValidators.inRange(0, 1, true, false));
-        earlyStoppingPatience =
-                new IntParam(
-                        this,
-                        "earlyStoppingPatience",
-                        "epochs without validation-loss improvement before stopping (best epoch"
-                                + " kept); 0 = off; needs validationFraction > 0 (default 0)",
-                        ParamValidators.gtEq(0));
         device = SharedParams.device(this);
         maxTrainingRows =
                 new IntParam(
@@ -285,32 +151,37 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         setDefault(rawPredictionCol, "rawPrediction");
         setDefault(model, ModelLocation.DEFAULT);
         setDefault(pooling, "auto");
-        setDefault(epochs, 3);
-        setDefault(batchSize, 16);
-        setDefault(learningRate, 5e-5);
-        setDefault(weightDecay, 0.01);
-        setDefault(decayBiasAndNorm, false);
-        setDefault(warmupRatio, 0.1);
-        setDefault(freezeWordEmbeddings, false);
-        setDefault(labelSmoothing, 0.0);
-        setDefault(linearProbe, true);
-        setDefault(linearProbeL2, 1e-3);
-        setDefault(lrScheduler, "linear");
-        setDefault(maxGradNorm, 1.0);
-        setDefault(seed, 42L);
-        setDefault(shuffle, true);
-        setDefault(groupByLength, false);
-        setDefault(logEverySteps, 50);
-        setDefault(maxLength, 128);
-        setDefault(validationFraction, 0.0);
-        setDefault(earlyStoppingPatience, 0);
         setDefault(device, "auto");
         setDefault(maxTrainingRows, 100_000);
+        training = OptionParams.create(this);
+        for (TrainingOption<?> o : TrainingOption.ALL) {
+            Param<?> p = training.get(o.name());
+            if (p != null && o.defaultValue() != null) {
+                setDefault((Param<Object>) p, o.defaultValue());
+            }
+        }
     }
 
     @Override
     public String uid() {
         return uid;
+    }
+
+    @Override
+    public Param<?> trainingParam(TrainingOption<?> option) {
+        Param<?> p = training.get(option.name());
+        if (p == null) {
+            throw new IllegalArgumentException(
+                    option.name() + " is a TrainingConfig setting, not a BertClassifier param.");
+        }
+        return p;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> BertClassifier setOption(TrainingOption<T> option, T value) {
+        set((Param<T>) trainingParam(option), value);
+        return this;
     }
 
     // ------------------------------------------------------------ accessors
@@ -349,86 +220,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public Param<String> pooling() {
         return pooling;
-    }
-
-    public IntParam epochs() {
-        return epochs;
-    }
-
-    public IntParam batchSize() {
-        return batchSize;
-    }
-
-    public DoubleParam learningRate() {
-        return learningRate;
-    }
-
-    public DoubleParam weightDecay() {
-        return weightDecay;
-    }
-
-    public BooleanParam decayBiasAndNorm() {
-        return decayBiasAndNorm;
-    }
-
-    public DoubleParam warmupRatio() {
-        return warmupRatio;
-    }
-
-    public BooleanParam freezeWordEmbeddings() {
-        return freezeWordEmbeddings;
-    }
-
-    public DoubleParam labelSmoothing() {
-        return labelSmoothing;
-    }
-
-    public BooleanParam linearProbe() {
-        return linearProbe;
-    }
-
-    public DoubleParam linearProbeL2() {
-        return linearProbeL2;
-    }
-
-    public Param<String> lrScheduler() {
-        return lrScheduler;
-    }
-
-    public DoubleParam maxGradNorm() {
-        return maxGradNorm;
-    }
-
-    public LongParam seed() {
-        return seed;
-    }
-
-    public BooleanParam shuffle() {
-        return shuffle;
-    }
-
-    public BooleanParam groupByLength() {
-        return groupByLength;
-    }
-
-    public DoubleArrayParam classWeights() {
-        return classWeights;
-    }
-
-    public IntParam logEverySteps() {
-        return logEverySteps;
-    }
-
-    public IntParam maxLength() {
-        return maxLength;
-    }
-
-    public DoubleParam validationFraction() {
-        return validationFraction;
-    }
-
-    public IntParam earlyStoppingPatience() {
-        return earlyStoppingPatience;
     }
 
     public Param<String> device() {
@@ -508,106 +299,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
-    public BertClassifier setEpochs(int v) {
-        set(epochs, v);
-        return this;
-    }
-
-    public BertClassifier setBatchSize(int v) {
-        set(batchSize, v);
-        return this;
-    }
-
-    public BertClassifier setLearningRate(double v) {
-        set(learningRate, v);
-        return this;
-    }
-
-    public BertClassifier setWeightDecay(double v) {
-        set(weightDecay, v);
-        return this;
-    }
-
-    public BertClassifier setDecayBiasAndNorm(boolean v) {
-        set(decayBiasAndNorm, v);
-        return this;
-    }
-
-    public BertClassifier setWarmupRatio(double v) {
-        set(warmupRatio, v);
-        return this;
-    }
-
-    public BertClassifier setFreezeWordEmbeddings(boolean v) {
-        set(freezeWordEmbeddings, v);
-        return this;
-    }
-
-    public BertClassifier setLabelSmoothing(double v) {
-        set(labelSmoothing, v);
-        return this;
-    }
-
-    public BertClassifier setLinearProbe(boolean v) {
-        set(linearProbe, v);
-        return this;
-    }
-
-    public BertClassifier setLinearProbeL2(double v) {
-        set(linearProbeL2, v);
-        return this;
-    }
-
-    public BertClassifier setLrScheduler(String v) {
-        set(lrScheduler, v);
-        return this;
-    }
-
-    public BertClassifier setMaxGradNorm(double v) {
-        set(maxGradNorm, v);
-        return this;
-    }
-
-    public BertClassifier setSeed(long v) {
-        set(seed, v);
-        return this;
-    }
-
-    public BertClassifier setShuffle(boolean v) {
-        set(shuffle, v);
-        return this;
-    }
-
-    public BertClassifier setGroupByLength(boolean v) {
-        set(groupByLength, v);
-        return this;
-    }
-
-    public BertClassifier setClassWeights(double[] v) {
-        set(classWeights, v);
-        return this;
-    }
-
-    public BertClassifier setLogEverySteps(int v) {
-        set(logEverySteps, v);
-        return this;
-    }
-
-    public BertClassifier setMaxLength(int v) {
-        set(maxLength, v);
-        return this;
-    }
-
-    public BertClassifier setValidationFraction(double v) {
-        set(validationFraction, v);
-        return this;
-    }
-
-    public BertClassifier setEarlyStoppingPatience(int v) {
-        set(earlyStoppingPatience, v);
-        return this;
-    }
-
     public BertClassifier setDevice(String v) {
         set(device, v);
         return this;
@@ -618,29 +309,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return this;
     }
 
-    /** The trainer settings these params describe. */
-    TrainingConfig trainingConfig() {
-        return TrainingConfig.builder()
-                .epochs((Integer) $(epochs))
-                .batchSize((Integer) $(batchSize))
-                .learningRate((Double) $(learningRate))
-                .weightDecay((Double) $(weightDecay))
-                .decayBiasAndNorm((Boolean) $(decayBiasAndNorm))
-                .warmupRatio((Double) $(warmupRatio))
-                .labelSmoothing((Double) $(labelSmoothing))
-                .linearProbe((Boolean) $(linearProbe))
-                .linearProbeL2((Double) $(linearProbeL2))
-                .freezeWordEmbeddings((Boolean) $(freezeWordEmbeddings))
-                .schedule(TrainingConfig.Schedule.parse($(lrScheduler)))
-                .maxGradNorm((Double) $(maxGradNorm))
-                .seed((Long) $(seed))
-                .shuffle((Boolean) $(shuffle))
-                .groupByLength((Boolean) $(groupByLength))
-                .classWeights(isDefined(classWeights) ? $(classWeights) : null)
-                .logEverySteps((Integer) $(logEverySteps))
-                .maxLength((Integer) $(maxLength))
-                .earlyStoppingPatience((Integer) $(earlyStoppingPatience))
-                .build();
+    /**
+     * The trainer settings these params describe.
+     *
+     * @throws IllegalArgumentException naming a setting out of its range
+     */
+    public TrainingConfig trainingConfig() {
+        return OptionParams.config(this, training);
     }
 
     private String stageName() {
@@ -682,11 +357,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         transformSchema(schema);
         String stage = stageName();
         TrainingConfig config = trainingConfig();
-        if ((Integer) $(earlyStoppingPatience) > 0 && (Double) $(validationFraction) == 0) {
+        if (config.earlyStoppingPatience() > 0 && config.validationFraction() == 0) {
             throw new IllegalArgumentException(
                     stage
                             + ": earlyStoppingPatience "
-                            + $(earlyStoppingPatience)
+                            + config.earlyStoppingPatience()
                             + " needs validation data: set validationFraction > 0 (e.g. 0.1).");
         }
         boolean pair = !getTextPairCol().isEmpty();
@@ -785,8 +460,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                         ? config.toBuilder().linearProbe(false).build()
                                         : config);
                 Trainer.Examples all = trainer.encode(tokenizer, texts, pairs, labels);
-                Trainer.Examples[] split =
-                        split(all, (Double) $(validationFraction), config.seed());
+                Trainer.Examples[] split = split(all, config.validationFraction(), config.seed());
                 TrainingSummary summary = trainer.train(model, head, split[0], split[1]);
                 ClassifierPayload payload =
                         new ClassifierPayload(

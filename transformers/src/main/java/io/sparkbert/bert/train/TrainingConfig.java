@@ -1,12 +1,17 @@
 package io.sparkbert.bert.train;
 
+import static io.sparkbert.bert.train.TrainingOption.*;
+
 import java.io.Serializable;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * The settings of one fine-tuning run. Immutable and thread-safe; build one with {@link
- * #builder()}, whose defaults are what a practitioner expects from HF {@code Trainer}:
+ * #builder()}. Every setting is a {@link TrainingOption}, which holds its default, range and doc;
+ * the defaults are what a practitioner expects from HF {@code Trainer}:
  *
  * <ul>
  *   <li>3 epochs, batch size 16, learning rate 5e-5, AdamW betas (0.9, 0.999), eps 1e-8;
@@ -63,57 +68,14 @@ public final class TrainingConfig implements Serializable {
         }
     }
 
-    private final int epochs;
-    private final int batchSize;
-    private final double learningRate;
-    private final double weightDecay;
-    private final boolean decayBiasAndNorm;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double warmupRatio;
-    private final Schedule schedule;
-    private final double maxGradNorm;
-    private final long seed;
-    private final boolean shuffle;
-    private final boolean groupByLength;
-    private final double[] classWeights;
-    private final int logEverySteps;
-    private final int maxLength;
-    private final int earlyStoppingPatience;
-    private final double maxSaneGradNorm;
-    private final boolean freezeWordEmbeddings;
-    private final double labelSmoothing;
-    private final boolean linearProbe;
-    private final double linearProbeL2;
+    // Values by option name, every option present (an unset array option as null).
+    private final Map<String, Object> values;
 
-    private TrainingConfig(Builder b) {
-        this.epochs = b.epochs;
-        this.batchSize = b.batchSize;
-        this.learningRate = b.learningRate;
-        this.weightDecay = b.weightDecay;
-        this.decayBiasAndNorm = b.decayBiasAndNorm;
-        this.beta1 = b.beta1;
-        this.beta2 = b.beta2;
-        this.eps = b.eps;
-        this.warmupRatio = b.warmupRatio;
-        this.schedule = b.schedule;
-        this.maxGradNorm = b.maxGradNorm;
-        this.seed = b.seed;
-        this.shuffle = b.shuffle;
-        this.groupByLength = b.groupByLength;
-        this.classWeights = b.classWeights == null ? null : b.classWeights.clone();
-        this.logEverySteps = b.logEverySteps;
-        this.maxLength = b.maxLength;
-        this.earlyStoppingPatience = b.earlyStoppingPatience;
-        this.maxSaneGradNorm = b.maxSaneGradNorm;
-        this.freezeWordEmbeddings = b.freezeWordEmbeddings;
-        this.labelSmoothing = b.labelSmoothing;
-        this.linearProbe = b.linearProbe;
-        this.linearProbeL2 = b.linearProbeL2;
+    private TrainingConfig(Map<String, Object> values) {
+        this.values = values;
     }
 
-    /** A builder holding the defaults listed in the class comment. */
+    /** A builder holding the defaults of {@link TrainingOption#ALL}. */
     public static Builder builder() {
         return new Builder();
     }
@@ -121,95 +83,80 @@ public final class TrainingConfig implements Serializable {
     /** A builder that starts from this config's values. */
     public Builder toBuilder() {
         Builder b = new Builder();
-        b.epochs = epochs;
-        b.batchSize = batchSize;
-        b.learningRate = learningRate;
-        b.weightDecay = weightDecay;
-        b.decayBiasAndNorm = decayBiasAndNorm;
-        b.beta1 = beta1;
-        b.beta2 = beta2;
-        b.eps = eps;
-        b.warmupRatio = warmupRatio;
-        b.schedule = schedule;
-        b.maxGradNorm = maxGradNorm;
-        b.seed = seed;
-        b.shuffle = shuffle;
-        b.groupByLength = groupByLength;
-        b.classWeights = classWeights == null ? null : classWeights.clone();
-        b.logEverySteps = logEverySteps;
-        b.maxLength = maxLength;
-        b.earlyStoppingPatience = earlyStoppingPatience;
-        b.maxSaneGradNorm = maxSaneGradNorm;
-        b.freezeWordEmbeddings = freezeWordEmbeddings;
-        b.labelSmoothing = labelSmoothing;
-        b.linearProbe = linearProbe;
-        b.linearProbeL2 = linearProbeL2;
+        b.values.putAll(values);
         return b;
+    }
+
+    /** The value of {@code option} (a copy for arrays; null for an unset array). */
+    @SuppressWarnings("unchecked")
+    public <T> T get(TrainingOption<T> option) {
+        Object v = values.get(option.name());
+        return (T) (v instanceof double[] a ? a.clone() : v);
     }
 
     /** Passes over the training data (default 3). */
     public int epochs() {
-        return epochs;
+        return get(EPOCHS);
     }
 
     /** Examples per optimiser step (default 16). */
     public int batchSize() {
-        return batchSize;
+        return get(BATCH_SIZE);
     }
 
     /** Peak learning rate (default 5e-5). */
     public double learningRate() {
-        return learningRate;
+        return get(LEARNING_RATE);
     }
 
     /** Decoupled AdamW weight decay (default 0.01). */
     public double weightDecay() {
-        return weightDecay;
+        return get(WEIGHT_DECAY);
     }
 
     /** Whether biases and LayerNorm weights are decayed too (default false). */
     public boolean decayBiasAndNorm() {
-        return decayBiasAndNorm;
+        return get(DECAY_BIAS_AND_NORM);
     }
 
     /** AdamW beta1 (0.9). */
     public double beta1() {
-        return beta1;
+        return get(BETA1);
     }
 
     /** AdamW beta2 (0.999). */
     public double beta2() {
-        return beta2;
+        return get(BETA2);
     }
 
     /** AdamW epsilon, added to the bias-corrected root of the second moment (1e-8). */
     public double eps() {
-        return eps;
+        return get(EPS);
     }
 
     /** Fraction of all steps spent warming up linearly from 0 (default 0.1). */
     public double warmupRatio() {
-        return warmupRatio;
+        return get(WARMUP_RATIO);
     }
 
-    /** The schedule after warm-up (default linear decay). */
+    /** The schedule after warm-up ({@link TrainingOption#LR_SCHEDULER}, default linear decay). */
     public Schedule schedule() {
-        return schedule;
+        return Schedule.parse(get(LR_SCHEDULER));
     }
 
     /** Global gradient-norm limit, 0 = no clipping (default 1.0). */
     public double maxGradNorm() {
-        return maxGradNorm;
+        return get(MAX_GRAD_NORM);
     }
 
     /** Seed of shuffling, head initialisation and dropout (default 42). */
     public long seed() {
-        return seed;
+        return get(SEED);
     }
 
     /** Whether the training examples are reshuffled every epoch (default true). */
     public boolean shuffle() {
-        return shuffle;
+        return get(SHUFFLE);
     }
 
     /**
@@ -218,22 +165,30 @@ public final class TrainingConfig implements Serializable {
      * resulting batches shuffled. Less padding, faster steps (default false).
      */
     public boolean groupByLength() {
-        return groupByLength;
+        return get(GROUP_BY_LENGTH);
     }
 
     /** Per-class loss weights, or null for unweighted cross-entropy (a copy). */
     public double[] classWeights() {
-        return classWeights == null ? null : classWeights.clone();
+        return get(CLASS_WEIGHTS);
     }
 
     /** A progress line every this many steps (default 50; 0 = per epoch only). */
     public int logEverySteps() {
-        return logEverySteps;
+        return get(LOG_EVERY_STEPS);
     }
 
     /** Most tokens per example when the trainer tokenizes texts (default 128). */
     public int maxLength() {
-        return maxLength;
+        return get(MAX_LENGTH);
+    }
+
+    /**
+     * Share of the rows that {@code BertClassifier} holds out for validation (default 0); the
+     * trainer itself takes validation examples as given.
+     */
+    public double validationFraction() {
+        return get(VALIDATION_FRACTION);
     }
 
     /**
@@ -242,7 +197,7 @@ public final class TrainingConfig implements Serializable {
      * data). Default 0.
      */
     public int earlyStoppingPatience() {
-        return earlyStoppingPatience;
+        return get(EARLY_STOPPING_PATIENCE);
     }
 
     /**
@@ -250,7 +205,7 @@ public final class TrainingConfig implements Serializable {
      * skipped and reported. Default 1e8, far above any healthy fine-tuning gradient.
      */
     public double maxSaneGradNorm() {
-        return maxSaneGradNorm;
+        return get(MAX_SANE_GRAD_NORM);
     }
 
     /**
@@ -262,7 +217,7 @@ public final class TrainingConfig implements Serializable {
      * the embedding LayerNorm still train.
      */
     public boolean freezeWordEmbeddings() {
-        return freezeWordEmbeddings;
+        return get(FREEZE_WORD_EMBEDDINGS);
     }
 
     /**
@@ -274,7 +229,7 @@ public final class TrainingConfig implements Serializable {
      * of the examples' weights, as torch does. Validation loss stays the plain cross-entropy.
      */
     public double labelSmoothing() {
-        return labelSmoothing;
+        return get(LABEL_SMOOTHING);
     }
 
     /**
@@ -284,7 +239,7 @@ public final class TrainingConfig implements Serializable {
      * BertClassifier} does).
      */
     public boolean linearProbe() {
-        return linearProbe;
+        return get(LINEAR_PROBE);
     }
 
     /**
@@ -292,280 +247,171 @@ public final class TrainingConfig implements Serializable {
      * l2 / 2 * ||W||^2}. Larger keeps the fitted head's weights, and so its first logits, smaller.
      */
     public double linearProbeL2() {
-        return linearProbeL2;
+        return get(LINEAR_PROBE_L2);
     }
 
     @Override
     public String toString() {
-        return String.format(
-                Locale.ROOT,
-                "TrainingConfig{epochs=%d, batchSize=%d, lr=%g, weightDecay=%g,"
-                        + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
-                        + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
-                        + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " freezeWordEmbeddings=%s, labelSmoothing=%g, linearProbe=%s,"
-                        + " linearProbeL2=%g}",
-                epochs,
-                batchSize,
-                learningRate,
-                weightDecay,
-                decayBiasAndNorm,
-                beta1,
-                beta2,
-                eps,
-                warmupRatio,
-                schedule.name().toLowerCase(Locale.ROOT),
-                maxGradNorm,
-                seed,
-                shuffle,
-                groupByLength,
-                Arrays.toString(classWeights),
-                maxLength,
-                earlyStoppingPatience,
-                freezeWordEmbeddings,
-                labelSmoothing,
-                linearProbe,
-                linearProbeL2);
+        StringJoiner j = new StringJoiner(", ", "TrainingConfig{", "}");
+        for (TrainingOption<?> o : ALL) {
+            Object v = values.get(o.name());
+            j.add(
+                    o.name()
+                            + "="
+                            + (v instanceof double[]
+                                    ? "[" + TrainingOption.format(v) + "]"
+                                    : TrainingOption.format(v)));
+        }
+        return j.toString();
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
     public static final class Builder {
-        private int epochs = 3;
-        private int batchSize = 16;
-        private double learningRate = 5e-5;
-        private double weightDecay = 0.01;
-        private boolean decayBiasAndNorm = false;
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
-        private double warmupRatio = 0.1;
-        private Schedule schedule = Schedule.LINEAR;
-        private double maxGradNorm = 1.0;
-        private long seed = 42;
-        private boolean shuffle = true;
-        private boolean groupByLength = false;
-        private double[] classWeights;
-        private int logEverySteps = 50;
-        private int maxLength = 128;
-        private int earlyStoppingPatience = 0;
-        private double maxSaneGradNorm = 1e8;
-        private boolean freezeWordEmbeddings = false;
-        private double labelSmoothing = 0;
-        private boolean linearProbe = true;
-        private double linearProbeL2 = 1e-3;
+        private final Map<String, Object> values = new LinkedHashMap<>();
 
-        private Builder() {}
+        private Builder() {
+            for (TrainingOption<?> o : ALL) {
+                values.put(o.name(), o.defaultValue());
+            }
+        }
+
+        /** Sets {@code option}; checked by {@link #build()}. */
+        public <T> Builder set(TrainingOption<T> option, T value) {
+            values.put(option.name(), value instanceof double[] a ? a.clone() : value);
+            return this;
+        }
 
         /** See {@link TrainingConfig#linearProbe()}. */
         public Builder linearProbe(boolean v) {
-            linearProbe = v;
-            return this;
+            return set(LINEAR_PROBE, v);
         }
 
         /** See {@link TrainingConfig#linearProbeL2()}. */
         public Builder linearProbeL2(double v) {
-            linearProbeL2 = v;
-            return this;
+            return set(LINEAR_PROBE_L2, v);
         }
 
         /** See {@link TrainingConfig#labelSmoothing()}. */
         public Builder labelSmoothing(double v) {
-            labelSmoothing = v;
-            return this;
+            return set(LABEL_SMOOTHING, v);
         }
 
         /** See {@link TrainingConfig#freezeWordEmbeddings()}. */
         public Builder freezeWordEmbeddings(boolean v) {
-            freezeWordEmbeddings = v;
-            return this;
+            return set(FREEZE_WORD_EMBEDDINGS, v);
         }
 
         /** See {@link TrainingConfig#epochs()}. */
         public Builder epochs(int v) {
-            epochs = v;
-            return this;
+            return set(EPOCHS, v);
         }
 
         /** See {@link TrainingConfig#batchSize()}. */
         public Builder batchSize(int v) {
-            batchSize = v;
-            return this;
+            return set(BATCH_SIZE, v);
         }
 
         /** See {@link TrainingConfig#learningRate()}. */
         public Builder learningRate(double v) {
-            learningRate = v;
-            return this;
+            return set(LEARNING_RATE, v);
         }
 
         /** See {@link TrainingConfig#weightDecay()}. */
         public Builder weightDecay(double v) {
-            weightDecay = v;
-            return this;
+            return set(WEIGHT_DECAY, v);
         }
 
         /** See {@link TrainingConfig#decayBiasAndNorm()}. */
         public Builder decayBiasAndNorm(boolean v) {
-            decayBiasAndNorm = v;
-            return this;
+            return set(DECAY_BIAS_AND_NORM, v);
         }
 
         /** AdamW betas. */
         public Builder betas(double b1, double b2) {
-            beta1 = b1;
-            beta2 = b2;
-            return this;
+            return set(BETA1, b1).set(BETA2, b2);
         }
 
         /** See {@link TrainingConfig#eps()}. */
         public Builder eps(double v) {
-            eps = v;
-            return this;
+            return set(EPS, v);
         }
 
         /** See {@link TrainingConfig#warmupRatio()}. */
         public Builder warmupRatio(double v) {
-            warmupRatio = v;
-            return this;
+            return set(WARMUP_RATIO, v);
         }
 
         /** See {@link TrainingConfig#schedule()}. */
         public Builder schedule(Schedule v) {
-            schedule = v;
-            return this;
+            if (v == null) {
+                throw new IllegalArgumentException(
+                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
+            }
+            return set(LR_SCHEDULER, v.name().toLowerCase(Locale.ROOT));
         }
 
         /** See {@link TrainingConfig#maxGradNorm()}. */
         public Builder maxGradNorm(double v) {
-            maxGradNorm = v;
-            return this;
+            return set(MAX_GRAD_NORM, v);
         }
 
         /** See {@link TrainingConfig#seed()}. */
         public Builder seed(long v) {
-            seed = v;
-            return this;
+            return set(SEED, v);
         }
 
         /** See {@link TrainingConfig#shuffle()}. */
         public Builder shuffle(boolean v) {
-            shuffle = v;
-            return this;
+            return set(SHUFFLE, v);
         }
 
         /** See {@link TrainingConfig#groupByLength()}. */
         public Builder groupByLength(boolean v) {
-            groupByLength = v;
-            return this;
+            return set(GROUP_BY_LENGTH, v);
         }
 
         /** See {@link TrainingConfig#classWeights()}; null or empty = unweighted. */
         public Builder classWeights(double[] v) {
-            classWeights = v == null || v.length == 0 ? null : v.clone();
-            return this;
+            return set(CLASS_WEIGHTS, v == null || v.length == 0 ? null : v);
         }
 
         /** See {@link TrainingConfig#logEverySteps()}. */
         public Builder logEverySteps(int v) {
-            logEverySteps = v;
-            return this;
+            return set(LOG_EVERY_STEPS, v);
         }
 
         /** See {@link TrainingConfig#maxLength()}. */
         public Builder maxLength(int v) {
-            maxLength = v;
-            return this;
+            return set(MAX_LENGTH, v);
+        }
+
+        /** See {@link TrainingConfig#validationFraction()}. */
+        public Builder validationFraction(double v) {
+            return set(VALIDATION_FRACTION, v);
         }
 
         /** See {@link TrainingConfig#earlyStoppingPatience()}. */
         public Builder earlyStoppingPatience(int v) {
-            earlyStoppingPatience = v;
-            return this;
+            return set(EARLY_STOPPING_PATIENCE, v);
         }
 
         /** See {@link TrainingConfig#maxSaneGradNorm()}. */
         public Builder maxSaneGradNorm(double v) {
-            maxSaneGradNorm = v;
-            return this;
+            return set(MAX_SANE_GRAD_NORM, v);
         }
 
         /**
-         * Checks the values and builds the config.
+         * Checks every value against its {@link TrainingOption} and builds the config.
          *
          * @throws IllegalArgumentException naming the first bad setting, its value and the range
          */
+        @SuppressWarnings({"unchecked", "rawtypes"})
         public TrainingConfig build() {
-            check(epochs >= 1, "epochs", epochs, "at least 1 (default 3)");
-            check(batchSize >= 1, "batchSize", batchSize, "at least 1 (default 16)");
-            check(
-                    learningRate > 0 && Double.isFinite(learningRate),
-                    "learningRate",
-                    learningRate,
-                    "a positive number (default 5e-5)");
-            check(
-                    weightDecay >= 0 && Double.isFinite(weightDecay),
-                    "weightDecay",
-                    weightDecay,
-                    ">= 0 (default 0.01)");
-            check(beta1 >= 0 && beta1 < 1, "beta1", beta1, "in [0, 1) (default 0.9)");
-            check(beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1) (default 0.999)");
-            check(eps > 0 && Double.isFinite(eps), "eps", eps, "a positive number (default 1e-8)");
-            check(
-                    warmupRatio >= 0 && warmupRatio <= 1,
-                    "warmupRatio",
-                    warmupRatio,
-                    "in [0, 1] (default 0.1)");
-            if (schedule == null) {
-                throw new IllegalArgumentException(
-                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
+            Map<String, Object> checked = new LinkedHashMap<>();
+            for (TrainingOption o : ALL) {
+                checked.put(o.name(), o.check(values.get(o.name())));
             }
-            check(
-                    maxGradNorm >= 0 && Double.isFinite(maxGradNorm),
-                    "maxGradNorm",
-                    maxGradNorm,
-                    ">= 0, 0 = no clipping (default 1.0)");
-            check(logEverySteps >= 0, "logEverySteps", logEverySteps, ">= 0 (default 50)");
-            check(maxLength >= 2, "maxLength", maxLength, "at least 2 (default 128)");
-            check(
-                    earlyStoppingPatience >= 0,
-                    "earlyStoppingPatience",
-                    earlyStoppingPatience,
-                    ">= 0, 0 = off (default 0)");
-            check(
-                    maxSaneGradNorm > 0,
-                    "maxSaneGradNorm",
-                    maxSaneGradNorm,
-                    "a positive number (default 1e8)");
-            check(
-                    labelSmoothing >= 0 && labelSmoothing < 1,
-                    "labelSmoothing",
-                    labelSmoothing,
-                    "in [0, 1), 0 = off (default 0)");
-            check(
-                    linearProbeL2 > 0 && Double.isFinite(linearProbeL2),
-                    "linearProbeL2",
-                    linearProbeL2,
-                    "a positive number (default 1e-3)");
-            if (classWeights != null) {
-                for (int i = 0; i < classWeights.length; i++) {
-                    if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {
-                        throw new IllegalArgumentException(
-                                "classWeights["
-                                        + i
-                                        + "] = "
-                                        + classWeights[i]
-                                        + ": every class weight must be a finite number >= 0.");
-                    }
-                }
-            }
-            return new TrainingConfig(this);
-        }
-
-        private static void check(boolean ok, String name, Object value, String range) {
-            if (!ok) {
-                throw new IllegalArgumentException(
-                        "Invalid " + name + " " + value + ": must be " + range + ".");
-            }
+            return new TrainingConfig(checked);
         }
     }
 }
