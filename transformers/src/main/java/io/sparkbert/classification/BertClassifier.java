@@ -5,7 +5,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.Devices;
-import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.ClassifierHead;
@@ -13,16 +12,10 @@ import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
 import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.bert.train.TrainingSummary;
-import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.ModelLocation;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.UUID;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.DoubleArrayParam;
@@ -34,7 +27,6 @@ import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -365,54 +357,15 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             + " needs validation data: set validationFraction > 0 (e.g. 0.1).");
         }
         boolean pair = !getTextPairCol().isEmpty();
-        List<org.apache.spark.sql.Column> cols = new ArrayList<>();
-        cols.add(TextColumns.named(getTextCol()));
-        cols.add(
-                pair
-                        ? TextColumns.named(getTextPairCol())
-                        : org.apache.spark.sql.functions.lit(null));
-        cols.add(TextColumns.named(getLabelCol()).cast("double"));
-        int max = getMaxTrainingRows();
-        List<Row> rows =
-                dataset.select(cols.toArray(new org.apache.spark.sql.Column[0]))
-                        .limit(max + 1)
-                        .collectAsList();
-        if (rows.size() > max) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: the training data has more than maxTrainingRows = %d rows, which"
-                                    + " fit() would collect to the driver. Raise maxTrainingRows"
-                                    + " (setMaxTrainingRows) if the driver has the memory, or"
-                                    + " sample the DataFrame yourself.",
-                            stage,
-                            max));
-        }
-        if (rows.isEmpty()) {
-            throw new IllegalArgumentException(
-                    stage + ": the training DataFrame is empty: fit needs labelled rows.");
-        }
-        List<String> texts = new ArrayList<>(rows.size());
-        List<String> pairs = pair ? new ArrayList<>(rows.size()) : null;
-        int[] labels = new int[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
-            texts.add(r.isNullAt(0) ? null : r.getString(0));
-            if (pair) {
-                pairs.add(r.isNullAt(1) ? null : r.getString(1));
-            }
-        }
-        // A null or blank text is refused when scoring, so it is refused here too rather than
-        // trained on.
-        checkTexts(texts, "text column", getTextCol(), "textCol", stage);
-        if (pair) {
-            checkTexts(pairs, "text pair column", getTextPairCol(), "textPairCol", stage);
-        }
-        int maxLabel = 0;
-        for (int i = 0; i < rows.size(); i++) {
-            labels[i] = label(rows.get(i), i, stage);
-            maxLabel = Math.max(maxLabel, labels[i]);
-        }
+        TrainingRows data =
+                TrainingRows.collect(
+                        dataset,
+                        getTextCol(),
+                        pair ? getTextPairCol() : null,
+                        getLabelCol(),
+                        getMaxTrainingRows(),
+                        stage);
+        int maxLabel = data.maxLabel();
 
         Device dev = Devices.resolve($(device));
         ModelLocation location = ModelLocation.of(getModel());
@@ -430,252 +383,73 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                     "auto".equals(getPooling())
                             ? ClassifierHead.defaultFor(base.hasPooler())
                             : ClassifierHead.parse(getPooling());
-            int k = numClasses(base, schema.apply(getLabelCol()), maxLabel, stage);
-            if (isDefined(thresholds) && $(thresholds).length != k) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: thresholds has %d entries but there are %d classes; give one"
-                                        + " threshold per class.",
-                                stage,
-                                $(thresholds).length,
-                                k));
-            }
-            double[] weights = config.classWeights();
-            if (weights != null && weights.length != k) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: classWeights has %d entries but there are %d classes; give"
-                                        + " one weight per class.",
-                                stage,
-                                weights.length,
-                                k));
-            }
-            try (BertModel model = withHead(base, k, schema.apply(getLabelCol()), config, stage)) {
-                // A checkpoint's own head is already trained: the probe would replace it.
-                Trainer trainer =
-                        new Trainer(
-                                base.hasClassifier()
-                                        ? config.toBuilder().linearProbe(false).build()
-                                        : config);
-                Trainer.Examples all = trainer.encode(tokenizer, texts, pairs, labels);
-                Trainer.Examples[] split = split(all, config.validationFraction(), config.seed());
-                TrainingSummary summary = trainer.train(model, head, split[0], split[1]);
-                ClassifierPayload payload =
-                        new ClassifierPayload(
-                                UUID.randomUUID().toString(),
-                                configJson(model, head),
-                                model.toSafetensorsBytes(),
-                                tokenizer.toJson(),
-                                head.id(),
-                                k);
-                BertClassificationModel fitted = new BertClassificationModel(uid, payload, summary);
-                copyValues(fitted, extractParamMap());
-                if (isDefined(thresholds)) {
-                    fitted.setThresholds($(thresholds));
-                }
-                return fitted.setParent(this);
+            int k =
+                    Heads.numClasses(
+                            base, schema.apply(getLabelCol()), getLabelCol(), maxLabel, stage);
+            checkPerClass(k, config, stage);
+            try (BertModel model =
+                    Heads.withHead(
+                            base, k, schema.apply(getLabelCol()), getLabelCol(), config, stage)) {
+                return train(model, base.hasClassifier(), head, tokenizer, data, k, config);
             }
         }
     }
 
-    /**
-     * Refuses null and blank (whitespace-only) texts, counting them and naming the column and the
-     * first such row.
-     */
-    private static void checkTexts(
-            List<String> texts, String what, String column, String param, String stage) {
-        int bad = 0;
-        int first = -1;
-        for (int i = 0; i < texts.size(); i++) {
-            String t = texts.get(i);
-            if (t == null || t.isBlank()) {
-                if (bad++ == 0) {
-                    first = i;
-                }
-            }
+    /** Fine-tunes {@code model} on the rows and packs the result as the fitted model. */
+    private BertClassificationModel train(
+            BertModel model,
+            boolean ownHead,
+            ClassifierHead head,
+            HfTokenizer tokenizer,
+            TrainingRows data,
+            int k,
+            TrainingConfig config) {
+        // A checkpoint's own head is already trained: the probe would replace it.
+        Trainer trainer =
+                new Trainer(ownHead ? config.toBuilder().linearProbe(false).build() : config);
+        Trainer.Examples all = trainer.encode(tokenizer, data.texts(), data.pairs(), data.labels());
+        Trainer.Examples[] split =
+                TrainingRows.split(all, config.validationFraction(), config.seed());
+        TrainingSummary summary = trainer.train(model, head, split[0], split[1]);
+        ClassifierPayload payload =
+                new ClassifierPayload(
+                        UUID.randomUUID().toString(),
+                        configJson(model, head),
+                        model.toSafetensorsBytes(),
+                        tokenizer.toJson(),
+                        head.id(),
+                        k);
+        BertClassificationModel fitted = new BertClassificationModel(uid, payload, summary);
+        copyValues(fitted, extractParamMap());
+        if (isDefined(thresholds)) {
+            fitted.setThresholds($(thresholds));
         }
-        if (bad > 0) {
+        return fitted.setParent(this);
+    }
+
+    /** Refuses thresholds and class weights whose length is not the class count. */
+    private void checkPerClass(int k, TrainingConfig config, String stage) {
+        if (isDefined(thresholds) && $(thresholds).length != k) {
             throw new IllegalArgumentException(
                     String.format(
                             Locale.ROOT,
-                            "%s: %s '%s' (param %s) has %d null or blank (whitespace-only)"
-                                    + " %s (the first at row %d); filter them out or fill them"
-                                    + " before fit (a trained model refuses them too).",
+                            "%s: thresholds has %d entries but there are %d classes; give one"
+                                    + " threshold per class.",
                             stage,
-                            what,
-                            column,
-                            param,
-                            bad,
-                            bad == 1 ? "value" : "values",
-                            first));
+                            $(thresholds).length,
+                            k));
         }
-    }
-
-    private int label(Row r, int i, String stage) {
-        if (r.isNullAt(2)) {
-            throw badLabel(stage, i, "null");
-        }
-        double y = r.getDouble(2);
-        if (Double.isNaN(y) || y < 0 || y != Math.rint(y) || y > Integer.MAX_VALUE) {
-            throw badLabel(stage, i, String.valueOf(y));
-        }
-        return (int) y;
-    }
-
-    private IllegalArgumentException badLabel(String stage, int row, String value) {
-        return new IllegalArgumentException(
-                String.format(
-                        Locale.ROOT,
-                        "%s: label column '%s' (param labelCol) has the value %s at row %d; labels"
-                                + " must be class indices 0, 1, ..., k-1 (use StringIndexer for"
-                                + " string labels, and drop rows without a label).",
-                        stage,
-                        getLabelCol(),
-                        value,
-                        row));
-    }
-
-    private int numClasses(BertModel base, StructField labelField, int maxLabel, String stage) {
-        if (base.hasClassifier()) {
-            int k = base.numLabels();
-            if (maxLabel >= k) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: label column '%s' (param labelCol) has label %d but the"
-                                        + " checkpoint's classification head has %d classes"
-                                        + " (0..%d); use a checkpoint without a head or with"
-                                        + " enough labels.",
-                                stage,
-                                getLabelCol(),
-                                maxLabel,
-                                k,
-                                k - 1));
-            }
-            return k;
-        }
-        int fromMeta = SharedParams.numClassesFromMetadata(labelField);
-        if (fromMeta > 0 && maxLabel >= fromMeta) {
+        double[] weights = config.classWeights();
+        if (weights != null && weights.length != k) {
             throw new IllegalArgumentException(
                     String.format(
                             Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) has label %d but its metadata"
-                                    + " declares %d classes.",
+                            "%s: classWeights has %d entries but there are %d classes; give"
+                                    + " one weight per class.",
                             stage,
-                            getLabelCol(),
-                            maxLabel,
-                            fromMeta));
+                            weights.length,
+                            k));
         }
-        int k = fromMeta > 0 ? fromMeta : maxLabel + 1;
-        if (k < 2) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) holds a single class, so a"
-                                    + " new classification head cannot learn anything; fit on"
-                                    + " data with at least two classes.",
-                            stage,
-                            getLabelCol()));
-        }
-        return k;
-    }
-
-    /**
-     * The model to train: {@code base} with its own head, or with a fresh head of {@code k} classes
-     * when it has none. Class names in the label column's metadata become the config's {@code
-     * id2label}/{@code label2id} in both cases, so that whatever reads the saved config (this
-     * model, SQL functions, HF {@code from_pretrained}) names the classes as training did.
-     */
-    private BertModel withHead(
-            BertModel base, int k, StructField labelField, TrainingConfig config, String stage) {
-        String[] names = SharedParams.classNamesFromMetadata(labelField);
-        if (base.hasClassifier()) {
-            // Fine-tune the checkpoint's own head, under the names training had.
-            List<String> labels = base.config().labels();
-            if (names != null) {
-                labels = headLabels(names, labels, stage);
-            }
-            return BertModel.fromBytes(
-                    base.config().withLabels(labels), base.toSafetensorsBytes(), base.device());
-        }
-        if (names != null && names.length == k) {
-            return base.withFreshClassifier(Arrays.asList(names), config.seed());
-        }
-        return base.withFreshClassifier(k, config.seed());
-    }
-
-    /**
-     * The names of a checkpoint head's classes when the label column names {@code names}: those for
-     * the first classes, the checkpoint's own for any class after them (a head may have more
-     * classes than the training data names).
-     */
-    private List<String> headLabels(String[] names, List<String> own, String stage) {
-        if (names.length > own.size()) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) names %d classes %s in its"
-                                    + " metadata but the checkpoint's classification head has %d;"
-                                    + " use a checkpoint without a head or with enough labels.",
-                            stage,
-                            getLabelCol(),
-                            names.length,
-                            Arrays.toString(names),
-                            own.size()));
-        }
-        List<String> labels = new ArrayList<>(Arrays.asList(names));
-        labels.addAll(own.subList(names.length, own.size()));
-        if (new java.util.HashSet<>(labels).size() != labels.size()) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: the class names of label column '%s' (param labelCol) %s and the"
-                                    + " checkpoint's names for its other classes %s repeat a"
-                                    + " name; name every class of the head in the column's"
-                                    + " metadata.",
-                            stage,
-                            getLabelCol(),
-                            Arrays.toString(names),
-                            own.subList(names.length, own.size())));
-        }
-        return labels;
-    }
-
-    /** The seeded hold-out split; [train, validation or null]. */
-    static Trainer.Examples[] split(Trainer.Examples all, double fraction, long seed) {
-        int n = all.size();
-        int nVal = fraction <= 0 ? 0 : Math.max(1, (int) Math.round(n * fraction));
-        if (nVal == 0) {
-            return new Trainer.Examples[] {all, null};
-        }
-        if (nVal >= n) {
-            throw new IllegalArgumentException(
-                    "validationFraction "
-                            + fraction
-                            + " leaves no training rows out of "
-                            + n
-                            + ": lower it or add data.");
-        }
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            order.add(i);
-        }
-        Collections.shuffle(order, new Random(seed));
-        return new Trainer.Examples[] {
-            subset(all, order.subList(nVal, n)), subset(all, order.subList(0, nVal))
-        };
-    }
-
-    private static Trainer.Examples subset(Trainer.Examples all, List<Integer> idx) {
-        List<Encoding> enc = new ArrayList<>(idx.size());
-        int[] y = new int[idx.size()];
-        for (int i = 0; i < idx.size(); i++) {
-            enc.add(all.encodings().get(idx.get(i)));
-            y[i] = all.labels()[idx.get(i)];
-        }
-        return new Trainer.Examples(enc, y);
     }
 
     /** HF config.json of the trained classifier plus the {@code sparkbert} key. */
