@@ -104,7 +104,8 @@ public final class BertBackend implements ModelBackend {
     }
 
     @Override
-    public Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions o) {
+    public Fitted fit(
+            Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings) {
         Dataset<Row> withNames =
                 data.withColumn(
                         LABEL,
@@ -117,12 +118,12 @@ public final class BertBackend implements ModelBackend {
                                                 .toMetadata()));
         BertClassifier c =
                 TrainingFlags.apply(
-                        o,
+                        settings,
                         new BertClassifier()
                                 .setTextCol(TEXT)
                                 .setLabelCol(LABEL)
-                                .setModel(o.require("model"))
-                                .setDevice(o.require("device")));
+                                .setModel(settings.model())
+                                .setDevice(settings.device()));
         if (hasPair) {
             c.setTextPairCol(PAIR);
         }
@@ -130,7 +131,7 @@ public final class BertBackend implements ModelBackend {
         try {
             model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
         } catch (IllegalArgumentException e) {
-            throw inJobTerms(e, c, o);
+            throw inJobTerms(e, c, settings);
         }
         BertClassificationModel fitted = (BertClassificationModel) model.stages()[0];
         return new Fitted(model, summaryJson(fitted.summary()), fitted.labels());
@@ -143,7 +144,7 @@ public final class BertBackend implements ModelBackend {
      * are returned as they are.
      */
     static IllegalArgumentException inJobTerms(
-            IllegalArgumentException e, BertClassifier c, JobOptions o) {
+            IllegalArgumentException e, BertClassifier c, TrainSettings settings) {
         String m = e.getMessage();
         if (m == null) {
             return e;
@@ -151,13 +152,15 @@ public final class BertBackend implements ModelBackend {
         String out =
                 m.replace(
                                 "label column '" + LABEL + "' (param labelCol)",
-                                "--label-col '" + o.require("label-col") + "'")
+                                "--label-col '" + settings.labelCol() + "'")
                         .replace(
                                 "text pair column '" + PAIR + "' (param textPairCol)",
-                                "--pair-col '" + o.get("pair-col").orElse("") + "'")
+                                "--pair-col '"
+                                        + (settings.pairCol() == null ? "" : settings.pairCol())
+                                        + "'")
                         .replace(
                                 "text column '" + TEXT + "' (param textCol)",
-                                "--text-col '" + o.require("text-col") + "'");
+                                "--text-col '" + settings.textCol() + "'");
         if (out.equals(m)) {
             return e;
         }

@@ -124,7 +124,8 @@ public final class TrainJob extends SparkJob {
 
         Path staging = Files2.stagingFor(out);
         try {
-            ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
+            ModelBackend.Fitted fitted =
+                    backend.fit(data, labels.names(), pairCol != null, TrainSettings.of(o));
             // The names the model itself carries (hf/config.json for BERT), so that this dir's
             // metadata and the checkpoint never disagree.
             List<String> names = fitted.labels();

@@ -4,6 +4,7 @@ import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.classification.BertClassifier;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The job flags of the training options, derived from {@link TrainingOption}: each option with a
@@ -71,11 +72,11 @@ final class TrainingFlags {
         }
     }
 
-    /** Sets every train-job training option on {@code c} from its flag. */
+    /** Sets every training option of {@code settings} on {@code c}. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    static BertClassifier apply(JobOptions o, BertClassifier c) {
-        for (TrainingOption option : TRAIN) {
-            c.setOption(option, value(o, option));
+    static BertClassifier apply(TrainSettings settings, BertClassifier c) {
+        for (Map.Entry<TrainingOption<?>, Object> e : settings.training().entrySet()) {
+            c.setOption((TrainingOption) e.getKey(), e.getValue());
         }
         return c;
     }
