@@ -4,18 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.Checkpoints;
-import io.sparkbert.bert.Devices;
-import io.sparkbert.bert.HfTokenizer;
-import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
 import io.sparkbert.persistence.ModelLocation;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -248,58 +242,13 @@ public final class BertBackend implements ModelBackend {
     @Override
     public LoadedModel loadCheckpoint(String dir, boolean hasPair) {
         SparkSession spark = SparkSession.active();
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Path local = ModelLocation.of(dir).toLocalDirectory(conf);
-        Path tmp;
-        try {
-            tmp = Files.createTempDirectory("sparkbert-checkpoint-");
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot create a temp dir: " + e, e);
-        }
-        List<String> labels;
-        try (HfTokenizer tok = HfTokenizer.fromDirectory(local, TokenizerOptions.defaults());
-                BertModel m = BertModel.load(local, Devices.resolve("cpu"))) {
-            if (!m.hasClassifier()) {
-                throw new IllegalArgumentException(
-                        "--model: the checkpoint "
-                                + dir
-                                + " has no classification head (classifier.weight); fine-tune it"
-                                + " with the train job first.");
-            }
-            labels = m.config().labels();
-            // The saved layout BertClassificationModel documents: Spark metadata + hf/ files +
-            // sparkbert.json (format version 1).
-            Path hf = Files.createDirectories(tmp.resolve("hf"));
-            // the checkpoint's own config.json keeps its id2label and any pooling record
-            Files.copy(local.resolve("config.json"), hf.resolve("config.json"));
-            Files.write(hf.resolve("model.safetensors"), m.toSafetensorsBytes());
-            Files.writeString(hf.resolve("tokenizer.json"), tok.toJson());
-            ObjectNode info = JSON.createObjectNode();
-            info.put("formatVersion", 1);
-            info.put("modelId", "checkpoint-" + UUID.randomUUID());
-            info.put("pooling", "pooler");
-            info.put("numClasses", labels.size());
-            Files.writeString(tmp.resolve("sparkbert.json"), info.toString());
-            String uid = "BertClassificationModel_" + UUID.randomUUID().toString().substring(0, 12);
-            ObjectNode meta = JSON.createObjectNode();
-            meta.put("class", BertClassificationModel.class.getName());
-            meta.put("timestamp", System.currentTimeMillis());
-            meta.put("sparkVersion", spark.version());
-            meta.put("uid", uid);
-            meta.putObject("paramMap");
-            meta.putObject("defaultParamMap");
-            Path md = Files.createDirectories(tmp.resolve("metadata"));
-            Files.writeString(
-                    md.resolve("part-00000"), meta.toString() + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot stage the checkpoint " + dir + ": " + e, e);
-        }
         BertClassificationModel model;
         try {
-            model = BertClassificationModel.load(tmp.toString()); // reads the files into memory
-        } finally {
-            deleteTree(tmp);
+            model = BertClassificationModel.fromCheckpoint(dir);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }
+        List<String> labels = model.labels();
         model.setTextCol(TEXT);
         if (hasPair) {
             model.setTextPairCol(PAIR);
@@ -313,14 +262,6 @@ public final class BertBackend implements ModelBackend {
                         .setStages(new PipelineStage[] {model})
                         .fit(spark.createDataFrame(List.<Row>of(), schema));
         return new LoadedModel(pipeline, labels);
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // a leftover temp dir is harmless
-        }
     }
 
     @Override
