@@ -96,39 +96,7 @@ public final class DemoJob extends SparkJob {
         int limit = (int) o.checkRange("limit", 0, Integer.MAX_VALUE);
         TrainingFlags.check(o, TRAINING);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-        if (Files2.exists(conf, out)) {
-            if (!o.getBoolean("overwrite")) {
-                throw new IllegalArgumentException(
-                        "--output: '"
-                                + output
-                                + "' exists; pass --overwrite true or choose"
-                                + " another directory.");
-            }
-            if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
-                throw new IllegalArgumentException(
-                        "--output: '"
-                                + output
-                                + "' exists and is not a demo output; refusing to"
-                                + " delete it.");
-            }
-            Files2.delete(conf, out);
-        }
-        Dataset<Row> all =
-                o.get("data-dir")
-                        .map(d -> SentimentData.load(spark, Path.of(d)))
-                        .orElseGet(() -> SentimentData.load(spark));
-        SentimentData.Split split = SentimentData.split(all, 0.8, SPLIT_SEED);
-        Dataset<Row> train = named(split.train());
-        Dataset<Row> test = named(split.test());
-        if (limit > 0) {
-            train = train.orderBy(SentimentData.ID).limit(limit);
-            test = test.orderBy(SentimentData.ID).limit(limit);
-        }
-        String data = output + "/data";
-        write(train, data + "/train.jsonl");
-        write(test, data + "/test.jsonl");
-        write(test.drop(SentimentData.LABEL), data + "/corpus.jsonl");
+        String data = writeData(spark, o, conf, output, limit);
 
         String model = output + "/model";
         List<String> trainArgs =
@@ -198,6 +166,48 @@ public final class DemoJob extends SparkJob {
                 (System.nanoTime() - start) / 1e9,
                 output,
                 String.format(Locale.ROOT, "accuracy %.4f", accuracy));
+    }
+
+    /**
+     * Replaces a previous demo output, then writes the split under {@code output/data}: train, test
+     * and the unlabelled test texts; returns that directory.
+     */
+    private static String writeData(
+            SparkSession spark, JobOptions o, Configuration conf, String output, int limit) {
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+        if (Files2.exists(conf, out)) {
+            if (!o.getBoolean("overwrite")) {
+                throw new IllegalArgumentException(
+                        "--output: '"
+                                + output
+                                + "' exists; pass --overwrite true or choose"
+                                + " another directory.");
+            }
+            if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
+                throw new IllegalArgumentException(
+                        "--output: '"
+                                + output
+                                + "' exists and is not a demo output; refusing to"
+                                + " delete it.");
+            }
+            Files2.delete(conf, out);
+        }
+        Dataset<Row> all =
+                o.get("data-dir")
+                        .map(d -> SentimentData.load(spark, Path.of(d)))
+                        .orElseGet(() -> SentimentData.load(spark));
+        SentimentData.Split split = SentimentData.split(all, 0.8, SPLIT_SEED);
+        Dataset<Row> train = named(split.train());
+        Dataset<Row> test = named(split.test());
+        if (limit > 0) {
+            train = train.orderBy(SentimentData.ID).limit(limit);
+            test = test.orderBy(SentimentData.ID).limit(limit);
+        }
+        String data = output + "/data";
+        write(train, data + "/train.jsonl");
+        write(test, data + "/test.jsonl");
+        write(test.drop(SentimentData.LABEL), data + "/corpus.jsonl");
+        return data;
     }
 
     /** Class names instead of 0/1, so that outputs read "positive"/"negative". */

@@ -113,13 +113,7 @@ public final class TrainJob extends SparkJob {
         checkTexts(df, textCol, pairCol);
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model, conf));
-        List<Column> cols = new ArrayList<>();
-        cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
-        if (pairCol != null) {
-            cols.add(TextColumns.named(pairCol).as(ModelBackend.PAIR));
-        }
-        cols.add(labels.index().as(ModelBackend.LABEL));
-        Dataset<Row> data = df.select(cols.toArray(new Column[0]));
+        Dataset<Row> data = internalColumns(df, textCol, pairCol, labels);
         long rows = data.count();
 
         Path staging = Files2.stagingFor(out);
@@ -138,7 +132,6 @@ public final class TrainJob extends SparkJob {
             boolean hf =
                     backend.writeHfCheckpoint(
                             fitted.model(), staging.toString(), new Path(staging, "hf").toString());
-            double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode metrics = fitted.summary().deepCopy();
             metrics.put("rows", rows);
             metrics.putArray("id2label")
@@ -146,11 +139,7 @@ public final class TrainJob extends SparkJob {
             metrics.put("input", input);
             metrics.put("model", model);
             metrics.put("hf_checkpoint", hf);
-            metrics.put("seconds", seconds);
-            metrics.put("start", startedAt.toString());
-            metrics.put("end", Instant.now().toString());
-            ObjectNode opts = metrics.putObject("options");
-            o.asMap().forEach(opts::put);
+            addRunInfo(metrics, o, start, startedAt);
             Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
             // The marker that makes a dir a model goes in last: a staging dir cut short at any
             // earlier point lacks it and is refused by score and evaluate.
@@ -167,6 +156,28 @@ public final class TrainJob extends SparkJob {
                 Files2.delete(conf, staging);
             }
         }
+    }
+
+    /** The backend's input: the user's columns under the internal names, labels as indices. */
+    private static Dataset<Row> internalColumns(
+            Dataset<Row> df, String textCol, String pairCol, Labels labels) {
+        List<Column> cols = new ArrayList<>();
+        cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
+        if (pairCol != null) {
+            cols.add(TextColumns.named(pairCol).as(ModelBackend.PAIR));
+        }
+        cols.add(labels.index().as(ModelBackend.LABEL));
+        return df.select(cols.toArray(new Column[0]));
+    }
+
+    /** Adds the run's duration, start and end times and effective options to metrics.json. */
+    private static void addRunInfo(
+            ObjectNode metrics, JobOptions o, long start, Instant startedAt) {
+        metrics.put("seconds", (System.nanoTime() - start) / 1e9);
+        metrics.put("start", startedAt.toString());
+        metrics.put("end", Instant.now().toString());
+        ObjectNode opts = metrics.putObject("options");
+        o.asMap().forEach(opts::put);
     }
 
     /**
