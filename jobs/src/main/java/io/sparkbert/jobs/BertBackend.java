@@ -4,18 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.Checkpoints;
-import io.sparkbert.bert.Devices;
-import io.sparkbert.bert.HfTokenizer;
-import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
 import io.sparkbert.persistence.ModelLocation;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -104,7 +98,8 @@ public final class BertBackend implements ModelBackend {
     }
 
     @Override
-    public Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions o) {
+    public Fitted fit(
+            Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings) {
         Dataset<Row> withNames =
                 data.withColumn(
                         LABEL,
@@ -116,28 +111,13 @@ public final class BertBackend implements ModelBackend {
                                                 .withValues(labels.toArray(new String[0]))
                                                 .toMetadata()));
         BertClassifier c =
-                new BertClassifier()
-                        .setTextCol(TEXT)
-                        .setLabelCol(LABEL)
-                        .setModel(o.require("model"))
-                        .setEpochs(o.getInt("epochs"))
-                        .setBatchSize(o.getInt("batch-size"))
-                        .setLearningRate(o.getDouble("learning-rate"))
-                        .setWeightDecay(o.getDouble("weight-decay"))
-                        .setDecayBiasAndNorm(o.getBoolean("decay-bias-and-norm"))
-                        .setWarmupRatio(o.getDouble("warmup-ratio"))
-                        .setMaxGradNorm(o.getDouble("max-grad-norm"))
-                        .setMaxLength(o.getInt("max-length"))
-                        .setSeed(o.getLong("seed"))
-                        .setShuffle(o.getBoolean("shuffle"))
-                        .setValidationFraction(o.getDouble("validation-fraction"))
-                        .setSoupSize(o.getInt("soup-size"))
-                        .setFreezeWordEmbeddings(o.getBoolean("freeze-word-embeddings"))
-                        .setLabelSmoothing(o.getDouble("label-smoothing"))
-                        .setLinearProbe(o.getBoolean("linear-probe"))
-                        .setLinearProbeL2(o.getDouble("linear-probe-l2"))
-                        .setSamRho(o.getDouble("sam-rho"))
-                        .setDevice(o.require("device"));
+                TrainingFlags.apply(
+                        settings,
+                        new BertClassifier()
+                                .setTextCol(TEXT)
+                                .setLabelCol(LABEL)
+                                .setModel(settings.model())
+                                .setDevice(settings.device()));
         if (hasPair) {
             c.setTextPairCol(PAIR);
         }
@@ -145,7 +125,7 @@ public final class BertBackend implements ModelBackend {
         try {
             model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
         } catch (IllegalArgumentException e) {
-            throw inJobTerms(e, c, o);
+            throw inJobTerms(e, c, settings);
         }
         BertClassificationModel fitted = (BertClassificationModel) model.stages()[0];
         return new Fitted(model, summaryJson(fitted.summary()), fitted.labels());
@@ -158,7 +138,7 @@ public final class BertBackend implements ModelBackend {
      * are returned as they are.
      */
     static IllegalArgumentException inJobTerms(
-            IllegalArgumentException e, BertClassifier c, JobOptions o) {
+            IllegalArgumentException e, BertClassifier c, TrainSettings settings) {
         String m = e.getMessage();
         if (m == null) {
             return e;
@@ -166,13 +146,15 @@ public final class BertBackend implements ModelBackend {
         String out =
                 m.replace(
                                 "label column '" + LABEL + "' (param labelCol)",
-                                "--label-col '" + o.require("label-col") + "'")
+                                "--label-col '" + settings.labelCol() + "'")
                         .replace(
                                 "text pair column '" + PAIR + "' (param textPairCol)",
-                                "--pair-col '" + o.get("pair-col").orElse("") + "'")
+                                "--pair-col '"
+                                        + (settings.pairCol() == null ? "" : settings.pairCol())
+                                        + "'")
                         .replace(
                                 "text column '" + TEXT + "' (param textCol)",
-                                "--text-col '" + o.require("text-col") + "'");
+                                "--text-col '" + settings.textCol() + "'");
         if (out.equals(m)) {
             return e;
         }
@@ -260,58 +242,13 @@ public final class BertBackend implements ModelBackend {
     @Override
     public LoadedModel loadCheckpoint(String dir, boolean hasPair) {
         SparkSession spark = SparkSession.active();
-        Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Path local = ModelLocation.of(dir).toLocalDirectory(conf);
-        Path tmp;
-        try {
-            tmp = Files.createTempDirectory("sparkbert-checkpoint-");
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot create a temp dir: " + e, e);
-        }
-        List<String> labels;
-        try (HfTokenizer tok = HfTokenizer.fromDirectory(local, TokenizerOptions.defaults());
-                BertModel m = BertModel.load(local, Devices.resolve("cpu"))) {
-            if (!m.hasClassifier()) {
-                throw new IllegalArgumentException(
-                        "--model: the checkpoint "
-                                + dir
-                                + " has no classification head (classifier.weight); fine-tune it"
-                                + " with the train job first.");
-            }
-            labels = m.config().labels();
-            // The saved layout BertClassificationModel documents: Spark metadata + hf/ files +
-            // sparkbert.json (format version 1).
-            Path hf = Files.createDirectories(tmp.resolve("hf"));
-            // the checkpoint's own config.json keeps its id2label and any pooling record
-            Files.copy(local.resolve("config.json"), hf.resolve("config.json"));
-            Files.write(hf.resolve("model.safetensors"), m.toSafetensorsBytes());
-            Files.writeString(hf.resolve("tokenizer.json"), tok.toJson());
-            ObjectNode info = JSON.createObjectNode();
-            info.put("formatVersion", 1);
-            info.put("modelId", "checkpoint-" + UUID.randomUUID());
-            info.put("pooling", "pooler");
-            info.put("numClasses", labels.size());
-            Files.writeString(tmp.resolve("sparkbert.json"), info.toString());
-            String uid = "BertClassificationModel_" + UUID.randomUUID().toString().substring(0, 12);
-            ObjectNode meta = JSON.createObjectNode();
-            meta.put("class", BertClassificationModel.class.getName());
-            meta.put("timestamp", System.currentTimeMillis());
-            meta.put("sparkVersion", spark.version());
-            meta.put("uid", uid);
-            meta.putObject("paramMap");
-            meta.putObject("defaultParamMap");
-            Path md = Files.createDirectories(tmp.resolve("metadata"));
-            Files.writeString(
-                    md.resolve("part-00000"), meta.toString() + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot stage the checkpoint " + dir + ": " + e, e);
-        }
         BertClassificationModel model;
         try {
-            model = BertClassificationModel.load(tmp.toString()); // reads the files into memory
-        } finally {
-            deleteTree(tmp);
+            model = BertClassificationModel.fromCheckpoint(dir);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }
+        List<String> labels = model.labels();
         model.setTextCol(TEXT);
         if (hasPair) {
             model.setTextPairCol(PAIR);
@@ -325,14 +262,6 @@ public final class BertBackend implements ModelBackend {
                         .setStages(new PipelineStage[] {model})
                         .fit(spark.createDataFrame(List.<Row>of(), schema));
         return new LoadedModel(pipeline, labels);
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // a leftover temp dir is harmless
-        }
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.data.SentimentData;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,22 +57,36 @@ public final class DemoJob extends SparkJob {
         return "demo";
     }
 
+    /** The training options the demo passes on to the train job. */
+    private static final List<TrainingOption<?>> TRAINING =
+            List.of(
+                    TrainingOption.EPOCHS,
+                    TrainingOption.BATCH_SIZE,
+                    TrainingOption.LEARNING_RATE,
+                    TrainingOption.MAX_LENGTH,
+                    TrainingOption.SEED,
+                    TrainingOption.FREEZE_WORD_EMBEDDINGS);
+
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("output", "directory for data, model, evaluation and scores"),
-                JobOption.bool("overwrite", "replace an existing demo output"),
-                JobOption.string("data-dir", "folder with amazon/imdb/yelp.json (optional)"),
-                JobOption.integer("limit", "use only the first N sentences per split (0 = all)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
-                JobOption.integer("epochs", "passes over the training split"),
-                JobOption.integer("batch-size", "examples per optimizer step"),
-                JobOption.decimal("learning-rate", "peak AdamW learning rate"),
-                JobOption.integer("max-length", "max tokens per sentence"),
-                JobOption.longValue("seed", "training seed"),
-                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
-                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
-                JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
+        List<JobOption> options =
+                new ArrayList<>(
+                        List.of(
+                                JobOption.string(
+                                        "output",
+                                        "directory for data, model, evaluation and scores"),
+                                JobOption.bool("overwrite", "replace an existing demo output"),
+                                JobOption.string(
+                                        "data-dir", "folder with amazon/imdb/yelp.json (optional)"),
+                                JobOption.integer(
+                                        "limit",
+                                        "use only the first N sentences per split (0 = all)"),
+                                JobOption.string(
+                                        "model",
+                                        "starting checkpoint: 'default' (MiniLM) or a HF dir")));
+        options.addAll(TrainingFlags.jobOptions(TRAINING));
+        options.add(JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
+        return options;
     }
 
     @Override
@@ -79,55 +94,16 @@ public final class DemoJob extends SparkJob {
         long start = System.nanoTime();
         String output = o.require("output");
         int limit = (int) o.checkRange("limit", 0, Integer.MAX_VALUE);
+        TrainingFlags.check(o, TRAINING);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-        if (Files2.exists(conf, out)) {
-            if (!o.getBoolean("overwrite")) {
-                throw new IllegalArgumentException(
-                        "--output: '"
-                                + output
-                                + "' exists; pass --overwrite true or choose"
-                                + " another directory.");
-            }
-            if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
-                throw new IllegalArgumentException(
-                        "--output: '"
-                                + output
-                                + "' exists and is not a demo output; refusing to"
-                                + " delete it.");
-            }
-            Files2.delete(conf, out);
-        }
-        Dataset<Row> all =
-                o.get("data-dir")
-                        .map(d -> SentimentData.load(spark, Path.of(d)))
-                        .orElseGet(() -> SentimentData.load(spark));
-        SentimentData.Split split = SentimentData.split(all, 0.8, SPLIT_SEED);
-        Dataset<Row> train = named(split.train());
-        Dataset<Row> test = named(split.test());
-        if (limit > 0) {
-            train = train.orderBy(SentimentData.ID).limit(limit);
-            test = test.orderBy(SentimentData.ID).limit(limit);
-        }
-        String data = output + "/data";
-        write(train, data + "/train.jsonl");
-        write(test, data + "/test.jsonl");
-        write(test.drop(SentimentData.LABEL), data + "/corpus.jsonl");
+        String data = writeData(spark, o, conf, output, limit);
 
         String model = output + "/model";
         List<String> trainArgs =
                 new ArrayList<>(List.of("--input", data + "/train.jsonl", "--output", model));
-        for (String k :
-                List.of(
-                        "model",
-                        "epochs",
-                        "batch-size",
-                        "learning-rate",
-                        "max-length",
-                        "seed",
-                        "soup-size",
-                        "freeze-word-embeddings",
-                        "device")) {
+        List<String> passed = new ArrayList<>(List.of("model", "device"));
+        TRAINING.forEach(t -> passed.add(t.flag()));
+        for (String k : passed) {
             trainArgs.add("--" + k);
             trainArgs.add(o.require(k));
         }
@@ -191,6 +167,48 @@ public final class DemoJob extends SparkJob {
                 (System.nanoTime() - start) / 1e9,
                 output,
                 String.format(Locale.ROOT, "accuracy %.4f", accuracy));
+    }
+
+    /**
+     * Replaces a previous demo output, then writes the split under {@code output/data}: train, test
+     * and the unlabelled test texts; returns that directory.
+     */
+    private static String writeData(
+            SparkSession spark, JobOptions o, Configuration conf, String output, int limit) {
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+        if (Files2.exists(conf, out)) {
+            if (!o.getBoolean("overwrite")) {
+                throw new IllegalArgumentException(
+                        "--output: '"
+                                + output
+                                + "' exists; pass --overwrite true or choose"
+                                + " another directory.");
+            }
+            if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
+                throw new IllegalArgumentException(
+                        "--output: '"
+                                + output
+                                + "' exists and is not a demo output; refusing to"
+                                + " delete it.");
+            }
+            Files2.delete(conf, out);
+        }
+        Dataset<Row> all =
+                o.get("data-dir")
+                        .map(d -> SentimentData.load(spark, Path.of(d)))
+                        .orElseGet(() -> SentimentData.load(spark));
+        SentimentData.Split split = SentimentData.split(all, 0.8, SPLIT_SEED);
+        Dataset<Row> train = named(split.train());
+        Dataset<Row> test = named(split.test());
+        if (limit > 0) {
+            train = train.orderBy(SentimentData.ID).limit(limit);
+            test = test.orderBy(SentimentData.ID).limit(limit);
+        }
+        String data = output + "/data";
+        write(train, data + "/train.jsonl");
+        write(test, data + "/test.jsonl");
+        write(test.drop(SentimentData.LABEL), data + "/corpus.jsonl");
+        return data;
     }
 
     /** Class names instead of 0/1, so that outputs read "positive"/"negative". */

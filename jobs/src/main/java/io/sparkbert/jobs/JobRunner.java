@@ -129,24 +129,8 @@ public final class JobRunner {
         }
     }
 
-    /**
-     * Spark conf / system property choosing the jobs' backend: {@code bert} (the default once the
-     * BERT stages exist) or {@code mllib} (the stand-in, for framework tests). SparkSubmit turns
-     * {@code --conf spark.sparkbert.backend=mllib} into this system property on the driver.
-     */
-    public static final String BACKEND_PROPERTY = "spark.sparkbert.backend";
-
-    /** The backend the mains use, chosen by {@value #BACKEND_PROPERTY}. */
+    /** The backend the mains use: the BERT stages. */
     public static ModelBackend defaultBackend() {
-        String name = System.getProperty(BACKEND_PROPERTY, "bert");
-        switch (name) {
-            case "bert":
-                return new BertBackend();
-            case "mllib":
-                return new MllibBackend();
-            default:
-                throw new IllegalArgumentException(
-                        BACKEND_PROPERTY + ": unknown backend '" + name + "'; use bert or mllib.");
-        }
+        return new BertBackend();
     }
 }

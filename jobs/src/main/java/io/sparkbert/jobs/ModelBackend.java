@@ -54,9 +54,9 @@ public interface ModelBackend {
      * @param data rows with {@link #TEXT}, optionally {@link #PAIR}, and {@link #LABEL}
      * @param labels the class names, index = class id
      * @param hasPair whether {@link #PAIR} is present
-     * @param options the train job's options (epochs, batch-size, ...)
+     * @param settings the checkpoint, device and training options, checked
      */
-    Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions options);
+    Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings);
 
     /**
      * Writes the HF checkpoint of a fitted pipeline (config.json, weights, tokenizer) into {@code

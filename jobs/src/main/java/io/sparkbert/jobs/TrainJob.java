@@ -52,33 +52,27 @@ public final class TrainJob extends SparkJob {
 
     @Override
     public List<JobOption> options() {
-        return List.of(
-                JobOption.string("input", "labelled training data (file or directory)"),
-                JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                JobOption.string("output", "model directory to create (must not exist)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
-                JobOption.string("text-col", "column with the texts"),
-                JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
-                JobOption.string("label-col", "column with class indices or class names"),
-                JobOption.integer("epochs", "passes over the training data"),
-                JobOption.integer("batch-size", "examples per optimizer step"),
-                JobOption.decimal("learning-rate", "peak AdamW learning rate"),
-                JobOption.decimal("weight-decay", "AdamW decoupled weight decay"),
-                JobOption.bool("decay-bias-and-norm", "also decay biases and LayerNorm weights"),
-                JobOption.decimal("warmup-ratio", "share of steps with linear warm-up"),
-                JobOption.decimal("max-grad-norm", "global gradient-norm clip (0 = off)"),
-                JobOption.integer("max-length", "max tokens per example"),
-                JobOption.longValue("seed", "seed of initialisation, shuffling and dropout"),
-                JobOption.bool("shuffle", "shuffle the examples every epoch"),
-                JobOption.decimal("validation-fraction", "share held out for per-epoch validation"),
-                JobOption.integer("soup-size", "fine-tunes averaged into the model (1 = one run)"),
-                JobOption.bool("freeze-word-embeddings", "keep the token embedding table as is"),
-                JobOption.decimal("label-smoothing", "label smoothing epsilon (0 = off)"),
-                JobOption.bool("linear-probe", "fit a new head on frozen features first (LP-FT)"),
-                JobOption.decimal("linear-probe-l2", "L2 strength of that linear probe"),
-                JobOption.decimal(
-                        "sam-rho", "sharpness-aware minimisation radius (0 = off, 2x compute)"),
-                JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
+        List<JobOption> options =
+                new ArrayList<>(
+                        List.of(
+                                JobOption.string(
+                                        "input", "labelled training data (file or directory)"),
+                                JobOption.choice(
+                                        "input-format", "format of --input", Inputs.FORMAT_CHOICES),
+                                JobOption.string(
+                                        "output", "model directory to create (must not exist)"),
+                                JobOption.string(
+                                        "model",
+                                        "starting checkpoint: 'default' (MiniLM) or a HF dir"),
+                                JobOption.string("text-col", "column with the texts"),
+                                JobOption.string(
+                                        "pair-col",
+                                        "column with the second texts of pairs (optional)"),
+                                JobOption.string(
+                                        "label-col", "column with class indices or class names")));
+        options.addAll(TrainingFlags.jobOptions(TrainingFlags.TRAIN));
+        options.add(JobOption.choice("device", "where to train", "auto", "cpu", "gpu"));
+        return options;
     }
 
     @Override
@@ -86,7 +80,7 @@ public final class TrainJob extends SparkJob {
         long start = System.nanoTime();
         Instant startedAt = Instant.now();
         String output = o.require("output");
-        checkTrainingOptions(o);
+        TrainingFlags.check(o, TrainingFlags.TRAIN);
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
         // A second run on the same --output fails at once instead of after its training.
@@ -119,18 +113,13 @@ public final class TrainJob extends SparkJob {
         checkTexts(df, textCol, pairCol);
         String model = o.require("model");
         Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model, conf));
-        List<Column> cols = new ArrayList<>();
-        cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
-        if (pairCol != null) {
-            cols.add(TextColumns.named(pairCol).as(ModelBackend.PAIR));
-        }
-        cols.add(labels.index().as(ModelBackend.LABEL));
-        Dataset<Row> data = df.select(cols.toArray(new Column[0]));
+        Dataset<Row> data = internalColumns(df, textCol, pairCol, labels);
         long rows = data.count();
 
         Path staging = Files2.stagingFor(out);
         try {
-            ModelBackend.Fitted fitted = backend.fit(data, labels.names(), pairCol != null, o);
+            ModelBackend.Fitted fitted =
+                    backend.fit(data, labels.names(), pairCol != null, TrainSettings.of(o));
             // The names the model itself carries (hf/config.json for BERT), so that this dir's
             // metadata and the checkpoint never disagree.
             List<String> names = fitted.labels();
@@ -143,7 +132,6 @@ public final class TrainJob extends SparkJob {
             boolean hf =
                     backend.writeHfCheckpoint(
                             fitted.model(), staging.toString(), new Path(staging, "hf").toString());
-            double seconds = (System.nanoTime() - start) / 1e9;
             ObjectNode metrics = fitted.summary().deepCopy();
             metrics.put("rows", rows);
             metrics.putArray("id2label")
@@ -151,11 +139,7 @@ public final class TrainJob extends SparkJob {
             metrics.put("input", input);
             metrics.put("model", model);
             metrics.put("hf_checkpoint", hf);
-            metrics.put("seconds", seconds);
-            metrics.put("start", startedAt.toString());
-            metrics.put("end", Instant.now().toString());
-            ObjectNode opts = metrics.putObject("options");
-            o.asMap().forEach(opts::put);
+            addRunInfo(metrics, o, start, startedAt);
             Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
             // The marker that makes a dir a model goes in last: a staging dir cut short at any
             // earlier point lacks it and is refused by score and evaluate.
@@ -172,6 +156,28 @@ public final class TrainJob extends SparkJob {
                 Files2.delete(conf, staging);
             }
         }
+    }
+
+    /** The backend's input: the user's columns under the internal names, labels as indices. */
+    private static Dataset<Row> internalColumns(
+            Dataset<Row> df, String textCol, String pairCol, Labels labels) {
+        List<Column> cols = new ArrayList<>();
+        cols.add(TextColumns.named(textCol).as(ModelBackend.TEXT));
+        if (pairCol != null) {
+            cols.add(TextColumns.named(pairCol).as(ModelBackend.PAIR));
+        }
+        cols.add(labels.index().as(ModelBackend.LABEL));
+        return df.select(cols.toArray(new Column[0]));
+    }
+
+    /** Adds the run's duration, start and end times and effective options to metrics.json. */
+    private static void addRunInfo(
+            ObjectNode metrics, JobOptions o, long start, Instant startedAt) {
+        metrics.put("seconds", (System.nanoTime() - start) / 1e9);
+        metrics.put("start", startedAt.toString());
+        metrics.put("end", Instant.now().toString());
+        ObjectNode opts = metrics.putObject("options");
+        o.asMap().forEach(opts::put);
     }
 
     /**
@@ -201,24 +207,5 @@ public final class TrainJob extends SparkJob {
                                 + " prediction either).");
             }
         }
-    }
-
-    private static void checkTrainingOptions(JobOptions o) {
-        o.checkRange("epochs", 1, 1000);
-        o.checkRange("batch-size", 1, 1 << 16);
-        o.checkRange("learning-rate", Double.MIN_VALUE, 1);
-        o.checkRange("weight-decay", 0, 10);
-        o.checkRange("warmup-ratio", 0, 1);
-        o.checkRange("max-grad-norm", 0, 1e6);
-        o.checkRange("max-length", 2, 512);
-        o.checkRange("validation-fraction", 0, 0.5);
-        o.checkRange("soup-size", 1, 100);
-        o.checkRange("label-smoothing", 0, 0.9);
-        o.checkRange("linear-probe-l2", Double.MIN_VALUE, 1e6);
-        o.checkRange("sam-rho", 0, 10);
-        o.getBoolean("linear-probe");
-        o.getBoolean("shuffle");
-        o.getBoolean("decay-bias-and-norm");
-        o.getLong("seed");
     }
 }

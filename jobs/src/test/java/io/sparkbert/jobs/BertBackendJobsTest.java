@@ -138,25 +138,15 @@ class BertBackendJobsTest {
     }
 
     /**
-     * --soup-size reaches the trainer (two runs' steps and epochs, one after the other), and so
-     * does --freeze-word-embeddings (the saved table is the checkpoint's, other weights moved).
+     * --freeze-word-embeddings reaches the trainer (the saved table is the checkpoint's, other
+     * weights moved).
      */
     @Test
-    void trainSoupSizeAndFrozenEmbeddingsReachTheTrainer() throws IOException {
-        Path train = JobFixtures.write(tmp.resolve("soup.jsonl"), JobFixtures.lines(0, 24, true));
-        Path model = tmp.resolve("soup-model");
+    void trainFrozenEmbeddingsReachTheTrainer() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("frozen.jsonl"), JobFixtures.lines(0, 24, true));
+        Path model = tmp.resolve("frozen-model");
         TrainJob t = new TrainJob(backend);
-        t.run(
-                spark,
-                t.parse(
-                        tinyOneEpoch(
-                                train,
-                                model,
-                                8,
-                                "--soup-size",
-                                "2",
-                                "--freeze-word-embeddings",
-                                "true")));
+        t.run(spark, t.parse(tinyOneEpoch(train, model, 8, "--freeze-word-embeddings", "true")));
         try (BertModel before = BertModel.load(Fixtures.tinyBert(), Device.cpu());
                 BertModel after = BertModel.load(model.resolve("hf"), Device.cpu())) {
             String table = "embeddings.word_embeddings.weight";
@@ -172,12 +162,11 @@ class BertBackendJobsTest {
         }
         JsonNode metrics = JSON.readTree(model.resolve("metrics.json").toFile());
         JsonNode steps = metrics.get("steps");
-        assertEquals(6, steps.size(), "2 runs x 24 rows / batch 8");
-        for (int i = 0; i < 6; i++) {
+        assertEquals(3, steps.size(), "24 rows / batch 8");
+        for (int i = 0; i < 3; i++) {
             assertEquals(i + 1, steps.get(i).get("step").asInt());
         }
-        assertEquals(2, metrics.get("epochs").size());
-        assertFlagRefused(t, train, "--soup-size", "0");
+        assertEquals(1, metrics.get("epochs").size());
     }
 
     /** --label-smoothing reaches the loss; a value outside [0, 0.9] is refused naming the flag. */
@@ -197,34 +186,6 @@ class BertBackendJobsTest {
         // eps * (mean over classes of -log p - NLL), which is not 0 for a trained checkpoint head.
         assertTrue(Math.abs(firstLoss[0] - firstLoss[1]) > 1e-4, Arrays.toString(firstLoss));
         assertFlagRefused(t, train, "--label-smoothing", "1");
-    }
-
-    /**
-     * --sam-rho reaches the trainer: the first loss (at the same weights) is unchanged, the first
-     * update and so the second loss are not; a negative radius is refused naming the flag.
-     */
-    @Test
-    void trainSamRhoChangesTheUpdateNotTheFirstLoss() throws IOException {
-        Path train = JobFixtures.write(tmp.resolve("sam.jsonl"), JobFixtures.lines(0, 16, true));
-        TrainJob t = new TrainJob(backend);
-        double[][] loss = new double[2][];
-        String[] rho = {"0", "0.5"};
-        for (int i = 0; i < 2; i++) {
-            Path model = tmp.resolve("sam-model-" + i);
-            // No warm-up, so that the first step moves the weights (HF's warm-up starts at lr 0).
-            String[] flags = {
-                "--sam-rho", rho[i], "--warmup-ratio", "0", "--learning-rate", "1e-3"
-            };
-            t.run(spark, t.parse(tinyOneEpoch(train, model, 8, flags)));
-            JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
-            loss[i] =
-                    new double[] {
-                        steps.get(0).get("loss").asDouble(), steps.get(1).get("loss").asDouble()
-                    };
-        }
-        assertEquals(loss[0][0], loss[1][0], 0.0);
-        assertTrue(Math.abs(loss[0][1] - loss[1][1]) > 1e-6, Arrays.deepToString(loss));
-        assertFlagRefused(t, train, "--sam-rho", "-0.1");
     }
 
     /**
@@ -424,6 +385,101 @@ class BertBackendJobsTest {
     }
 
     /** One JSON line with an integer id and a text. */
+    /**
+     * HF's constant schedule: the train job with {@code --lr-scheduler constant --warmup-ratio 0}
+     * and the reference fine-tuning's other settings (torch AdamW on every parameter, no clipping,
+     * no shuffling, the checkpoint's own head) logs the reference's per-step losses.
+     */
+    @Test
+    void trainWithAConstantScheduleReproducesTheReferenceLosses() throws IOException {
+        JsonNode ft =
+                JSON.readTree(Fixtures.tinyBert().resolve("golden.json").toFile()).get("finetune");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < ft.get("texts").size(); i++) {
+            lines.add(
+                    JSON.createObjectNode()
+                            .put("text", ft.get("texts").get(i).asText())
+                            .put("label", ft.get("labels").get(i).asInt())
+                            .toString());
+        }
+        Path train = JobFixtures.write(tmp.resolve("reference.jsonl"), lines);
+        Path model = tmp.resolve("reference-model");
+        TrainJob t = new TrainJob(backend);
+        t.run(
+                spark,
+                t.parse(
+                        "--input", train.toString(),
+                        "--output", model.toString(),
+                        "--model", Fixtures.tinyBert().toString(),
+                        "--epochs", ft.get("epochs").asText(),
+                        "--batch-size", ft.get("batch_size").asText(),
+                        "--learning-rate", ft.get("lr").asText(),
+                        "--weight-decay", ft.get("weight_decay").asText(),
+                        "--decay-bias-and-norm", "true",
+                        "--lr-scheduler", "constant",
+                        "--warmup-ratio", "0",
+                        "--max-grad-norm", "0",
+                        "--shuffle", "false"));
+        JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
+        JsonNode expected = ft.get("loss_per_step");
+        assertEquals(expected.size(), steps.size(), "number of steps");
+        for (int i = 0; i < steps.size(); i++) {
+            assertEquals(
+                    expected.get(i).asDouble(),
+                    steps.get(i).get("loss").asDouble(),
+                    1e-4,
+                    "loss at step " + (i + 1));
+            assertEquals(ft.get("lr").asDouble(), steps.get(i).get("lr").asDouble(), 1e-12);
+        }
+    }
+
+    /**
+     * {@code --lr-scheduler cosine}: each step's logged rate is HF's cosine schedule in closed
+     * form, {@code lr * s / W} during the warm-up of W steps, then {@code lr * (1 + cos(pi * (s -
+     * W) / (T - W))) / 2} with s the steps taken before it; an unknown schedule is refused naming
+     * the flag.
+     */
+    @Test
+    void trainWithACosineScheduleLogsTheClosedFormRate() throws IOException {
+        Path train = JobFixtures.write(tmp.resolve("cos.jsonl"), JobFixtures.lines(0, 20, true));
+        Path model = tmp.resolve("cos-model");
+        TrainJob t = new TrainJob(backend);
+        double lr = 1e-3;
+        t.run(
+                spark,
+                t.parse(
+                        tinyOneEpoch(
+                                train,
+                                model,
+                                2,
+                                "--epochs",
+                                "2",
+                                "--learning-rate",
+                                Double.toString(lr),
+                                "--warmup-ratio",
+                                "0.2",
+                                "--lr-scheduler",
+                                "cosine")));
+        JsonNode steps = JSON.readTree(model.resolve("metrics.json").toFile()).get("steps");
+        int total = 20;
+        int warmup = 4; // ceil(0.2 * 20)
+        assertEquals(total, steps.size());
+        for (int i = 0; i < total; i++) {
+            double expected =
+                    i < warmup
+                            ? lr * i / warmup
+                            : lr
+                                    * 0.5
+                                    * (1
+                                            + Math.cos(
+                                                    Math.PI
+                                                            * (i - warmup)
+                                                            / (double) (total - warmup)));
+            assertEquals(expected, steps.get(i).get("lr").asDouble(), 1e-15, "lr at step " + i);
+        }
+        assertFlagRefused(t, train, "--lr-scheduler", "exponential");
+    }
+
     private record ObjectNodeLine(int id, String text) {
         String json() throws IOException {
             return JSON.createObjectNode().put("id", id).put("text", text).toString();

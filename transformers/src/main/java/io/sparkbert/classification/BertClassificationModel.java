@@ -522,6 +522,18 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return read().load(path);
     }
 
+    /**
+     * A model from an HF checkpoint directory (local path or Hadoop URI) with a trained
+     * classification head: {@code config.json} (its {@code id2label} names the classes), {@code
+     * model.safetensors}, {@code tokenizer.json} or {@code vocab.txt}. It scores as HF {@code
+     * BertForSequenceClassification} does, or with the pooling BertClassifier recorded.
+     *
+     * @throws IllegalArgumentException when the directory is not such a checkpoint
+     */
+    public static BertClassificationModel fromCheckpoint(String path) {
+        return CheckpointModels.fromCheckpoint(path);
+    }
+
     ClassifierPayload payload() {
         return payload;
     }

@@ -2,10 +2,8 @@ package io.sparkbert.bert.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -16,15 +14,11 @@ import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.SortedSet;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -183,7 +177,7 @@ public final class Trainer {
                             + " model.withFreshClassifier(numLabels, seed) before training");
         }
         int k = model.numLabels();
-        checkExamples(train, k, model.config().maxPositionEmbeddings(), "training");
+        ExampleChecks.checkExamples(train, k, model.config().maxPositionEmbeddings(), "training");
         if (train.size() == 0) {
             throw new IllegalArgumentException(
                     "the training data is empty: pass at least one example");
@@ -192,7 +186,8 @@ public final class Trainer {
             validation = null;
         }
         if (validation != null) {
-            checkExamples(validation, k, model.config().maxPositionEmbeddings(), "validation");
+            ExampleChecks.checkExamples(
+                    validation, k, model.config().maxPositionEmbeddings(), "validation");
         }
         double[] classWeights = config.classWeights();
         if (classWeights != null && classWeights.length != k) {
@@ -203,7 +198,7 @@ public final class Trainer {
                             + k
                             + " classes: give one weight per class.");
         }
-        checkSomeWeight(train, classWeights);
+        ExampleChecks.checkSomeWeight(train, classWeights);
         int oldThreads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
         try {
@@ -213,68 +208,11 @@ public final class Trainer {
                                     model, head, train, config.linearProbeL2(), classWeights)
                             : null;
             TrainingSummary summary =
-                    config.soupSize() == 1
-                            ? new Run(model, head, train, validation, classWeights, config.seed())
-                                    .run()
-                            : soup(model, head, train, validation, classWeights);
+                    new Run(model, head, train, validation, classWeights, config.seed()).run();
             return probe == null ? summary : summary.withLinearProbe(probe);
         } finally {
             JniUtils.setNumThreads(oldThreads);
         }
-    }
-
-    /**
-     * {@link TrainingConfig#soupSize()} runs from the same starting weights, run i seeded with
-     * {@code seed + i}, then the element-wise mean of their weights. The summary lists the runs'
-     * steps and epochs one after the other, numbered on (run 2's first epoch is epoch {@code epochs
-     * + 1}).
-     */
-    private TrainingSummary soup(
-            BertModel model,
-            ClassifierHead head,
-            Examples train,
-            Examples validation,
-            double[] classWeights) {
-        long t0 = System.nanoTime();
-        int size = config.soupSize();
-        Map<String, NDArray> params = trainable(model, head, config);
-        List<TrainingSummary> runs = new ArrayList<>();
-        try (NDManager keep = NDManager.newBaseManager(model.device())) {
-            Map<String, NDArray> start = new LinkedHashMap<>();
-            Map<String, NDArray> sum = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray copy = e.getValue().duplicate();
-                copy.attach(keep);
-                start.put(e.getKey(), copy);
-                NDArray zeros = copy.zerosLike();
-                zeros.attach(keep);
-                sum.put(e.getKey(), zeros);
-            }
-            for (int i = 0; i < size; i++) {
-                if (i > 0) {
-                    params.forEach((name, p) -> p.muli(0f).addi(start.get(name)));
-                }
-                LOG.info("Model soup: run {} of {} (seed {})", i + 1, size, config.seed() + i);
-                runs.add(
-                        new Run(model, head, train, validation, classWeights, config.seed() + i)
-                                .run());
-                params.forEach((name, p) -> sum.get(name).addi(p));
-            }
-            params.forEach((name, p) -> p.muli(0f).addi(sum.get(name).divi((float) size)));
-        }
-        if (validation != null) {
-            double[] m =
-                    new Run(model, head, train, validation, classWeights, config.seed())
-                            .evaluateAndClose(validation);
-            LOG.info(
-                    String.format(
-                            Locale.ROOT,
-                            "Model soup of %d runs: val loss %.4f, val accuracy %.4f",
-                            size,
-                            m[0],
-                            m[1]));
-        }
-        return TrainingSummary.concatenate(runs, (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -295,111 +233,16 @@ public final class Trainer {
         return out;
     }
 
-    /**
-     * Refuses class weights that give 0 to every class of the training data: each batch's loss
-     * would be 0 / 0, so every step would be skipped and nothing learnt.
-     */
-    private static void checkSomeWeight(Examples train, double[] classWeights) {
-        if (classWeights == null) {
-            return;
-        }
-        SortedSet<Integer> present = new TreeSet<>();
-        for (int y : train.labels()) {
-            if (classWeights[y] > 0) {
-                return;
-            }
-            present.add(y);
-        }
-        throw new IllegalArgumentException(
-                "classWeights "
-                        + Arrays.toString(classWeights)
-                        + " give weight 0 to every class of the training data (classes "
-                        + present
-                        + "), so there is no loss to learn from: give at least one of them a"
-                        + " positive weight.");
-    }
-
-    private static void checkExamples(Examples ex, int k, int maxPositions, String what) {
-        for (int i = 0; i < ex.size(); i++) {
-            int y = ex.labels()[i];
-            if (y < 0 || y >= k) {
-                throw new IllegalArgumentException(
-                        what
-                                + " label "
-                                + y
-                                + " at example "
-                                + i
-                                + " is outside the classifier's range 0.."
-                                + (k - 1)
-                                + ": labels must be class indices below the number of classes.");
-            }
-            int len = ex.encodings().get(i).length();
-            if (len > maxPositions) {
-                throw new IllegalArgumentException(
-                        what
-                                + " example "
-                                + i
-                                + " has "
-                                + len
-                                + " tokens but the model has "
-                                + maxPositions
-                                + " positions: lower maxLength.");
-            }
-        }
-    }
-
-    /** The learning-rate multiplier after {@code s} completed steps (HF's LambdaLR). */
+    /** See {@link EpochLoop#lrFactor}. */
     static double lrFactor(
             int s, int totalSteps, int warmupSteps, TrainingConfig.Schedule schedule) {
-        if (s < warmupSteps) {
-            return (double) s / Math.max(1, warmupSteps);
-        }
-        if (schedule == TrainingConfig.Schedule.CONSTANT) {
-            return 1.0;
-        }
-        return Math.max(0.0, (double) (totalSteps - s) / Math.max(1, totalSteps - warmupSteps));
+        return EpochLoop.lrFactor(s, totalSteps, warmupSteps, schedule);
     }
 
-    /**
-     * The batches of one epoch as index arrays: input order, a shuffle, or length-grouped
-     * mega-batches (shuffle, cut into groups of 50 batches, sort each group by length longest
-     * first, cut into batches, shuffle the batches).
-     */
+    /** See {@link EpochLoop#batches}. */
     static List<int[]> batches(
             int[] lengths, int batchSize, boolean shuffle, boolean group, Random rnd) {
-        int n = lengths.length;
-        List<Integer> order = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            order.add(i);
-        }
-        if (shuffle || group) {
-            Collections.shuffle(order, rnd);
-        }
-        List<int[]> out = new ArrayList<>();
-        if (group) {
-            int mega = batchSize * 50;
-            for (int start = 0; start < n; start += mega) {
-                List<Integer> chunk =
-                        new ArrayList<>(order.subList(start, Math.min(n, start + mega)));
-                chunk.sort(Comparator.comparingInt((Integer i) -> lengths[i]).reversed());
-                cut(chunk, batchSize, out);
-            }
-            Collections.shuffle(out, rnd);
-        } else {
-            cut(order, batchSize, out);
-        }
-        return out;
-    }
-
-    private static void cut(List<Integer> order, int batchSize, List<int[]> out) {
-        for (int start = 0; start < order.size(); start += batchSize) {
-            int end = Math.min(order.size(), start + batchSize);
-            int[] b = new int[end - start];
-            for (int i = start; i < end; i++) {
-                b[i - start] = order.get(i);
-            }
-            out.add(b);
-        }
+        return EpochLoop.batches(lengths, batchSize, shuffle, group, rnd);
     }
 
     /** Whether a parameter gets weight decay under {@code decayBiasAndNorm=false}. */
@@ -419,13 +262,6 @@ public final class Trainer {
         private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
         private final Map<String, Integer> stepsTaken = new LinkedHashMap<>();
         private final NDManager state;
-        private final List<TrainingSummary.Step> steps = new ArrayList<>();
-        private final List<TrainingSummary.Epoch> epochs = new ArrayList<>();
-        // The moving average of the weights when emaDecay > 0, and the raw weights set aside
-        // while the average is swapped in for an epoch's validation.
-        private Map<String, NDArray> average;
-        private Map<String, NDArray> raw;
-        private int averagedSteps;
 
         Run(
                 BertModel model,
@@ -444,182 +280,31 @@ public final class Trainer {
             this.trainable = trainable(model, head, config);
         }
 
-        /**
-         * Loss and accuracy of the current weights on {@code data}; the run is not usable after.
-         */
-        double[] evaluateAndClose(Examples data) {
-            try {
-                return evaluate(data);
-            } finally {
-                state.close();
-            }
-        }
-
         TrainingSummary run() {
             long t0 = System.nanoTime();
             Engine.getInstance().setRandomSeed((int) seed);
-            Random rnd = new Random(seed);
             int n = train.size();
             int[] lengths = new int[n];
             for (int i = 0; i < n; i++) {
                 lengths[i] = train.encodings().get(i).length();
             }
-            int stepsPerEpoch = (n + config.batchSize() - 1) / config.batchSize();
-            int totalSteps = stepsPerEpoch * config.epochs();
-            int warmupSteps = (int) Math.ceil(config.warmupRatio() * totalSteps);
-            LOG.info(
-                    "Fine-tuning {} examples ({} validation) for {} epochs, {} steps, on {}: {}",
-                    n,
-                    validation == null ? 0 : validation.size(),
-                    config.epochs(),
-                    totalSteps,
-                    model.device(),
-                    config);
-            Map<String, NDArray> best = null;
-            double bestLoss = Double.POSITIVE_INFINITY;
-            int bestEpoch = 0;
-            int sinceBest = 0;
-            boolean stoppedEarly = false;
-            int step = 0;
-            double trainSeconds = 0;
-            long trainSamples = 0;
+            EarlyStopping stopping = new EarlyStopping(config, validation != null, weights());
+            List<EpochLoop.Listener> listeners = new ArrayList<>();
+            listeners.add(new ProgressLog(config, model.device().toString()));
+            listeners.add(stopping);
+            if (stepListener != null) {
+                listeners.add(liveArraysHook());
+            }
+            EpochLoop loop = new EpochLoop(config, listeners);
+            EpochLoop.Plan plan = loop.plan(n, validation == null ? 0 : validation.size());
+            EpochLoop.Result result;
             boolean oldGradMode = JniUtils.isGradMode();
             JniUtils.setGradMode(false);
             try {
                 for (NDArray p : trainable.values()) {
                     p.setRequiresGradient(true);
                 }
-                if (config.emaDecay() > 0) {
-                    average = snapshot(null);
-                }
-                for (int epoch = 1; epoch <= config.epochs(); epoch++) {
-                    if (raw != null) {
-                        restore(raw);
-                    }
-                    long e0 = System.nanoTime();
-                    double lossSum = 0;
-                    int lossCount = 0;
-                    long epochSamples = 0;
-                    for (int[] batch :
-                            batches(
-                                    lengths,
-                                    config.batchSize(),
-                                    config.shuffle(),
-                                    config.groupByLength(),
-                                    rnd)) {
-                        double lr =
-                                config.learningRate()
-                                        * lrFactor(
-                                                step, totalSteps, warmupSteps, config.schedule());
-                        step++;
-                        TrainingSummary.Step s = step(batch, lr, step, epoch);
-                        steps.add(s);
-                        if (!s.skipped()) {
-                            lossSum += s.loss();
-                            lossCount++;
-                            accumulateAverage();
-                        }
-                        epochSamples += batch.length;
-                        if (stepListener != null) {
-                            stepListener.afterStep(step, liveArrays());
-                        }
-                        if (config.logEverySteps() > 0 && step % config.logEverySteps() == 0) {
-                            double secs = (System.nanoTime() - e0) / 1e9;
-                            double rate = epochSamples / Math.max(secs, 1e-9);
-                            double remaining =
-                                    ((long) (totalSteps - step) * config.batchSize()) / rate;
-                            LOG.info(
-                                    String.format(
-                                            Locale.ROOT,
-                                            "step %d/%d epoch %d/%d loss %.4f lr %.3g %.1f samples/s"
-                                                    + " ETA %s",
-                                            step,
-                                            totalSteps,
-                                            epoch,
-                                            config.epochs(),
-                                            s.loss(),
-                                            lr,
-                                            rate,
-                                            duration(remaining)));
-                        }
-                    }
-                    double trainSecs = (System.nanoTime() - e0) / 1e9;
-                    trainSeconds += trainSecs;
-                    trainSamples += epochSamples;
-                    if (average != null) {
-                        // From here to the next epoch the weights are the average: validated,
-                        // kept as the best epoch and, after the last epoch, the result. The raw
-                        // weights are set aside only when another epoch will continue from them.
-                        if (epoch < config.epochs()) {
-                            raw = snapshot(raw);
-                        }
-                        restore(average);
-                    }
-                    Double valLoss = null;
-                    Double valAcc = null;
-                    if (validation != null) {
-                        double[] m = evaluate(validation);
-                        valLoss = m[0];
-                        valAcc = m[1];
-                    }
-                    double epochSecs = (System.nanoTime() - e0) / 1e9;
-                    TrainingSummary.Epoch ep =
-                            new TrainingSummary.Epoch(
-                                    epoch,
-                                    lossCount == 0 ? Double.NaN : lossSum / lossCount,
-                                    valLoss,
-                                    valAcc,
-                                    epochSamples / Math.max(trainSecs, 1e-9),
-                                    epochSecs);
-                    epochs.add(ep);
-                    LOG.info(
-                            String.format(
-                                    Locale.ROOT,
-                                    "epoch %d/%d: train loss %.4f, val loss %s, val accuracy %s,"
-                                            + " %.1f samples/s, %s",
-                                    epoch,
-                                    config.epochs(),
-                                    ep.trainLoss(),
-                                    valLoss == null
-                                            ? "-"
-                                            : String.format(Locale.ROOT, "%.4f", valLoss),
-                                    valAcc == null
-                                            ? "-"
-                                            : String.format(Locale.ROOT, "%.4f", valAcc),
-                                    ep.samplesPerSecond(),
-                                    duration(epochSecs)));
-                    if (validation == null) {
-                        bestEpoch = epoch;
-                        continue;
-                    }
-                    if (valLoss < bestLoss) {
-                        bestLoss = valLoss;
-                        bestEpoch = epoch;
-                        sinceBest = 0;
-                        if (epoch < config.epochs()) {
-                            best = snapshot(best);
-                        }
-                    } else {
-                        sinceBest++;
-                        if (config.earlyStoppingPatience() > 0
-                                && sinceBest >= config.earlyStoppingPatience()) {
-                            stoppedEarly = epoch < config.epochs();
-                            LOG.info(
-                                    "Early stopping after epoch {}: no validation-loss improvement"
-                                            + " for {} epochs; keeping epoch {}",
-                                    epoch,
-                                    sinceBest,
-                                    bestEpoch);
-                            break;
-                        }
-                    }
-                }
-                int lastEpoch = epochs.size();
-                if (bestEpoch != lastEpoch && best != null) {
-                    restore(best);
-                    LOG.info(
-                            "Restored the weights of epoch {} (lowest validation loss)", bestEpoch);
-                }
+                result = loop.run(steps(), plan, lengths, new Random(seed));
             } finally {
                 for (NDArray p : trainable.values()) {
                     p.setRequiresGradient(false);
@@ -627,19 +312,68 @@ public final class Trainer {
                 JniUtils.setGradMode(oldGradMode);
                 state.close();
             }
-            double wall = (System.nanoTime() - t0) / 1e9;
             return new TrainingSummary(
-                    steps,
-                    epochs,
-                    bestEpoch,
-                    stoppedEarly,
+                    result.steps(),
+                    result.epochs(),
+                    stopping.bestEpoch(),
+                    stopping.stoppedEarly(),
                     n,
-                    validation == null ? 0 : validation.size(),
-                    trainSamples / Math.max(trainSeconds, 1e-9),
-                    wall,
+                    plan.validationExamples(),
+                    result.samplesPerSecond(),
+                    (System.nanoTime() - t0) / 1e9,
                     model.device().toString(),
                     config.toString(),
                     null);
+        }
+
+        /** This run as the loop's steps. */
+        private EpochLoop.Steps steps() {
+            return new EpochLoop.Steps() {
+                @Override
+                public TrainingSummary.Step step(int[] batch, double lr, int step, int epoch) {
+                    return Run.this.step(batch, lr, step, epoch);
+                }
+
+                @Override
+                public double[] validate() {
+                    return validation == null
+                            ? null
+                            : Loss.evaluate(
+                                    model,
+                                    head,
+                                    validation,
+                                    state,
+                                    Math.max(1, config.batchSize() * 2),
+                                    classWeights);
+                }
+            };
+        }
+
+        /** The trained weights as early stopping saves and restores them. */
+        private EarlyStopping.Weights weights() {
+            return new EarlyStopping.Weights() {
+                private Map<String, NDArray> best;
+
+                @Override
+                public void snapshot() {
+                    best = Run.this.snapshot(best);
+                }
+
+                @Override
+                public void restore() {
+                    Run.this.restore(best);
+                }
+            };
+        }
+
+        /** The test hook: the live NDArray count after every step. */
+        private EpochLoop.Listener liveArraysHook() {
+            return new EpochLoop.Listener() {
+                @Override
+                public void afterStep(TrainingSummary.Step s, long samples, double seconds) {
+                    stepListener.afterStep(s.step(), liveArrays());
+                }
+            };
         }
 
         /** Arrays held by the model's manager and by this run's state (sub-managers included). */
@@ -656,16 +390,8 @@ public final class Trainer {
                     double lossValue = forwardBackward(scope, inputs, labels);
                     Gradients g = gradients(scope, lossValue);
                     if (g.corrupt(config.maxSaneGradNorm())) {
-                        reportCorrupt(step, epoch, g, "");
+                        reportCorrupt(step, epoch, g);
                         return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, true);
-                    }
-                    if (config.samRho() > 0) {
-                        g = sharpnessAware(scope, inputs, labels, g);
-                        if (g.corrupt(config.maxSaneGradNorm())) {
-                            reportCorrupt(step, epoch, g, " (SAM's pass at the perturbed weights)");
-                            return new TrainingSummary.Step(
-                                    step, epoch, lossValue, lr, g.norm, true);
-                        }
                     }
                     double scale = 1.0;
                     if (config.maxGradNorm() > 0) {
@@ -677,9 +403,7 @@ public final class Trainer {
                     for (Map.Entry<String, NDArray> e : g.arrays.entrySet()) {
                         NDArray grad =
                                 scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
-                        double lrHere =
-                                lr * config.lrScale(e.getKey(), model.config().numHiddenLayers());
-                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lrHere);
+                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lr);
                     }
                     return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, false);
                 } finally {
@@ -695,14 +419,10 @@ public final class Trainer {
             JniUtils.setGradMode(true);
             try {
                 loss =
-                        config.rdropAlpha() > 0
-                                ? rdropLoss(scope, inputs, labels)
-                                : loss(
-                                        scope,
-                                        head.logits(
-                                                model, scope, inputs[0], inputs[1], inputs[2],
-                                                true),
-                                        labels);
+                        loss(
+                                scope,
+                                head.logits(model, scope, inputs[0], inputs[1], inputs[2], true),
+                                labels);
                 JniUtils.backward(
                         (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
             } finally {
@@ -737,28 +457,6 @@ public final class Trainer {
         }
 
         /**
-         * SAM's second pass: moves the weights by {@code samRho * g / ||g||}, takes the batch's
-         * gradient there (new dropout masks) and puts the weights back exactly (from copies), so
-         * only the gradient differs from a plain step.
-         */
-        private Gradients sharpnessAware(
-                NDManager scope, NDArray[] inputs, NDArray labels, Gradients first) {
-            float r = (float) (config.samRho() / (first.norm + 1e-12));
-            Map<String, NDArray> saved = new LinkedHashMap<>();
-            try {
-                for (Map.Entry<String, NDArray> e : first.arrays.entrySet()) {
-                    NDArray p = trainable.get(e.getKey());
-                    saved.put(e.getKey(), inScope(scope, p.duplicate()));
-                    p.addi(e.getValue().mul(r));
-                }
-                zeroGradients();
-                return gradients(scope, forwardBackward(scope, inputs, labels));
-            } finally {
-                restore(saved);
-            }
-        }
-
-        /**
          * The squared L2 norm of one gradient, overflow-safe: one fused norm pass (libtorch
          * accumulates float32 reductions in double on the CPU), squared in Java doubles; only when
          * that is not finite (a NaN/inf inside, a norm beyond float32, or a GPU reduction that
@@ -772,7 +470,7 @@ public final class Trainer {
             return g.toType(DataType.FLOAT64, false).square().sum().getDouble();
         }
 
-        private void reportCorrupt(int step, int epoch, Gradients g, String where) {
+        private void reportCorrupt(int step, int epoch, Gradients g) {
             Map<String, Double> sq = g.squares;
             StringBuilder worst = new StringBuilder();
             sq.entrySet().stream()
@@ -797,12 +495,11 @@ public final class Trainer {
             LOG.warn(
                     String.format(
                             Locale.ROOT,
-                            "Skipping step %d (epoch %d)%s: loss %.6g, global gradient norm %.6g"
+                            "Skipping step %d (epoch %d): loss %.6g, global gradient norm %.6g"
                                     + " is not finite or above maxSaneGradNorm %.3g; largest"
                                     + " parameter gradient norms:%s",
                             step,
                             epoch,
-                            where,
                             g.loss,
                             g.norm,
                             config.maxSaneGradNorm(),
@@ -854,126 +551,8 @@ public final class Trainer {
             p.subi(inScope(scope, mv[0].div(denom)).muli((float) (lr / bc1)));
         }
 
-        /**
-         * R-Drop (Liang et al., 2021): the batch goes through the model twice in one forward pass
-         * (its rows duplicated), so each example sees two dropout masks; the loss is the mean of
-         * the two cross-entropies plus {@code rdropAlpha / 4} times {@code KL(p1 || p2) + KL(p2 ||
-         * p1)}, averaged over the batch: the paper's {@code CE1 + CE2 + alpha * (KL12 + KL21) / 2},
-         * halved, so alpha means what it means there.
-         */
-        private NDArray rdropLoss(NDManager scope, NDArray[] inputs, NDArray labels) {
-            long n = labels.getShape().get(0);
-            NDArray logits =
-                    head.logits(
-                            model,
-                            scope,
-                            inputs[0].concat(inputs[0], 0),
-                            inputs[1].concat(inputs[1], 0),
-                            inputs[2].concat(inputs[2], 0),
-                            true);
-            NDArray first = logits.get(new NDIndex("0:" + n));
-            NDArray second = logits.get(new NDIndex(n + ":"));
-            NDArray ce =
-                    NDArrays.stack(
-                                    new NDList(
-                                            loss(scope, first, labels),
-                                            loss(scope, second, labels)))
-                            .mean();
-            NDArray lp1 = first.logSoftmax(-1);
-            NDArray lp2 = second.logSoftmax(-1);
-            // KL(p1 || p2) + KL(p2 || p1) = sum_k (p1 - p2) * (log p1 - log p2), per example.
-            NDArray symmetricKl =
-                    lp1.exp().sub(lp2.exp()).mul(lp1.sub(lp2)).sum(new int[] {1}).mean();
-            // Scalars in the autograd graph must be libtorch-owned (see BertModel.ownedScalar).
-            NDArray weight = BertModel.ownedScalar(scope, (float) (config.rdropAlpha() / 4));
-            return ce.add(symmetricKl.mul(weight));
-        }
-
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
-            // As torch's CrossEntropyLoss(weight=w, label_smoothing=eps), mean reduction:
-            // [(1 - eps) * sum_i w_yi * nll_i + eps / k * sum_i sum_c w_c * -log p_ic] / sum_i w_yi
-            // (w = 1 without class weights, so the divisor is the batch size).
-            NDArray logp = logits.logSoftmax(-1);
-            NDArray nll = logp.gather(labels.reshape(-1, 1), 1).reshape(-1).neg();
-            NDArray w = null;
-            NDArray weighted = nll;
-            NDArray divisor = null;
-            if (classWeights != null) {
-                float[] cw = new float[classWeights.length];
-                for (int i = 0; i < cw.length; i++) {
-                    cw[i] = (float) classWeights[i];
-                }
-                w = scope.create(cw);
-                NDArray wy = w.gather(labels, 0);
-                weighted = nll.mul(wy);
-                divisor = wy.sum();
-            }
-            double eps = config.labelSmoothing();
-            if (eps > 0) {
-                // Scalars in the autograd graph must be libtorch-owned (see BertModel.ownedScalar).
-                NDArray smooth = (w == null ? logp : logp.mul(w.reshape(1, -1))).neg();
-                smooth = smooth.mean(new int[] {1});
-                weighted =
-                        weighted.mul(BertModel.ownedScalar(scope, (float) (1 - eps)))
-                                .add(smooth.mul(BertModel.ownedScalar(scope, (float) eps)));
-            }
-            return divisor == null ? weighted.mean() : weighted.sum().div(divisor);
-        }
-
-        /** Mean loss and accuracy over a data set, without dropout or gradients. */
-        private double[] evaluate(Examples data) {
-            double lossSum = 0;
-            double weightSum = 0;
-            long correct = 0;
-            int n = data.size();
-            int[] all = new int[n];
-            for (int i = 0; i < n; i++) {
-                all[i] = i;
-            }
-            int bs = Math.max(1, config.batchSize() * 2);
-            for (int start = 0; start < n; start += bs) {
-                int[] batch = Arrays.copyOfRange(all, start, Math.min(n, start + bs));
-                try (NDManager scope = state.newSubManager()) {
-                    NDArray[] inputs = collate(scope, data, batch);
-                    NDArray labels = labels(scope, data, batch);
-                    NDArray logits =
-                            head.logits(model, scope, inputs[0], inputs[1], inputs[2], false);
-                    NDArray nll =
-                            logits.logSoftmax(-1)
-                                    .gather(labels.reshape(-1, 1), 1)
-                                    .reshape(-1)
-                                    .neg();
-                    float[] nllValues = nll.toFloatArray();
-                    long[] pred = logits.argMax(1).toLongArray();
-                    for (int i = 0; i < batch.length; i++) {
-                        int y = data.labels()[batch[i]];
-                        double w = classWeights == null ? 1.0 : classWeights[y];
-                        lossSum += w * nllValues[i];
-                        weightSum += w;
-                        if (pred[i] == y) {
-                            correct++;
-                        }
-                    }
-                }
-            }
-            return new double[] {lossSum / weightSum, (double) correct / n};
-        }
-
-        /**
-         * Moves the weight average towards the current weights: {@code avg = d * avg + (1 - d) * w}
-         * in place, with {@code d = min(emaDecay, (1 + n) / (10 + n))} after {@code n} averaged
-         * steps, so the random start of a fresh head fades out quickly early on.
-         */
-        private void accumulateAverage() {
-            if (average == null) {
-                return;
-            }
-            double d = Math.min(config.emaDecay(), (1.0 + averagedSteps) / (10.0 + averagedSteps));
-            averagedSteps++;
-            for (Map.Entry<String, NDArray> e : average.entrySet()) {
-                NDArray w = trainable.get(e.getKey());
-                e.getValue().subi(w).muli((float) d).addi(w);
-            }
+            return Loss.crossEntropy(scope, logits, labels, classWeights, config.labelSmoothing());
         }
 
         private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {
@@ -1029,7 +608,7 @@ public final class Trainer {
         };
     }
 
-    private static NDArray labels(NDManager scope, Examples data, int[] batch) {
+    static NDArray labels(NDManager scope, Examples data, int[] batch) {
         long[] y = new long[batch.length];
         for (int i = 0; i < batch.length; i++) {
             y[i] = data.labels()[batch[i]];
@@ -1040,10 +619,5 @@ public final class Trainer {
     private static NDArray inScope(NDManager scope, NDArray a) {
         a.attach(scope);
         return a;
-    }
-
-    private static String duration(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 60 ? (s / 60) + "m" + (s % 60) + "s" : s + "s";
     }
 }

@@ -1,12 +1,17 @@
 package io.sparkbert.bert.train;
 
+import static io.sparkbert.bert.train.TrainingOption.*;
+
 import java.io.Serializable;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * The settings of one fine-tuning run. Immutable and thread-safe; build one with {@link
- * #builder()}, whose defaults are what a practitioner expects from HF {@code Trainer}:
+ * #builder()}. Every setting is a {@link TrainingOption}, which holds its default, range and doc;
+ * the defaults are what a practitioner expects from HF {@code Trainer}:
  *
  * <ul>
  *   <li>3 epochs, batch size 16, learning rate 5e-5, AdamW betas (0.9, 0.999), eps 1e-8;
@@ -14,7 +19,8 @@ import java.util.Locale;
  *       decayBiasAndNorm=false}, the HF Trainer convention; {@code true} decays every parameter as
  *       plain {@code torch.optim.AdamW(model.parameters())} does);
  *   <li>linear warm-up over the first 10% of the steps, then linear decay to 0 ({@link
- *       Schedule#LINEAR}); {@link Schedule#CONSTANT} keeps the rate fixed after warm-up;
+ *       Schedule#LINEAR}); {@link Schedule#COSINE} decays along half a cosine, {@link
+ *       Schedule#CONSTANT} keeps the rate fixed after warm-up;
  *   <li>gradient clipping to a global L2 norm of 1.0 over all parameters, as {@code
  *       torch.nn.utils.clip_grad_norm_} ({@code maxGradNorm=0} turns it off);
  *   <li>seed 42, shuffling each epoch, no grouping by length, no class weights, no validation-based
@@ -27,15 +33,23 @@ import java.util.Locale;
 public final class TrainingConfig implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** How the learning rate moves after the warm-up. */
+    /** How the learning rate moves after the warm-up (HF's {@code lr_scheduler_type}). */
     public enum Schedule {
         /** Linear decay from the peak to 0 at the last step (HF {@code linear}). */
         LINEAR,
-        /** The peak rate until the end (HF {@code constant_with_warmup}). */
+        /**
+         * Half a cosine from the peak to 0 at the last step (HF {@code cosine}): {@code 0.5 * (1 +
+         * cos(pi * progress))}, progress running from 0 after the warm-up to 1 at the end.
+         */
+        COSINE,
+        /**
+         * The peak rate until the end (HF {@code constant_with_warmup}; with no warm-up HF {@code
+         * constant}).
+         */
         CONSTANT;
 
         /**
-         * Parses {@code linear} or {@code constant}, case-insensitively.
+         * Parses {@code linear}, {@code cosine} or {@code constant}, case-insensitively.
          *
          * @throws IllegalArgumentException naming the allowed values
          */
@@ -48,73 +62,20 @@ public final class TrainingConfig implements Serializable {
                 }
             }
             throw new IllegalArgumentException(
-                    "Invalid lrSchedule '" + name + "': must be one of [linear, constant].");
+                    "Invalid lrScheduler '"
+                            + name
+                            + "': must be one of [linear, cosine, constant].");
         }
     }
 
-    private final int epochs;
-    private final int batchSize;
-    private final double learningRate;
-    private final double weightDecay;
-    private final boolean decayBiasAndNorm;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double warmupRatio;
-    private final Schedule schedule;
-    private final double maxGradNorm;
-    private final long seed;
-    private final boolean shuffle;
-    private final boolean groupByLength;
-    private final double[] classWeights;
-    private final int logEverySteps;
-    private final int maxLength;
-    private final int earlyStoppingPatience;
-    private final double maxSaneGradNorm;
-    private final double headLearningRate;
-    private final double layerLrDecay;
-    private final double emaDecay;
-    private final double rdropAlpha;
-    private final int soupSize;
-    private final boolean freezeWordEmbeddings;
-    private final double labelSmoothing;
-    private final double samRho;
-    private final boolean linearProbe;
-    private final double linearProbeL2;
+    // Values by option name, every option present (an unset array option as null).
+    private final Map<String, Object> values;
 
-    private TrainingConfig(Builder b) {
-        this.epochs = b.epochs;
-        this.batchSize = b.batchSize;
-        this.learningRate = b.learningRate;
-        this.weightDecay = b.weightDecay;
-        this.decayBiasAndNorm = b.decayBiasAndNorm;
-        this.beta1 = b.beta1;
-        this.beta2 = b.beta2;
-        this.eps = b.eps;
-        this.warmupRatio = b.warmupRatio;
-        this.schedule = b.schedule;
-        this.maxGradNorm = b.maxGradNorm;
-        this.seed = b.seed;
-        this.shuffle = b.shuffle;
-        this.groupByLength = b.groupByLength;
-        this.classWeights = b.classWeights == null ? null : b.classWeights.clone();
-        this.logEverySteps = b.logEverySteps;
-        this.maxLength = b.maxLength;
-        this.earlyStoppingPatience = b.earlyStoppingPatience;
-        this.maxSaneGradNorm = b.maxSaneGradNorm;
-        this.headLearningRate = b.headLearningRate;
-        this.layerLrDecay = b.layerLrDecay;
-        this.emaDecay = b.emaDecay;
-        this.rdropAlpha = b.rdropAlpha;
-        this.soupSize = b.soupSize;
-        this.freezeWordEmbeddings = b.freezeWordEmbeddings;
-        this.labelSmoothing = b.labelSmoothing;
-        this.samRho = b.samRho;
-        this.linearProbe = b.linearProbe;
-        this.linearProbeL2 = b.linearProbeL2;
+    private TrainingConfig(Map<String, Object> values) {
+        this.values = values;
     }
 
-    /** A builder holding the defaults listed in the class comment. */
+    /** A builder holding the defaults of {@link TrainingOption#ALL}. */
     public static Builder builder() {
         return new Builder();
     }
@@ -122,101 +83,80 @@ public final class TrainingConfig implements Serializable {
     /** A builder that starts from this config's values. */
     public Builder toBuilder() {
         Builder b = new Builder();
-        b.epochs = epochs;
-        b.batchSize = batchSize;
-        b.learningRate = learningRate;
-        b.weightDecay = weightDecay;
-        b.decayBiasAndNorm = decayBiasAndNorm;
-        b.beta1 = beta1;
-        b.beta2 = beta2;
-        b.eps = eps;
-        b.warmupRatio = warmupRatio;
-        b.schedule = schedule;
-        b.maxGradNorm = maxGradNorm;
-        b.seed = seed;
-        b.shuffle = shuffle;
-        b.groupByLength = groupByLength;
-        b.classWeights = classWeights == null ? null : classWeights.clone();
-        b.logEverySteps = logEverySteps;
-        b.maxLength = maxLength;
-        b.earlyStoppingPatience = earlyStoppingPatience;
-        b.maxSaneGradNorm = maxSaneGradNorm;
-        b.headLearningRate = headLearningRate;
-        b.layerLrDecay = layerLrDecay;
-        b.emaDecay = emaDecay;
-        b.rdropAlpha = rdropAlpha;
-        b.soupSize = soupSize;
-        b.freezeWordEmbeddings = freezeWordEmbeddings;
-        b.labelSmoothing = labelSmoothing;
-        b.samRho = samRho;
-        b.linearProbe = linearProbe;
-        b.linearProbeL2 = linearProbeL2;
+        b.values.putAll(values);
         return b;
+    }
+
+    /** The value of {@code option} (a copy for arrays; null for an unset array). */
+    @SuppressWarnings("unchecked")
+    public <T> T get(TrainingOption<T> option) {
+        Object v = values.get(option.name());
+        return (T) (v instanceof double[] a ? a.clone() : v);
     }
 
     /** Passes over the training data (default 3). */
     public int epochs() {
-        return epochs;
+        return get(EPOCHS);
     }
 
     /** Examples per optimiser step (default 16). */
     public int batchSize() {
-        return batchSize;
+        return get(BATCH_SIZE);
     }
 
     /** Peak learning rate (default 5e-5). */
     public double learningRate() {
-        return learningRate;
+        return get(LEARNING_RATE);
     }
 
     /** Decoupled AdamW weight decay (default 0.01). */
     public double weightDecay() {
-        return weightDecay;
+        return get(WEIGHT_DECAY);
     }
 
     /** Whether biases and LayerNorm weights are decayed too (default false). */
     public boolean decayBiasAndNorm() {
-        return decayBiasAndNorm;
+        return get(DECAY_BIAS_AND_NORM);
     }
 
     /** AdamW beta1 (0.9). */
     public double beta1() {
-        return beta1;
+        return get(BETA1);
     }
 
     /** AdamW beta2 (0.999). */
     public double beta2() {
-        return beta2;
+        return get(BETA2);
     }
 
     /** AdamW epsilon, added to the bias-corrected root of the second moment (1e-8). */
     public double eps() {
-        return eps;
+        return get(EPS);
     }
 
     /** Fraction of all steps spent warming up linearly from 0 (default 0.1). */
     public double warmupRatio() {
-        return warmupRatio;
+        return get(WARMUP_RATIO);
     }
 
-    /** The schedule after warm-up (default linear decay). */
+    /** The schedule after warm-up ({@link TrainingOption#LR_SCHEDULER}, default linear decay). */
     public Schedule schedule() {
-        return schedule;
+        return Schedule.parse(get(LR_SCHEDULER));
     }
 
     /** Global gradient-norm limit, 0 = no clipping (default 1.0). */
     public double maxGradNorm() {
-        return maxGradNorm;
+        return get(MAX_GRAD_NORM);
     }
 
     /** Seed of shuffling, head initialisation and dropout (default 42). */
     public long seed() {
-        return seed;
+        return get(SEED);
     }
 
     /** Whether the training examples are reshuffled every epoch (default true). */
     public boolean shuffle() {
-        return shuffle;
+        return get(SHUFFLE);
     }
 
     /**
@@ -225,22 +165,30 @@ public final class TrainingConfig implements Serializable {
      * resulting batches shuffled. Less padding, faster steps (default false).
      */
     public boolean groupByLength() {
-        return groupByLength;
+        return get(GROUP_BY_LENGTH);
     }
 
     /** Per-class loss weights, or null for unweighted cross-entropy (a copy). */
     public double[] classWeights() {
-        return classWeights == null ? null : classWeights.clone();
+        return get(CLASS_WEIGHTS);
     }
 
     /** A progress line every this many steps (default 50; 0 = per epoch only). */
     public int logEverySteps() {
-        return logEverySteps;
+        return get(LOG_EVERY_STEPS);
     }
 
     /** Most tokens per example when the trainer tokenizes texts (default 128). */
     public int maxLength() {
-        return maxLength;
+        return get(MAX_LENGTH);
+    }
+
+    /**
+     * Share of the rows that {@code BertClassifier} holds out for validation (default 0); the
+     * trainer itself takes validation examples as given.
+     */
+    public double validationFraction() {
+        return get(VALIDATION_FRACTION);
     }
 
     /**
@@ -249,7 +197,7 @@ public final class TrainingConfig implements Serializable {
      * data). Default 0.
      */
     public int earlyStoppingPatience() {
-        return earlyStoppingPatience;
+        return get(EARLY_STOPPING_PATIENCE);
     }
 
     /**
@@ -257,54 +205,7 @@ public final class TrainingConfig implements Serializable {
      * skipped and reported. Default 1e8, far above any healthy fine-tuning gradient.
      */
     public double maxSaneGradNorm() {
-        return maxSaneGradNorm;
-    }
-
-    /**
-     * Peak learning rate of the classification head ({@code classifier.*}), which starts from
-     * random weights; 0 (the default) means {@link #learningRate()}. Follows the same schedule.
-     */
-    public double headLearningRate() {
-        return headLearningRate;
-    }
-
-    /**
-     * Layer-wise learning-rate decay (default 1 = off): encoder layer {@code l} of {@code L} trains
-     * at {@code learningRate * layerLrDecay^(L - l)}, the embeddings at {@code layerLrDecay^(L +
-     * 1)}, so layers near the input, which hold the most general features, move least. The pooler
-     * and the head are not decayed.
-     */
-    public double layerLrDecay() {
-        return layerLrDecay;
-    }
-
-    /**
-     * Decay of an exponential moving average of the weights (default 0 = off). When on, the average
-     * is what each epoch's validation sees, what early stopping keeps and what training returns;
-     * e.g. 0.99 averages over roughly the last 100 steps.
-     */
-    public double emaDecay() {
-        return emaDecay;
-    }
-
-    /**
-     * Weight of the R-Drop consistency term (default 0 = off): with a positive value every batch is
-     * run twice with different dropout masks and the symmetric KL divergence between the two
-     * predictions is added to the loss, at twice the compute per step. Needs dropout in the model.
-     */
-    public double rdropAlpha() {
-        return rdropAlpha;
-    }
-
-    /**
-     * How many fine-tunes are averaged into the result (default 1 = a single run). With n > 1 the
-     * run is repeated n times from the same starting weights (same head initialisation), run i with
-     * seed {@code seed + i} for shuffling and dropout, and the n resulting weight sets are averaged
-     * element-wise (a "uniform model soup"): n times the training time, the scoring cost of one
-     * model.
-     */
-    public int soupSize() {
-        return soupSize;
+        return get(MAX_SANE_GRAD_NORM);
     }
 
     /**
@@ -316,7 +217,7 @@ public final class TrainingConfig implements Serializable {
      * the embedding LayerNorm still train.
      */
     public boolean freezeWordEmbeddings() {
-        return freezeWordEmbeddings;
+        return get(FREEZE_WORD_EMBEDDINGS);
     }
 
     /**
@@ -328,29 +229,17 @@ public final class TrainingConfig implements Serializable {
      * of the examples' weights, as torch does. Validation loss stays the plain cross-entropy.
      */
     public double labelSmoothing() {
-        return labelSmoothing;
-    }
-
-    /**
-     * Radius of sharpness-aware minimisation (SAM, Foret et al., 2021; default 0 = off). With a
-     * positive value each step first computes the batch's gradient g at the weights w, moves the
-     * weights to {@code w + samRho * g / ||g||} (the steepest ascent within that L2 radius, over
-     * all trained weights together), computes the gradient there, puts the weights back and lets
-     * AdamW step with that second gradient: about twice the compute per step. The reported loss is
-     * the one at w.
-     */
-    public double samRho() {
-        return samRho;
+        return get(LABEL_SMOOTHING);
     }
 
     /**
      * Whether the classification head is first fitted alone on the frozen encoder's features
      * (default true): LP-FT, see {@link LinearProbe}. The probe replaces whatever the head held
      * before, so callers that fine-tune a checkpoint's own trained head turn it off ({@code
-     * BertClassifier} does). Once, before the first run of a soup.
+     * BertClassifier} does).
      */
     public boolean linearProbe() {
-        return linearProbe;
+        return get(LINEAR_PROBE);
     }
 
     /**
@@ -358,381 +247,171 @@ public final class TrainingConfig implements Serializable {
      * l2 / 2 * ||W||^2}. Larger keeps the fitted head's weights, and so its first logits, smaller.
      */
     public double linearProbeL2() {
-        return linearProbeL2;
-    }
-
-    /**
-     * The factor on the scheduled learning rate for one parameter: {@link #headLearningRate()} for
-     * the head, the layer-wise decay for encoder layers and embeddings, else 1.
-     *
-     * @param name an HF parameter name, e.g. {@code encoder.layer.3.output.dense.weight}
-     * @param numLayers the encoder's layer count
-     */
-    public double lrScale(String name, int numLayers) {
-        if (name.startsWith("classifier.")) {
-            return headLearningRate > 0 ? headLearningRate / learningRate : 1.0;
-        }
-        if (layerLrDecay == 1.0) {
-            return 1.0;
-        }
-        if (name.startsWith("embeddings.")) {
-            return Math.pow(layerLrDecay, numLayers + 1);
-        }
-        String prefix = "encoder.layer.";
-        if (name.startsWith(prefix)) {
-            int end = name.indexOf('.', prefix.length());
-            int layer = Integer.parseInt(name.substring(prefix.length(), end));
-            return Math.pow(layerLrDecay, numLayers - layer);
-        }
-        return 1.0;
+        return get(LINEAR_PROBE_L2);
     }
 
     @Override
     public String toString() {
-        return String.format(
-                Locale.ROOT,
-                "TrainingConfig{epochs=%d, batchSize=%d, lr=%g, weightDecay=%g,"
-                        + " decayBiasAndNorm=%s, betas=(%g, %g), eps=%g, warmupRatio=%g,"
-                        + " schedule=%s, maxGradNorm=%g, seed=%d, shuffle=%s, groupByLength=%s,"
-                        + " classWeights=%s, maxLength=%d, earlyStoppingPatience=%d,"
-                        + " headLearningRate=%g, layerLrDecay=%g, emaDecay=%g, rdropAlpha=%g,"
-                        + " soupSize=%d, freezeWordEmbeddings=%s, labelSmoothing=%g,"
-                        + " linearProbe=%s, linearProbeL2=%g, samRho=%g}",
-                epochs,
-                batchSize,
-                learningRate,
-                weightDecay,
-                decayBiasAndNorm,
-                beta1,
-                beta2,
-                eps,
-                warmupRatio,
-                schedule.name().toLowerCase(Locale.ROOT),
-                maxGradNorm,
-                seed,
-                shuffle,
-                groupByLength,
-                Arrays.toString(classWeights),
-                maxLength,
-                earlyStoppingPatience,
-                headLearningRate,
-                layerLrDecay,
-                emaDecay,
-                rdropAlpha,
-                soupSize,
-                freezeWordEmbeddings,
-                labelSmoothing,
-                linearProbe,
-                linearProbeL2,
-                samRho);
+        StringJoiner j = new StringJoiner(", ", "TrainingConfig{", "}");
+        for (TrainingOption<?> o : ALL) {
+            Object v = values.get(o.name());
+            j.add(
+                    o.name()
+                            + "="
+                            + (v instanceof double[]
+                                    ? "[" + TrainingOption.format(v) + "]"
+                                    : TrainingOption.format(v)));
+        }
+        return j.toString();
     }
 
     /** Mutable builder; {@link #build()} checks every value. Not thread-safe. */
     public static final class Builder {
-        private int epochs = 3;
-        private int batchSize = 16;
-        private double learningRate = 5e-5;
-        private double weightDecay = 0.01;
-        private boolean decayBiasAndNorm = false;
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
-        private double warmupRatio = 0.1;
-        private Schedule schedule = Schedule.LINEAR;
-        private double maxGradNorm = 1.0;
-        private long seed = 42;
-        private boolean shuffle = true;
-        private boolean groupByLength = false;
-        private double[] classWeights;
-        private int logEverySteps = 50;
-        private int maxLength = 128;
-        private int earlyStoppingPatience = 0;
-        private double maxSaneGradNorm = 1e8;
-        private double headLearningRate = 0;
-        private double layerLrDecay = 1.0;
-        private double emaDecay = 0;
-        private double rdropAlpha = 0;
-        private int soupSize = 1;
-        private boolean freezeWordEmbeddings = false;
-        private double labelSmoothing = 0;
-        private double samRho = 0;
-        private boolean linearProbe = true;
-        private double linearProbeL2 = 1e-3;
+        private final Map<String, Object> values = new LinkedHashMap<>();
 
-        private Builder() {}
+        private Builder() {
+            for (TrainingOption<?> o : ALL) {
+                values.put(o.name(), o.defaultValue());
+            }
+        }
+
+        /** Sets {@code option}; checked by {@link #build()}. */
+        public <T> Builder set(TrainingOption<T> option, T value) {
+            values.put(option.name(), value instanceof double[] a ? a.clone() : value);
+            return this;
+        }
 
         /** See {@link TrainingConfig#linearProbe()}. */
         public Builder linearProbe(boolean v) {
-            linearProbe = v;
-            return this;
+            return set(LINEAR_PROBE, v);
         }
 
         /** See {@link TrainingConfig#linearProbeL2()}. */
         public Builder linearProbeL2(double v) {
-            linearProbeL2 = v;
-            return this;
+            return set(LINEAR_PROBE_L2, v);
         }
 
         /** See {@link TrainingConfig#labelSmoothing()}. */
         public Builder labelSmoothing(double v) {
-            labelSmoothing = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#samRho()}. */
-        public Builder samRho(double v) {
-            samRho = v;
-            return this;
+            return set(LABEL_SMOOTHING, v);
         }
 
         /** See {@link TrainingConfig#freezeWordEmbeddings()}. */
         public Builder freezeWordEmbeddings(boolean v) {
-            freezeWordEmbeddings = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#soupSize()}. */
-        public Builder soupSize(int v) {
-            soupSize = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#headLearningRate()}. */
-        public Builder headLearningRate(double v) {
-            headLearningRate = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#rdropAlpha()}. */
-        public Builder rdropAlpha(double v) {
-            rdropAlpha = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#emaDecay()}. */
-        public Builder emaDecay(double v) {
-            emaDecay = v;
-            return this;
-        }
-
-        /** See {@link TrainingConfig#layerLrDecay()}. */
-        public Builder layerLrDecay(double v) {
-            layerLrDecay = v;
-            return this;
+            return set(FREEZE_WORD_EMBEDDINGS, v);
         }
 
         /** See {@link TrainingConfig#epochs()}. */
         public Builder epochs(int v) {
-            epochs = v;
-            return this;
+            return set(EPOCHS, v);
         }
 
         /** See {@link TrainingConfig#batchSize()}. */
         public Builder batchSize(int v) {
-            batchSize = v;
-            return this;
+            return set(BATCH_SIZE, v);
         }
 
         /** See {@link TrainingConfig#learningRate()}. */
         public Builder learningRate(double v) {
-            learningRate = v;
-            return this;
+            return set(LEARNING_RATE, v);
         }
 
         /** See {@link TrainingConfig#weightDecay()}. */
         public Builder weightDecay(double v) {
-            weightDecay = v;
-            return this;
+            return set(WEIGHT_DECAY, v);
         }
 
         /** See {@link TrainingConfig#decayBiasAndNorm()}. */
         public Builder decayBiasAndNorm(boolean v) {
-            decayBiasAndNorm = v;
-            return this;
+            return set(DECAY_BIAS_AND_NORM, v);
         }
 
         /** AdamW betas. */
         public Builder betas(double b1, double b2) {
-            beta1 = b1;
-            beta2 = b2;
-            return this;
+            return set(BETA1, b1).set(BETA2, b2);
         }
 
         /** See {@link TrainingConfig#eps()}. */
         public Builder eps(double v) {
-            eps = v;
-            return this;
+            return set(EPS, v);
         }
 
         /** See {@link TrainingConfig#warmupRatio()}. */
         public Builder warmupRatio(double v) {
-            warmupRatio = v;
-            return this;
+            return set(WARMUP_RATIO, v);
         }
 
         /** See {@link TrainingConfig#schedule()}. */
         public Builder schedule(Schedule v) {
-            schedule = v;
-            return this;
+            if (v == null) {
+                throw new IllegalArgumentException(
+                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
+            }
+            return set(LR_SCHEDULER, v.name().toLowerCase(Locale.ROOT));
         }
 
         /** See {@link TrainingConfig#maxGradNorm()}. */
         public Builder maxGradNorm(double v) {
-            maxGradNorm = v;
-            return this;
+            return set(MAX_GRAD_NORM, v);
         }
 
         /** See {@link TrainingConfig#seed()}. */
         public Builder seed(long v) {
-            seed = v;
-            return this;
+            return set(SEED, v);
         }
 
         /** See {@link TrainingConfig#shuffle()}. */
         public Builder shuffle(boolean v) {
-            shuffle = v;
-            return this;
+            return set(SHUFFLE, v);
         }
 
         /** See {@link TrainingConfig#groupByLength()}. */
         public Builder groupByLength(boolean v) {
-            groupByLength = v;
-            return this;
+            return set(GROUP_BY_LENGTH, v);
         }
 
         /** See {@link TrainingConfig#classWeights()}; null or empty = unweighted. */
         public Builder classWeights(double[] v) {
-            classWeights = v == null || v.length == 0 ? null : v.clone();
-            return this;
+            return set(CLASS_WEIGHTS, v == null || v.length == 0 ? null : v);
         }
 
         /** See {@link TrainingConfig#logEverySteps()}. */
         public Builder logEverySteps(int v) {
-            logEverySteps = v;
-            return this;
+            return set(LOG_EVERY_STEPS, v);
         }
 
         /** See {@link TrainingConfig#maxLength()}. */
         public Builder maxLength(int v) {
-            maxLength = v;
-            return this;
+            return set(MAX_LENGTH, v);
+        }
+
+        /** See {@link TrainingConfig#validationFraction()}. */
+        public Builder validationFraction(double v) {
+            return set(VALIDATION_FRACTION, v);
         }
 
         /** See {@link TrainingConfig#earlyStoppingPatience()}. */
         public Builder earlyStoppingPatience(int v) {
-            earlyStoppingPatience = v;
-            return this;
+            return set(EARLY_STOPPING_PATIENCE, v);
         }
 
         /** See {@link TrainingConfig#maxSaneGradNorm()}. */
         public Builder maxSaneGradNorm(double v) {
-            maxSaneGradNorm = v;
-            return this;
+            return set(MAX_SANE_GRAD_NORM, v);
         }
 
         /**
-         * Checks the values and builds the config.
+         * Checks every value against its {@link TrainingOption} and builds the config.
          *
          * @throws IllegalArgumentException naming the first bad setting, its value and the range
          */
+        @SuppressWarnings({"unchecked", "rawtypes"})
         public TrainingConfig build() {
-            check(epochs >= 1, "epochs", epochs, "at least 1 (default 3)");
-            check(batchSize >= 1, "batchSize", batchSize, "at least 1 (default 16)");
-            check(
-                    learningRate > 0 && Double.isFinite(learningRate),
-                    "learningRate",
-                    learningRate,
-                    "a positive number (default 5e-5)");
-            check(
-                    weightDecay >= 0 && Double.isFinite(weightDecay),
-                    "weightDecay",
-                    weightDecay,
-                    ">= 0 (default 0.01)");
-            check(beta1 >= 0 && beta1 < 1, "beta1", beta1, "in [0, 1) (default 0.9)");
-            check(beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1) (default 0.999)");
-            check(eps > 0 && Double.isFinite(eps), "eps", eps, "a positive number (default 1e-8)");
-            check(
-                    warmupRatio >= 0 && warmupRatio <= 1,
-                    "warmupRatio",
-                    warmupRatio,
-                    "in [0, 1] (default 0.1)");
-            if (schedule == null) {
-                throw new IllegalArgumentException(
-                        "schedule must not be null: use LINEAR or CONSTANT");
+            Map<String, Object> checked = new LinkedHashMap<>();
+            for (TrainingOption o : ALL) {
+                checked.put(o.name(), o.check(values.get(o.name())));
             }
-            check(
-                    maxGradNorm >= 0 && Double.isFinite(maxGradNorm),
-                    "maxGradNorm",
-                    maxGradNorm,
-                    ">= 0, 0 = no clipping (default 1.0)");
-            check(logEverySteps >= 0, "logEverySteps", logEverySteps, ">= 0 (default 50)");
-            check(maxLength >= 2, "maxLength", maxLength, "at least 2 (default 128)");
-            check(
-                    earlyStoppingPatience >= 0,
-                    "earlyStoppingPatience",
-                    earlyStoppingPatience,
-                    ">= 0, 0 = off (default 0)");
-            check(
-                    maxSaneGradNorm > 0,
-                    "maxSaneGradNorm",
-                    maxSaneGradNorm,
-                    "a positive number (default 1e8)");
-            check(
-                    headLearningRate >= 0 && Double.isFinite(headLearningRate),
-                    "headLearningRate",
-                    headLearningRate,
-                    ">= 0, 0 = the learningRate (default 0)");
-            check(
-                    layerLrDecay > 0 && layerLrDecay <= 1,
-                    "layerLrDecay",
-                    layerLrDecay,
-                    "in (0, 1], 1 = off (default 1)");
-            check(
-                    rdropAlpha >= 0 && Double.isFinite(rdropAlpha),
-                    "rdropAlpha",
-                    rdropAlpha,
-                    ">= 0, 0 = off (default 0)");
-            check(
-                    emaDecay >= 0 && emaDecay < 1,
-                    "emaDecay",
-                    emaDecay,
-                    "in [0, 1), 0 = off (default 0)");
-            check(soupSize >= 1, "soupSize", soupSize, ">= 1, 1 = one run (default 1)");
-            check(
-                    labelSmoothing >= 0 && labelSmoothing < 1,
-                    "labelSmoothing",
-                    labelSmoothing,
-                    "in [0, 1), 0 = off (default 0)");
-            check(
-                    samRho >= 0 && Double.isFinite(samRho),
-                    "samRho",
-                    samRho,
-                    ">= 0, 0 = off (default 0)");
-            check(
-                    linearProbeL2 > 0 && Double.isFinite(linearProbeL2),
-                    "linearProbeL2",
-                    linearProbeL2,
-                    "a positive number (default 1e-3)");
-            if (classWeights != null) {
-                for (int i = 0; i < classWeights.length; i++) {
-                    if (!(classWeights[i] >= 0) || !Double.isFinite(classWeights[i])) {
-                        throw new IllegalArgumentException(
-                                "classWeights["
-                                        + i
-                                        + "] = "
-                                        + classWeights[i]
-                                        + ": every class weight must be a finite number >= 0.");
-                    }
-                }
-            }
-            return new TrainingConfig(this);
-        }
-
-        private static void check(boolean ok, String name, Object value, String range) {
-            if (!ok) {
-                throw new IllegalArgumentException(
-                        "Invalid " + name + " " + value + ": must be " + range + ".");
-            }
+            return new TrainingConfig(checked);
         }
     }
 }

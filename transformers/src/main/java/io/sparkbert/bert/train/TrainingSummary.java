@@ -117,60 +117,6 @@ public final class TrainingSummary implements Serializable {
         return linearProbe;
     }
 
-    /**
-     * The summary of several runs over the same data whose weights were averaged (a model soup):
-     * their steps and epochs one after the other, numbered on across runs; the best epoch is the
-     * last one (the result is the average, not one run's epoch); stopped early if any run was.
-     *
-     * @param runs the runs in order, at least one
-     * @param wallSeconds wall time of all of them and the averaging
-     */
-    static TrainingSummary concatenate(List<TrainingSummary> runs, double wallSeconds) {
-        List<Step> steps = new ArrayList<>();
-        List<Epoch> epochs = new ArrayList<>();
-        double rate = 0;
-        boolean stopped = false;
-        for (TrainingSummary r : runs) {
-            int stepBase = steps.size();
-            int epochBase = epochs.size();
-            for (Step s : r.steps) {
-                steps.add(
-                        new Step(
-                                stepBase + s.step(),
-                                epochBase + s.epoch(),
-                                s.loss(),
-                                s.learningRate(),
-                                s.gradNorm(),
-                                s.skipped()));
-            }
-            for (Epoch e : r.epochs) {
-                epochs.add(
-                        new Epoch(
-                                epochBase + e.epoch(),
-                                e.trainLoss(),
-                                e.valLoss(),
-                                e.valAccuracy(),
-                                e.samplesPerSecond(),
-                                e.seconds()));
-            }
-            rate += r.samplesPerSecond / runs.size();
-            stopped |= r.stoppedEarly;
-        }
-        TrainingSummary first = runs.get(0);
-        return new TrainingSummary(
-                steps,
-                epochs,
-                epochs.size(),
-                stopped,
-                first.trainExamples,
-                first.validationExamples,
-                rate,
-                wallSeconds,
-                first.device,
-                first.config,
-                null);
-    }
-
     /** Every optimiser step, in order. */
     public List<Step> steps() {
         return Collections.unmodifiableList(steps);

@@ -3,6 +3,7 @@ package io.sparkbert.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.train.TrainingOption;
 import java.util.List;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
@@ -18,14 +19,14 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
 /**
- * A stand-in backend built from stock MLlib stages (RegexTokenizer, HashingTF, multinomial
+ * A test stand-in backend built from stock MLlib stages (RegexTokenizer, HashingTF, multinomial
  * LogisticRegression). It exercises the job framework (inputs, labels, outputs, commits, metrics)
  * in seconds, without model weights; it has no HF form. {@code --epochs} maps to {@code 20 *
  * epochs} optimizer iterations, the loss of each iteration is reported as a step.
  *
  * <p>Stateless and thread-safe.
  */
-public final class MllibBackend implements ModelBackend {
+final class MllibBackend implements ModelBackend {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
@@ -39,7 +40,8 @@ public final class MllibBackend implements ModelBackend {
     }
 
     @Override
-    public Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, JobOptions o) {
+    public Fitted fit(
+            Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings) {
         String words = INTERNAL_PREFIX + "words";
         PipelineStage join =
                 new SQLTransformer()
@@ -72,8 +74,8 @@ public final class MllibBackend implements ModelBackend {
                         .setFeaturesCol(INTERNAL_PREFIX + "tf")
                         .setLabelCol(LABEL)
                         .setFamily("multinomial")
-                        .setMaxIter(20 * o.getInt("epochs"))
-                        .setRegParam(o.getDouble("weight-decay"))
+                        .setMaxIter(20 * settings.get(TrainingOption.EPOCHS))
+                        .setRegParam(settings.get(TrainingOption.WEIGHT_DECAY))
                         .setTol(0);
         PipelineModel model =
                 new Pipeline().setStages(new PipelineStage[] {join, tok, tf, lr}).fit(data);
