@@ -218,7 +218,7 @@ public final class AdamW implements AutoCloseable {
         if (!s.nativeChecked) {
             s.nativeChecked = true;
             s.nativeOk =
-                    p.getDevice().equals(Device.cpu())
+                    Device.Type.CPU.equals(p.getDevice().getDeviceType())
                             && p.getDataType() == DataType.FLOAT32
                             && aliases(p);
             if (s.nativeOk) {
@@ -227,7 +227,7 @@ public final class AdamW implements AutoCloseable {
             }
         }
         return s.nativeOk
-                && g.getDevice().equals(Device.cpu())
+                && Device.Type.CPU.equals(g.getDevice().getDeviceType())
                 && g.getDataType() == DataType.FLOAT32
                 && p.getShape().equals(g.getShape())
                 && aliases(g);
