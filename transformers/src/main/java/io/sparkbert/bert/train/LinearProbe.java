@@ -33,14 +33,15 @@ import org.slf4j.LoggerFactory;
  * there is nothing to separate and the head is not touched. Loss and accuracy are reported over the
  * classes fitted.
  *
- * <p><b>Solver.</b> Full-batch Adam (lr {@link #LEARNING_RATE}, betas 0.9 / 0.999, eps 1e-8) from
- * the head's current weights, with the gradient written out by hand ({@code G = (softmax - onehot)
- * * w / sum w}, {@code dW = G^T X + l2 W}, {@code db = sum G}), until the L2 norm of the whole
- * gradient is at most {@link #TOLERANCE} or after {@link #MAX_STEPS} steps (then a warning gives
- * the norm reached; the head is still used, as a better start than a random one). The features are
- * computed once, without dropout or gradients, in batches in input order; they stay on the model's
- * device ({@code examples x hidden} floats, 150 MB for 100,000 examples of a 384-wide model). No
- * randomness: the same data and head give the same weights.
+ * <p><b>Solver.</b> Full-batch {@link AdamW} without decay, i.e. Adam (lr {@link #LEARNING_RATE},
+ * betas {@link #BETA1} / {@link #BETA2}, eps {@link #EPS}), from the head's current weights, with
+ * the gradient written out by hand ({@code G = (softmax - onehot) * w / sum w}, {@code dW = G^T X +
+ * l2 W}, {@code db = sum G}), until the L2 norm of the whole gradient is at most {@link #TOLERANCE}
+ * or after {@link #MAX_STEPS} steps (then a warning gives the norm reached; the head is still used,
+ * as a better start than a random one). The features are computed once, without dropout or
+ * gradients, in batches in input order; they stay on the model's device ({@code examples x hidden}
+ * floats, 150 MB for 100,000 examples of a 384-wide model). No randomness: the same data and head
+ * give the same weights.
  *
  * <p>Stateless; thread-safe as long as the model is not used by other threads meanwhile.
  */
@@ -55,6 +56,12 @@ public final class LinearProbe {
 
     /** Adam's learning rate for the probe. */
     static final double LEARNING_RATE = 1e-2;
+
+    /** Adam's betas and epsilon for the probe (torch's defaults). */
+    static final double BETA1 = 0.9;
+
+    static final double BETA2 = 0.999;
+    static final double EPS = 1e-8;
 
     /** Examples per forward pass when computing the features. */
     static final int FEATURE_BATCH = 64;
@@ -146,8 +153,7 @@ public final class LinearProbe {
                     classWeights == null
                             ? null
                             : scope.create(rowWeight, new Shape(n, 1)).div((float) weightSum);
-            NDArray[] wMoments = {keep(scope, w.zerosLike()), keep(scope, w.zerosLike())};
-            NDArray[] bMoments = {keep(scope, b.zerosLike()), keep(scope, b.zerosLike())};
+            AdamW adam = new AdamW(scope, BETA1, BETA2, EPS);
             int steps = 0;
             for (int t = 1; t <= MAX_STEPS; t++) {
                 try (NDManager stepScope = scope.newSubManager()) {
@@ -155,8 +161,8 @@ public final class LinearProbe {
                     if (norm(g) <= TOLERANCE) {
                         break;
                     }
-                    adam(stepScope, w, g[0], wMoments, t);
-                    adam(stepScope, b, g[1], bMoments, t);
+                    adam.update("classifier.weight", w, g[0], LEARNING_RATE, 0, 1);
+                    adam.update("classifier.bias", b, g[1], LEARNING_RATE, 0, 1);
                     steps = t;
                 }
             }
@@ -294,17 +300,6 @@ public final class LinearProbe {
             sum += p.square().sum().getFloat();
         }
         return Math.sqrt(sum);
-    }
-
-    /** One in-place Adam step with bias correction; temporaries go to {@code scope}. */
-    private static void adam(NDManager scope, NDArray p, NDArray g, NDArray[] mv, int t) {
-        mv[0].muli(0.9f).addi(g.mul(0.1f));
-        mv[1].muli(0.999f).addi(g.mul(g).mul(0.001f));
-        double c1 = 1 - Math.pow(0.9, t);
-        double c2 = 1 - Math.pow(0.999, t);
-        NDArray mHat = keep(scope, mv[0].div((float) c1));
-        NDArray vHat = keep(scope, mv[1].div((float) c2));
-        p.subi(mHat.div(vHat.sqrt().add(1e-8f)).mul((float) LEARNING_RATE));
     }
 
     private static NDArray keep(NDManager scope, NDArray a) {

@@ -2,7 +2,6 @@ package io.sparkbert.bert.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -32,22 +31,19 @@ import org.slf4j.LoggerFactory;
  * clipping to {@code maxGradNorm} like {@code torch.nn.utils.clip_grad_norm_}, the AdamW update,
  * and zeroing of the gradients.
  *
- * <p><b>Optimiser.</b> The update is written here with NDArray operations and follows {@code
- * torch.optim.AdamW} exactly: {@code p *= 1 - lr*wd}; {@code m = b1*m + (1-b1)*g}; {@code v = b2*v
- * + (1-b2)*g*g}; {@code p -= (lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps)}. DJL's {@code
- * Optimizer.adamW()} is not used because its native kernel adds {@code eps} to {@code sqrt(v)}
- * <em>before</em> the bias correction (it folds {@code sqrt(1-b2^t)/(1-b1^t)} into the learning
- * rate), which makes its effective epsilon {@code eps/sqrt(1-b2^t)}: 32x larger at step 1, still 3x
- * at step 100. Parameters whose gradient is undefined in a step (they took no part, e.g. the pooler
- * under {@code mean} pooling) are skipped entirely, as torch skips parameters whose {@code .grad}
- * is None. With {@code decayBiasAndNorm=false} biases and LayerNorm weights get no decay.
+ * <p><b>Optimiser.</b> {@link AdamW}: {@code torch.optim.AdamW}'s update rule, in place with state
+ * made once (a fused native loop on the CPU), the clip applied as its gradient scale. Parameters
+ * whose gradient is undefined in a step (they took no part, e.g. the pooler under {@code mean}
+ * pooling) are skipped entirely, as torch skips parameters whose {@code .grad} is None. With {@code
+ * decayBiasAndNorm=false} biases and LayerNorm weights get no decay.
  *
  * <p><b>Corrupt gradients.</b> A step whose loss or global gradient norm is not finite, or whose
  * norm exceeds {@link TrainingConfig#maxSaneGradNorm()}, is <em>skipped</em> (no parameter or
  * moment changes), logged as a warning naming the parameters with the largest gradient norms, and
  * recorded in the summary ({@link TrainingSummary.Step#skipped()}). Gradients are only ever read
- * for parameters torch has a gradient for, are zeroed after every step (also skipped ones), and
- * every gradient handle is released with its step's scope.
+ * for parameters torch has a gradient for, are zeroed after every step (by the optimizer, which
+ * consumes them, or for skipped steps here), and every gradient handle is released with its step's
+ * scope.
  *
  * <p><b>Reproducibility.</b> The seed drives shuffling (a {@link Random}), the PyTorch generator
  * (dropout) and, through the caller, head initialisation; two runs with the same seed, data and
@@ -63,14 +59,7 @@ public final class Trainer {
     /** The HF name of the token embedding table. */
     static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
 
-    /** The update rule; DJL's is kept only so a test can measure how far it is from torch. */
-    enum UpdateRule {
-        TORCH,
-        DJL
-    }
-
     private final TrainingConfig config;
-    private UpdateRule updateRule = UpdateRule.TORCH;
     private StepListener stepListener;
 
     /** Test hook: sees every finished step and how many NDArrays the run keeps alive. */
@@ -93,10 +82,6 @@ public final class Trainer {
     /** The settings. */
     public TrainingConfig config() {
         return config;
-    }
-
-    void setUpdateRule(UpdateRule rule) {
-        this.updateRule = rule;
     }
 
     /** Called after every step once its scope is closed; for tests. */
@@ -259,9 +244,8 @@ public final class Trainer {
         private final double[] classWeights;
         private final Map<String, NDArray> trainable;
         private final long seed;
-        private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
-        private final Map<String, Integer> stepsTaken = new LinkedHashMap<>();
         private final NDManager state;
+        private final AdamW optimizer;
 
         Run(
                 BertModel model,
@@ -277,6 +261,7 @@ public final class Trainer {
             this.classWeights = classWeights;
             this.seed = seed;
             this.state = NDManager.newBaseManager(model.device());
+            this.optimizer = new AdamW(state, config.beta1(), config.beta2(), config.eps());
             this.trainable = trainable(model, head, config);
         }
 
@@ -386,6 +371,8 @@ public final class Trainer {
             try (NDManager scope = state.newSubManager()) {
                 NDArray[] inputs = collate(scope, train, batch);
                 NDArray labels = labels(scope, train, batch);
+                // AdamW leaves the gradients it consumed zeroed; otherwise they are zeroed here.
+                boolean updated = false;
                 try {
                     double lossValue = forwardBackward(scope, inputs, labels);
                     Gradients g = gradients(scope, lossValue);
@@ -401,13 +388,19 @@ public final class Trainer {
                         }
                     }
                     for (Map.Entry<String, NDArray> e : g.arrays.entrySet()) {
-                        NDArray grad =
-                                scale == 1.0 ? e.getValue() : e.getValue().mul((float) scale);
-                        update(scope, e.getKey(), trainable.get(e.getKey()), grad, lr);
+                        String name = e.getKey();
+                        double wd =
+                                config.decayBiasAndNorm() || decays(name)
+                                        ? config.weightDecay()
+                                        : 0.0;
+                        optimizer.update(name, trainable.get(name), e.getValue(), lr, wd, scale);
                     }
+                    updated = true;
                     return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, false);
                 } finally {
-                    zeroGradients();
+                    if (!updated) {
+                        zeroGradients();
+                    }
                 }
             }
         }
@@ -506,51 +499,6 @@ public final class Trainer {
                             worst));
         }
 
-        private void update(NDManager scope, String name, NDArray p, NDArray g, double lr) {
-            NDArray[] mv =
-                    moments.computeIfAbsent(
-                            name,
-                            k ->
-                                    new NDArray[] {
-                                        state.zeros(p.getShape()), state.zeros(p.getShape())
-                                    });
-            int t = stepsTaken.merge(name, 1, Integer::sum);
-            double wd = config.decayBiasAndNorm() || decays(name) ? config.weightDecay() : 0.0;
-            double b1 = config.beta1();
-            double b2 = config.beta2();
-            double bc1 = 1 - Math.pow(b1, t);
-            double bc2 = 1 - Math.pow(b2, t);
-            if (updateRule == UpdateRule.DJL) {
-                float corrected = (float) (lr * Math.sqrt(bc2) / bc1);
-                p.getNDArrayInternal()
-                        .adamUpdate(
-                                new NDList(p, g, mv[0], mv[1]),
-                                new NDList(p),
-                                (float) lr,
-                                corrected,
-                                (float) wd,
-                                1f,
-                                -1f,
-                                (float) b1,
-                                (float) b2,
-                                (float) config.eps(),
-                                false,
-                                true);
-                return;
-            }
-            // In-place updates of leaf tensors need grad mode off (it is: set back after backward).
-            if (wd != 0) {
-                p.muli((float) (1 - lr * wd));
-            }
-            mv[0].muli((float) b1).addi(g.mul((float) (1 - b1)));
-            mv[1].muli((float) b2).addi(g.square().muli((float) (1 - b2)));
-            // Temporaries derived from the moments would land in the long-lived state manager:
-            // move them to the step's scope at once.
-            NDArray denom = inScope(scope, mv[1].sqrt()).divi((float) Math.sqrt(bc2));
-            denom.addi((float) config.eps());
-            p.subi(inScope(scope, mv[0].div(denom)).muli((float) (lr / bc1)));
-        }
-
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
             return Loss.crossEntropy(scope, logits, labels, classWeights, config.labelSmoothing());
         }
@@ -614,10 +562,5 @@ public final class Trainer {
             y[i] = data.labels()[batch[i]];
         }
         return scope.create(y);
-    }
-
-    private static NDArray inScope(NDManager scope, NDArray a) {
-        a.attach(scope);
-        return a;
     }
 }
