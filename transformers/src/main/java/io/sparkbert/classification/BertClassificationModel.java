@@ -1,6 +1,7 @@
 package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertConfig;
+import io.sparkbert.bert.HfExport;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -52,12 +53,15 @@ import scala.Option;
  * rawPrediction in its place, {@code skip} drops the row before scoring. Rows are otherwise never
  * dropped or reordered.
  *
- * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus {@code
- * path/hf/config.json} (with {@code id2label} and a {@code sparkbert} key recording the pooling),
- * {@code path/hf/model.safetensors}, {@code path/hf/tokenizer.json}, {@code path/sparkbert.json}
- * (format version, checked on load) and {@code path/training-summary.json}. The {@code hf} folder
- * loads in HF {@code BertForSequenceClassification.from_pretrained} with the same logits only when
- * the pooling is {@code pooler}.
+ * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus the HF folder {@code
+ * path/hf/} ({@code config.json} with {@code id2label} and a {@code sparkbert} key recording the
+ * pooling, {@code model.safetensors}, {@code tokenizer.json}; see {@link HfExport}), {@code
+ * path/sparkbert.json} (format version, checked on load) and {@code path/training-summary.json}.
+ * With the default pooling ({@code pooler}) {@code hf/} is a {@code BertForSequenceClassification}
+ * that HF's {@code from_pretrained} reads with the same logits; a {@code mean} or {@code cls} head
+ * is written as an HF {@code BertModel} plus {@code hf/classifier.safetensors}. {@link
+ * #moveHfFolder} moves {@code hf/} elsewhere in a larger directory (the train job's {@code DIR/hf})
+ * so the weights are stored once.
  *
  * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
  * from several threads.
@@ -65,8 +69,17 @@ import scala.Option;
 public class BertClassificationModel extends Model<BertClassificationModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
 
-    /** The on-disk layout version this class writes and reads. */
-    static final int FORMAT_VERSION = 1;
+    /**
+     * The on-disk layout version this class writes; it reads 1 too (the same files without {@value
+     * #HF_DIR_KEY} or {@code hf/classifier.safetensors}).
+     */
+    static final int FORMAT_VERSION = 2;
+
+    /** The folder of the HF files, below the model path unless sparkbert.json says otherwise. */
+    static final String HF = "hf";
+
+    /** The sparkbert.json key naming the hf/ folder relative to the model, when it moved. */
+    static final String HF_DIR_KEY = "hfDir";
 
     private final String uid;
     private final ClassifierPayload payload;
@@ -539,9 +552,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             DefaultParamsWriter.saveMetadata(instance, path, sc(), Option.empty(), Option.empty());
             Configuration conf = sc().hadoopConfiguration();
             ClassifierPayload p = instance.payload;
-            write(conf, new Path(path, "hf/config.json"), bytes(p.configJson));
-            write(conf, new Path(path, "hf/model.safetensors"), p.weights);
-            write(conf, new Path(path, "hf/tokenizer.json"), bytes(p.tokenizerJson));
+            HfExport.classifierFiles(p.configJson, p.weights, p.tokenizerJson, p.pooling)
+                    .forEach((name, data) -> write(conf, new Path(path, HF + "/" + name), data));
             com.google.gson.JsonObject info = new com.google.gson.JsonObject();
             info.addProperty("formatVersion", FORMAT_VERSION);
             info.addProperty("modelId", p.modelId);
@@ -556,11 +568,11 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             }
         }
 
-        private static byte[] bytes(String s) {
+        static byte[] bytes(String s) {
             return s.getBytes(StandardCharsets.UTF_8);
         }
 
-        private static void write(Configuration conf, Path file, byte[] data) {
+        static void write(Configuration conf, Path file, byte[] data) {
             try {
                 FileSystem fs = file.getFileSystem(conf);
                 try (OutputStream os = fs.create(file, true)) {
@@ -585,30 +597,32 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                     text(conf, new Path(path, "sparkbert.json")))
                             .getAsJsonObject();
             int version = info.has("formatVersion") ? info.get("formatVersion").getAsInt() : -1;
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != 1) {
                 throw new IllegalArgumentException(
                         "BertClassificationModel at "
                                 + path
                                 + " has format version "
                                 + version
-                                + " but this spark-bert reads version "
+                                + " but this spark-bert reads versions 1 to "
                                 + FORMAT_VERSION
                                 + ": load it with the spark-bert version that wrote it.");
             }
-            String configJson = text(conf, new Path(path, "hf/config.json"));
-            com.google.gson.JsonObject config =
-                    com.google.gson.JsonParser.parseString(configJson).getAsJsonObject();
-            String pooling =
-                    config.has("sparkbert")
-                            ? config.getAsJsonObject("sparkbert").get("pooling").getAsString()
-                            : "pooler";
+            Path hf = hfFolder(path, info);
+            String configJson = text(conf, new Path(hf, HfExport.CONFIG));
+            Path headFile = new Path(hf, HfExport.HEAD);
+            byte[] weights =
+                    HfExport.classifierWeights(
+                            read(conf, new Path(hf, HfExport.WEIGHTS)),
+                            exists(conf, headFile) ? read(conf, headFile) : null,
+                            hf.toString());
+            HfExport.warnIfMisleading(configJson, path);
             ClassifierPayload payload =
                     new ClassifierPayload(
                             info.get("modelId").getAsString(),
                             configJson,
-                            read(conf, new Path(path, "hf/model.safetensors")),
-                            text(conf, new Path(path, "hf/tokenizer.json")),
-                            pooling,
+                            weights,
+                            text(conf, new Path(hf, HfExport.TOKENIZER)),
+                            HfExport.pooling(configJson),
                             info.get("numClasses").getAsInt());
             Path summaryFile = new Path(path, "training-summary.json");
             TrainingSummary summary = null;
@@ -629,7 +643,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             }
         }
 
-        private static String text(Configuration conf, Path file) {
+        static String text(Configuration conf, Path file) {
             return new String(read(conf, file), StandardCharsets.UTF_8);
         }
 
@@ -650,6 +664,95 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         "Cannot read " + file + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * The hf/ folder of a model saved at {@code path}: {@code path/hf}, or the folder its
+     * sparkbert.json names relative to {@code path} ({@value #HF_DIR_KEY}, written by {@link
+     * #moveHfFolder}).
+     */
+    static Path hfFolder(String path, com.google.gson.JsonObject info) {
+        if (!info.has(HF_DIR_KEY)) {
+            return new Path(path, HF);
+        }
+        String rel = info.get(HF_DIR_KEY).getAsString();
+        Path dir = new Path(path);
+        String[] parts = rel.split("/");
+        int i = 0;
+        while (i < parts.length && parts[i].equals("..")) {
+            dir = dir.getParent();
+            i++;
+        }
+        if (i == parts.length || dir == null) {
+            throw new IllegalArgumentException(
+                    path + "/sparkbert.json: " + HF_DIR_KEY + " '" + rel + "' names no folder.");
+        }
+        for (; i < parts.length; i++) {
+            if (parts[i].isEmpty() || parts[i].equals("..") || parts[i].equals(".")) {
+                throw new IllegalArgumentException(
+                        path
+                                + "/sparkbert.json: "
+                                + HF_DIR_KEY
+                                + " '"
+                                + rel
+                                + "' must be ../ steps followed by folder names.");
+            }
+            dir = new Path(dir, parts[i]);
+        }
+        return dir;
+    }
+
+    /**
+     * Moves the hf/ folder of a model saved at {@code savedModel} to {@code hfDir} (a rename on the
+     * same file system) and records in the model's sparkbert.json where it went, relative to the
+     * model, so that a directory holding both (the train job's output: {@code DIR/hf} and the
+     * pipeline stage under {@code DIR/stages/}) holds the weights once and still loads after being
+     * moved or copied as a whole.
+     *
+     * @param conf the Hadoop configuration
+     * @param savedModel where {@code write().save} put the model
+     * @param hfDir the new place of its hf/ folder, beside or above the model (it must not exist)
+     */
+    public static void moveHfFolder(Configuration conf, String savedModel, String hfDir) {
+        Path model = new Path(savedModel);
+        Path target = new Path(hfDir);
+        try {
+            FileSystem fs = model.getFileSystem(conf);
+            model = fs.makeQualified(model);
+            target = fs.makeQualified(target);
+            // ../ steps up to the deepest common folder, then down to the target.
+            StringBuilder rel = new StringBuilder();
+            Path base = model;
+            while (base != null && !isAncestor(base, target)) {
+                rel.append("../");
+                base = base.getParent();
+            }
+            if (base == null || base.equals(target)) {
+                throw new IllegalArgumentException(
+                        hfDir + " cannot hold the hf/ folder of the model at " + savedModel);
+            }
+            rel.append(target.toUri().getPath().substring(base.toUri().getPath().length() + 1));
+            Path info = new Path(model, "sparkbert.json");
+            com.google.gson.JsonObject json =
+                    com.google.gson.JsonParser.parseString(Reader.text(conf, info))
+                            .getAsJsonObject();
+            Path from = hfFolder(model.toString(), json);
+            if (!fs.rename(from, target)) {
+                throw new IllegalStateException("Cannot move " + from + " to " + target);
+            }
+            json.addProperty(HF_DIR_KEY, rel.toString());
+            json.addProperty("formatVersion", FORMAT_VERSION);
+            Writer.write(conf, info, Writer.bytes(json.toString()));
+        } catch (IOException e) {
+            throw new IllegalStateException(
+                    "Cannot move the hf/ folder of " + savedModel + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isAncestor(Path dir, Path p) {
+        String d = dir.toUri().getPath();
+        String q = p.toUri().getPath();
+        return q.startsWith(d.endsWith("/") ? d : d + "/");
     }
 
     /** A new random uid for this class. */
