@@ -9,6 +9,7 @@ import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HfFolders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,8 +61,8 @@ import scala.Option;
  * With the default pooling ({@code pooler}) {@code hf/} is a {@code BertForSequenceClassification}
  * that HF's {@code from_pretrained} reads with the same logits; a {@code mean} or {@code cls} head
  * is written as an HF {@code BertModel} plus {@code hf/classifier.safetensors}. {@link
- * #moveHfFolder} moves {@code hf/} elsewhere in a larger directory (the train job's {@code DIR/hf})
- * so the weights are stored once.
+ * HfFolders#move} moves {@code hf/} elsewhere in a larger directory (the train job's {@code
+ * DIR/hf}) so the weights are stored once.
  *
  * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
  * from several threads.
@@ -70,16 +71,13 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private static final long serialVersionUID = 1L;
 
     /**
-     * The on-disk layout version this class writes; it reads 1 too (the same files without {@value
-     * #HF_DIR_KEY} or {@code hf/classifier.safetensors}).
+     * The on-disk layout version this class writes; it reads 1 too (the same files without {@code
+     * hfDir} or {@code hf/classifier.safetensors}).
      */
     static final int FORMAT_VERSION = 2;
 
     /** The folder of the HF files, below the model path unless sparkbert.json says otherwise. */
-    static final String HF = "hf";
-
-    /** The sparkbert.json key naming the hf/ folder relative to the model, when it moved. */
-    static final String HF_DIR_KEY = "hfDir";
+    static final String HF = HfFolders.HF;
 
     private final String uid;
     private final ClassifierPayload payload;
@@ -568,11 +566,11 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             }
         }
 
-        static byte[] bytes(String s) {
+        private static byte[] bytes(String s) {
             return s.getBytes(StandardCharsets.UTF_8);
         }
 
-        static void write(Configuration conf, Path file, byte[] data) {
+        private static void write(Configuration conf, Path file, byte[] data) {
             try {
                 FileSystem fs = file.getFileSystem(conf);
                 try (OutputStream os = fs.create(file, true)) {
@@ -607,7 +605,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                 + FORMAT_VERSION
                                 + ": load it with the spark-bert version that wrote it.");
             }
-            Path hf = hfFolder(path, info);
+            Path hf = HfFolders.of(path, info);
             String configJson = text(conf, new Path(hf, HfExport.CONFIG));
             Path headFile = new Path(hf, HfExport.HEAD);
             byte[] weights =
@@ -643,7 +641,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             }
         }
 
-        static String text(Configuration conf, Path file) {
+        private static String text(Configuration conf, Path file) {
             return new String(read(conf, file), StandardCharsets.UTF_8);
         }
 
@@ -667,92 +665,17 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     }
 
     /**
-     * The hf/ folder of a model saved at {@code path}: {@code path/hf}, or the folder its
-     * sparkbert.json names relative to {@code path} ({@value #HF_DIR_KEY}, written by {@link
-     * #moveHfFolder}).
-     */
-    static Path hfFolder(String path, com.google.gson.JsonObject info) {
-        if (!info.has(HF_DIR_KEY)) {
-            return new Path(path, HF);
-        }
-        String rel = info.get(HF_DIR_KEY).getAsString();
-        Path dir = new Path(path);
-        String[] parts = rel.split("/");
-        int i = 0;
-        while (i < parts.length && parts[i].equals("..")) {
-            dir = dir.getParent();
-            i++;
-        }
-        if (i == parts.length || dir == null) {
-            throw new IllegalArgumentException(
-                    path + "/sparkbert.json: " + HF_DIR_KEY + " '" + rel + "' names no folder.");
-        }
-        for (; i < parts.length; i++) {
-            if (parts[i].isEmpty() || parts[i].equals("..") || parts[i].equals(".")) {
-                throw new IllegalArgumentException(
-                        path
-                                + "/sparkbert.json: "
-                                + HF_DIR_KEY
-                                + " '"
-                                + rel
-                                + "' must be ../ steps followed by folder names.");
-            }
-            dir = new Path(dir, parts[i]);
-        }
-        return dir;
-    }
-
-    /**
-     * Moves the hf/ folder of a model saved at {@code savedModel} to {@code hfDir} (a rename on the
-     * same file system) and records in the model's sparkbert.json where it went, relative to the
-     * model, so that a directory holding both (the train job's output: {@code DIR/hf} and the
-     * pipeline stage under {@code DIR/stages/}) holds the weights once and still loads after being
-     * moved or copied as a whole.
+     * Moves the hf/ folder of a model saved at {@code savedModel} to {@code hfDir} and records
+     * where it went ({@link HfFolders#move}), so that a directory holding both (the train job's
+     * output: {@code DIR/hf} and the pipeline stage under {@code DIR/stages/}) holds the weights
+     * once.
      *
      * @param conf the Hadoop configuration
      * @param savedModel where {@code write().save} put the model
-     * @param hfDir the new place of its hf/ folder, beside or above the model (it must not exist)
+     * @param hfDir the new place of its hf/ folder, outside the model's folder (must not exist)
      */
     public static void moveHfFolder(Configuration conf, String savedModel, String hfDir) {
-        Path model = new Path(savedModel);
-        Path target = new Path(hfDir);
-        try {
-            FileSystem fs = model.getFileSystem(conf);
-            model = fs.makeQualified(model);
-            target = fs.makeQualified(target);
-            // ../ steps up to the deepest common folder, then down to the target.
-            StringBuilder rel = new StringBuilder();
-            Path base = model;
-            while (base != null && !isAncestor(base, target)) {
-                rel.append("../");
-                base = base.getParent();
-            }
-            if (base == null || base.equals(target)) {
-                throw new IllegalArgumentException(
-                        hfDir + " cannot hold the hf/ folder of the model at " + savedModel);
-            }
-            rel.append(target.toUri().getPath().substring(base.toUri().getPath().length() + 1));
-            Path info = new Path(model, "sparkbert.json");
-            com.google.gson.JsonObject json =
-                    com.google.gson.JsonParser.parseString(Reader.text(conf, info))
-                            .getAsJsonObject();
-            Path from = hfFolder(model.toString(), json);
-            if (!fs.rename(from, target)) {
-                throw new IllegalStateException("Cannot move " + from + " to " + target);
-            }
-            json.addProperty(HF_DIR_KEY, rel.toString());
-            json.addProperty("formatVersion", FORMAT_VERSION);
-            Writer.write(conf, info, Writer.bytes(json.toString()));
-        } catch (IOException e) {
-            throw new IllegalStateException(
-                    "Cannot move the hf/ folder of " + savedModel + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static boolean isAncestor(Path dir, Path p) {
-        String d = dir.toUri().getPath();
-        String q = p.toUri().getPath();
-        return q.startsWith(d.endsWith("/") ? d : d + "/");
+        HfFolders.move(conf, savedModel, hfDir, FORMAT_VERSION);
     }
 
     /** A new random uid for this class. */
