@@ -22,7 +22,6 @@ import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.FileUtil;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -226,15 +225,14 @@ public final class BertBackend implements ModelBackend {
             for (FileStatus st : fs.listStatus(stages)) {
                 org.apache.hadoop.fs.Path hf = new org.apache.hadoop.fs.Path(st.getPath(), "hf");
                 if (fs.exists(hf)) {
-                    if (!FileUtil.copy(
-                            fs, hf, fs, new org.apache.hadoop.fs.Path(hfDir), false, conf)) {
-                        throw new IllegalStateException("Copy of " + hf + " failed.");
-                    }
+                    // Moved, not copied: the stage then reads its weights from DIR/hf, so the
+                    // model directory holds them once.
+                    BertClassificationModel.moveHfFolder(conf, st.getPath().toString(), hfDir);
                     return true;
                 }
             }
         } catch (IOException e) {
-            throw new IllegalStateException("Cannot copy the HF checkpoint: " + e, e);
+            throw new IllegalStateException("Cannot move the HF checkpoint: " + e, e);
         }
         throw new IllegalStateException("The saved pipeline " + savedPipeline + " has no hf/ dir.");
     }

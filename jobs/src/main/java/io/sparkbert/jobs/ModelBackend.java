@@ -59,8 +59,9 @@ public interface ModelBackend {
     Fitted fit(Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings);
 
     /**
-     * Writes the HF checkpoint of a fitted pipeline (config.json, weights, tokenizer) into {@code
-     * hfDir}, or does nothing and returns false when the backend has no HF form.
+     * Puts the HF checkpoint of a fitted pipeline (config.json, weights, tokenizer) into {@code
+     * hfDir}, or does nothing and returns false when the backend has no HF form. The saved pipeline
+     * may then read its weights from there (they are stored once).
      *
      * @param savedPipeline where the pipeline was just saved
      */

@@ -21,10 +21,11 @@ import java.util.TreeMap;
 /**
  * The architecture of a BERT model as HuggingFace {@code config.json} describes it.
  *
- * <p>Only what the HF-exact engine can compute is accepted: {@code hidden_act} must be {@code gelu}
- * (the erf form), {@code position_embedding_type} must be {@code absolute} and {@code is_decoder}
- * must be false. Keys this class does not interpret are kept, so that {@link #toJson()} writes them
- * back unchanged.
+ * <p>Only what the HF-exact engine can compute is accepted: {@code model_type}, when present, must
+ * be {@code bert} (other architectures are refused, not guessed), {@code hidden_act} must be {@code
+ * gelu} (the erf form), {@code position_embedding_type} must be {@code absolute} and {@code
+ * is_decoder} must be false. Keys this class does not interpret are kept, so that {@link #toJson()}
+ * writes them back unchanged.
  *
  * <p>Instances are immutable and thread-safe; the {@code with*} methods return copies.
  */
@@ -68,6 +69,16 @@ public final class BertConfig {
                         : probability("classifier_dropout", hiddenDropoutProb);
         initializerRange = number("initializer_range", 0.02);
         problemType = isNull("problem_type") ? null : string("problem_type", null);
+        String type = string("model_type", "bert");
+        if (!"bert".equals(type)) {
+            throw bad(
+                    "model_type",
+                    type,
+                    "is not supported: spark-bert computes BERT only (model_type \"bert\","
+                            + " e.g. bert-base-uncased, all-MiniLM-L6-v2); other architectures"
+                            + " (roberta, distilbert, xlm-roberta, ...) differ in positions, names"
+                            + " or token types and are refused rather than guessed");
+        }
         if (hiddenSize % numAttentionHeads != 0) {
             throw bad(
                     "hidden_size",
@@ -368,6 +379,24 @@ public final class BertConfig {
     public String rawValue(String key) {
         JsonElement e = raw.get(key);
         return e == null ? null : (e.isJsonPrimitive() ? e.getAsString() : e.toString());
+    }
+
+    /** Returns the config as read (every key, unchanged), as compact JSON text. */
+    public String rawJson() {
+        return raw.toString();
+    }
+
+    /**
+     * Returns the head pooling recorded under the {@code sparkbert} key ({@code pooler}, {@code
+     * cls} or {@code mean}), or null when the config records none (a plain HF checkpoint).
+     */
+    public String headPooling() {
+        JsonElement sb = raw.get("sparkbert");
+        if (sb == null || !sb.isJsonObject()) {
+            return null;
+        }
+        JsonElement p = sb.getAsJsonObject().get("pooling");
+        return p == null || !p.isJsonPrimitive() ? null : p.getAsString();
     }
 
     @Override

@@ -107,7 +107,10 @@ public final class BertModel implements AutoCloseable {
                 throw new IllegalArgumentException(source + ": unexpected tensor " + k);
             }
         }
-        if (!hasPooler && hasClassifier) {
+        // A mean- or cls-pooled classifier needs no pooler (HfExport writes it without one); an HF
+        // BertForSequenceClassification head does.
+        String pooling = config.headPooling();
+        if (!hasPooler && hasClassifier && !"mean".equals(pooling) && !"cls".equals(pooling)) {
             throw new IllegalArgumentException(
                     source
                             + ": has classifier weights but no pooler (missing"
@@ -566,6 +569,9 @@ public final class BertModel implements AutoCloseable {
     public float[][] logits(long[][] ids, long[][] typeIds, long[][] mask) {
         if (!hasClassifier) {
             classify(null, false); // throws the explanatory IllegalStateException
+        }
+        if (!hasPooler) {
+            pool(null); // a mean- or cls-pooled head: see ClassifierHead
         }
         try (NDManager scope = newScope()) {
             NDArray[] in = inputs(scope, ids, typeIds, mask);

@@ -35,9 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>Safetensors headers are checked in Java before DJL decodes the tensor data: every tensor's
  * dtype, shape and byte range is validated against the file and the config, and BF16 / F16 / F64
  * tensors are converted to float32 in Java (a BF16 tensor reaching the PyTorch engine aborts the
- * JVM). Keys may carry the {@code bert.} prefix or not. {@code pytorch_model.bin} files are never
- * unpickled. Stateless and thread-safe; {@link #save} must not overlap with training updates of the
- * same model.
+ * JVM). Keys may carry the {@code bert.} prefix or not; the legacy LayerNorm names {@code gamma} /
+ * {@code beta} read as {@code weight} / {@code bias}; the pre-training heads ({@code cls.*}) and
+ * the {@code position_ids} buffer are ignored. A {@value HfExport#HEAD} beside the weights (a mean-
+ * or cls-pooled classifier, see {@link HfExport}) is read too. {@code pytorch_model.bin} files are
+ * never unpickled. Stateless and thread-safe; {@link #save} must not overlap with training updates
+ * of the same model.
  */
 public final class Checkpoints {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
@@ -71,6 +74,7 @@ public final class Checkpoints {
                             + " (HF save_pretrained layout)");
         }
         BertConfig config = BertConfig.load(configFile);
+        HfExport.warnIfMisleading(config.rawJson(), dir.toString());
         List<Path> shards = new ArrayList<>();
         Path single = dir.resolve(WEIGHTS);
         Path index = dir.resolve(INDEX);
@@ -90,6 +94,11 @@ public final class Checkpoints {
         } else {
             throw new IllegalArgumentException(
                     "BERT checkpoint " + dir + " has no " + WEIGHTS + " and no " + INDEX);
+        }
+        // A mean- or cls-pooled classifier keeps its head beside an encoder-only model (HfExport).
+        Path head = dir.resolve(HfExport.HEAD);
+        if (Files.isRegularFile(head)) {
+            shards.add(head);
         }
         List<Source> sources = new ArrayList<>();
         for (Path shard : shards) {
@@ -119,6 +128,9 @@ public final class Checkpoints {
         String head = "classifier.weight";
         Path index = dir.resolve(INDEX);
         Path single = dir.resolve(WEIGHTS);
+        if (Files.isRegularFile(dir.resolve(HfExport.HEAD))) {
+            single = dir.resolve(HfExport.HEAD);
+        }
         try {
             if (Files.isRegularFile(single)) {
                 try (FileChannel ch = FileChannel.open(single)) {
@@ -243,6 +255,79 @@ public final class Checkpoints {
                 }
             }
         }
+    }
+
+    /**
+     * A safetensors buffer holding the given entries of {@code src} under new names (map key), data
+     * copied as it is, with HF's {@code __metadata__ {"format": "pt"}}.
+     */
+    static byte[] select(byte[] src, Header h, Map<String, Entry> byNewName) {
+        List<Part> parts = new ArrayList<>();
+        byNewName.forEach((name, e) -> parts.add(new Part(name, src, h, e)));
+        return assemble(parts);
+    }
+
+    /**
+     * Two safetensors buffers as one (every entry of both; a name in both is refused, naming the
+     * files).
+     */
+    static byte[] concat(byte[] a, String aName, byte[] b, String bName) {
+        Header ha = parseHeader(a, aName);
+        Header hb = parseHeader(b, bName);
+        List<Part> parts = new ArrayList<>();
+        for (Entry e : ha.entries.values()) {
+            parts.add(new Part(e.key, a, ha, e));
+        }
+        for (Entry e : hb.entries.values()) {
+            if (ha.entries.containsKey(e.key)) {
+                throw new IllegalArgumentException(
+                        bName + ": tensor " + e.key + " is in " + aName + " too");
+            }
+            parts.add(new Part(e.key, b, hb, e));
+        }
+        return assemble(parts);
+    }
+
+    private record Part(String name, byte[] src, Header h, Entry e) {}
+
+    private static byte[] assemble(List<Part> parts) {
+        JsonObject header = new JsonObject();
+        JsonObject meta = new JsonObject();
+        meta.addProperty("format", "pt");
+        header.add("__metadata__", meta);
+        long offset = 0;
+        for (Part p : parts) {
+            JsonObject o = new JsonObject();
+            o.addProperty("dtype", p.e.dtype);
+            JsonArray shape = new JsonArray();
+            for (long d : p.e.shape) {
+                shape.add(d);
+            }
+            o.add("shape", shape);
+            JsonArray off = new JsonArray();
+            off.add(offset);
+            offset += p.e.end - p.e.begin;
+            off.add(offset);
+            o.add("data_offsets", off);
+            header.add(p.name, o);
+        }
+        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+        long total = 8L + padded + offset;
+        if (total > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(
+                    "safetensors buffer too large to assemble in memory (" + total + " bytes)");
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(padded);
+        out.put(json);
+        for (int i = json.length; i < padded; i++) {
+            out.put((byte) ' ');
+        }
+        for (Part p : parts) {
+            out.put(p.src, (int) (p.h.dataStart + p.e.begin), (int) (p.e.end - p.e.begin));
+        }
+        return out.array();
     }
 
     // ---------------------------------------------------------------- loading internals
@@ -407,8 +492,23 @@ public final class Checkpoints {
         }
     }
 
-    private static String normalize(String key) {
-        return key.startsWith(BertModel.PREFIX) ? key.substring(BertModel.PREFIX.length()) : key;
+    /**
+     * The engine's name for a checkpoint key: without the {@code bert.} prefix, and with the legacy
+     * LayerNorm names of the original TensorFlow conversions ({@code LayerNorm.gamma} / {@code
+     * LayerNorm.beta}, still in e.g. bert-base-uncased's model.safetensors) read as HF reads them,
+     * {@code LayerNorm.weight} / {@code LayerNorm.bias}. A file holding both spellings of one
+     * tensor is refused by the caller ("appears twice").
+     */
+    static String normalize(String key) {
+        String k =
+                key.startsWith(BertModel.PREFIX) ? key.substring(BertModel.PREFIX.length()) : key;
+        if (k.endsWith(".LayerNorm.gamma")) {
+            return k.substring(0, k.length() - "gamma".length()) + "weight";
+        }
+        if (k.endsWith(".LayerNorm.beta")) {
+            return k.substring(0, k.length() - "beta".length()) + "bias";
+        }
+        return k;
     }
 
     private static boolean ignorable(String name) {

@@ -1,6 +1,7 @@
 package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertConfig;
+import io.sparkbert.bert.HfExport;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -8,6 +9,7 @@ import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HfFolders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -52,12 +54,15 @@ import scala.Option;
  * rawPrediction in its place, {@code skip} drops the row before scoring. Rows are otherwise never
  * dropped or reordered.
  *
- * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus {@code
- * path/hf/config.json} (with {@code id2label} and a {@code sparkbert} key recording the pooling),
- * {@code path/hf/model.safetensors}, {@code path/hf/tokenizer.json}, {@code path/sparkbert.json}
- * (format version, checked on load) and {@code path/training-summary.json}. The {@code hf} folder
- * loads in HF {@code BertForSequenceClassification.from_pretrained} with the same logits only when
- * the pooling is {@code pooler}.
+ * <p><b>Persistence.</b> {@code write().save(path)} writes Spark metadata plus the HF folder {@code
+ * path/hf/} ({@code config.json} with {@code id2label} and a {@code sparkbert} key recording the
+ * pooling, {@code model.safetensors}, {@code tokenizer.json}; see {@link HfExport}), {@code
+ * path/sparkbert.json} (format version, checked on load) and {@code path/training-summary.json}.
+ * With the default pooling ({@code pooler}) {@code hf/} is a {@code BertForSequenceClassification}
+ * that HF's {@code from_pretrained} reads with the same logits; a {@code mean} or {@code cls} head
+ * is written as an HF {@code BertModel} plus {@code hf/classifier.safetensors}. {@link
+ * HfFolders#move} moves {@code hf/} elsewhere in a larger directory (the train job's {@code
+ * DIR/hf}) so the weights are stored once.
  *
  * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
  * from several threads.
@@ -65,8 +70,14 @@ import scala.Option;
 public class BertClassificationModel extends Model<BertClassificationModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
 
-    /** The on-disk layout version this class writes and reads. */
-    static final int FORMAT_VERSION = 1;
+    /**
+     * The on-disk layout version this class writes; it reads 1 too (the same files without {@code
+     * hfDir} or {@code hf/classifier.safetensors}).
+     */
+    static final int FORMAT_VERSION = 2;
+
+    /** The folder of the HF files, below the model path unless sparkbert.json says otherwise. */
+    static final String HF = HfFolders.HF;
 
     private final String uid;
     private final ClassifierPayload payload;
@@ -551,9 +562,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             DefaultParamsWriter.saveMetadata(instance, path, sc(), Option.empty(), Option.empty());
             Configuration conf = sc().hadoopConfiguration();
             ClassifierPayload p = instance.payload;
-            write(conf, new Path(path, "hf/config.json"), bytes(p.configJson));
-            write(conf, new Path(path, "hf/model.safetensors"), p.weights);
-            write(conf, new Path(path, "hf/tokenizer.json"), bytes(p.tokenizerJson));
+            HfExport.classifierFiles(p.configJson, p.weights, p.tokenizerJson, p.pooling)
+                    .forEach((name, data) -> write(conf, new Path(path, HF + "/" + name), data));
             com.google.gson.JsonObject info = new com.google.gson.JsonObject();
             info.addProperty("formatVersion", FORMAT_VERSION);
             info.addProperty("modelId", p.modelId);
@@ -597,30 +607,32 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                     text(conf, new Path(path, "sparkbert.json")))
                             .getAsJsonObject();
             int version = info.has("formatVersion") ? info.get("formatVersion").getAsInt() : -1;
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != 1) {
                 throw new IllegalArgumentException(
                         "BertClassificationModel at "
                                 + path
                                 + " has format version "
                                 + version
-                                + " but this spark-bert reads version "
+                                + " but this spark-bert reads versions 1 to "
                                 + FORMAT_VERSION
                                 + ": load it with the spark-bert version that wrote it.");
             }
-            String configJson = text(conf, new Path(path, "hf/config.json"));
-            com.google.gson.JsonObject config =
-                    com.google.gson.JsonParser.parseString(configJson).getAsJsonObject();
-            String pooling =
-                    config.has("sparkbert")
-                            ? config.getAsJsonObject("sparkbert").get("pooling").getAsString()
-                            : "pooler";
+            Path hf = HfFolders.of(path, info);
+            String configJson = text(conf, new Path(hf, HfExport.CONFIG));
+            Path headFile = new Path(hf, HfExport.HEAD);
+            byte[] weights =
+                    HfExport.classifierWeights(
+                            read(conf, new Path(hf, HfExport.WEIGHTS)),
+                            exists(conf, headFile) ? read(conf, headFile) : null,
+                            hf.toString());
+            HfExport.warnIfMisleading(configJson, path);
             ClassifierPayload payload =
                     new ClassifierPayload(
                             info.get("modelId").getAsString(),
                             configJson,
-                            read(conf, new Path(path, "hf/model.safetensors")),
-                            text(conf, new Path(path, "hf/tokenizer.json")),
-                            pooling,
+                            weights,
+                            text(conf, new Path(hf, HfExport.TOKENIZER)),
+                            HfExport.pooling(configJson),
                             info.get("numClasses").getAsInt());
             Path summaryFile = new Path(path, "training-summary.json");
             TrainingSummary summary = null;
@@ -662,6 +674,20 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         "Cannot read " + file + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Moves the hf/ folder of a model saved at {@code savedModel} to {@code hfDir} and records
+     * where it went ({@link HfFolders#move}), so that a directory holding both (the train job's
+     * output: {@code DIR/hf} and the pipeline stage under {@code DIR/stages/}) holds the weights
+     * once.
+     *
+     * @param conf the Hadoop configuration
+     * @param savedModel where {@code write().save} put the model
+     * @param hfDir the new place of its hf/ folder, outside the model's folder (must not exist)
+     */
+    public static void moveHfFolder(Configuration conf, String savedModel, String hfDir) {
+        HfFolders.move(conf, savedModel, hfDir, FORMAT_VERSION);
     }
 
     /** A new random uid for this class. */

@@ -54,11 +54,11 @@ import org.apache.spark.sql.types.StructType;
  * fresh head's classes are {@code LABEL_0..k-1} and a checkpoint's head keeps its names.
  *
  * <p><b>Head pooling</b> ({@code pooling}): {@code pooler} is HF {@code
- * BertForSequenceClassification} (the default when the checkpoint has pooler weights), {@code cls}
- * and {@code mean} feed the [CLS] state or the mean token state to the classifier (mean is the
- * default otherwise, e.g. for the built-in MiniLM, whose pooler was pruned). The choice is saved
- * under the {@code sparkbert} key of config.json; HF {@code from_pretrained} reproduces only {@code
- * pooler}.
+ * BertForSequenceClassification}, the default for a new head on every encoder (a checkpoint without
+ * pooler weights, e.g. the built-in MiniLM, gets a fresh pooler that trains with the head); a
+ * checkpoint's own head keeps the pooling it was trained with. {@code cls} and {@code mean} feed
+ * the [CLS] state or the mean token state to the classifier; they are saved as an HF {@code
+ * BertModel} plus the head in its own file (see {@link io.sparkbert.bert.HfExport}).
  *
  * <p><b>A new head is probed first</b> ({@code linearProbe}, default true): fitted alone by
  * logistic regression on the frozen encoder's features, then everything is fine-tuned (LP-FT, see
@@ -123,9 +123,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 new Param<>(
                         this,
                         "pooling",
-                        "classifier input: auto (pooler when the checkpoint has pooler weights,"
-                                + " else mean), pooler (HF BertForSequenceClassification), cls or"
-                                + " mean (default auto)",
+                        "classifier input: auto (a checkpoint's own head keeps its pooling, a"
+                                + " new head gets pooler), pooler (HF"
+                                + " BertForSequenceClassification), cls or mean (default auto)",
                         ParamValidators.inArray(new String[] {"auto", "pooler", "cls", "mean"}));
         device = SharedParams.device(this);
         maxTrainingRows =
@@ -381,7 +381,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 BertModel base = dir == null ? BertModel.builtIn(dev) : BertModel.load(dir, dev)) {
             ClassifierHead head =
                     "auto".equals(getPooling())
-                            ? ClassifierHead.defaultFor(base.hasPooler())
+                            ? ClassifierHead.defaultFor(base)
                             : ClassifierHead.parse(getPooling());
             int k =
                     Heads.numClasses(

@@ -97,6 +97,82 @@ class CheckpointsTest {
         }
     }
 
+    /** The fixture's tensors with the legacy LayerNorm names of TF-converted checkpoints. */
+    static Map<String, RawSafetensors.Raw> legacyNames(Map<String, RawSafetensors.Raw> t) {
+        Map<String, RawSafetensors.Raw> out = new LinkedHashMap<>();
+        t.forEach(
+                (k, v) ->
+                        out.put(
+                                k.replace("LayerNorm.weight", "LayerNorm.gamma")
+                                        .replace("LayerNorm.bias", "LayerNorm.beta"),
+                                v));
+        return out;
+    }
+
+    @Test
+    void legacyLayerNormNamesLoadWithTheSameLogits() throws IOException {
+        Map<String, RawSafetensors.Raw> legacy = legacyNames(tinyTensors());
+        // 2 + 2 per layer LayerNorms, weight and bias each, all renamed.
+        assertEquals(
+                2 * (1 + 2 * 2),
+                legacy.keySet().stream()
+                        .filter(k -> k.matches(".*LayerNorm\\.(gamma|beta)"))
+                        .count());
+        // The pre-training heads and the position_ids buffer stay ignored next to them.
+        legacy.put(
+                "cls.predictions.bias", new RawSafetensors.Raw("F32", new long[] {2}, new byte[8]));
+        legacy.put(
+                "bert.embeddings.position_ids",
+                new RawSafetensors.Raw("I64", new long[] {1, 2}, new byte[16]));
+        Path dir = checkpoint("legacy", legacy);
+        try (BertModel old = BertModel.load(dir, Device.cpu());
+                BertModel full = BertModel.load(Fixtures.tinyBert(), Device.cpu())) {
+            float[][] a = logits(old);
+            float[][] b = logits(full);
+            for (int i = 0; i < a.length; i++) {
+                assertArrayEquals(b[i], a[i], 1e-6f);
+            }
+            // Saved again under today's names.
+            Path out = tmp.resolve("legacy-saved");
+            old.save(out);
+            assertEquals(
+                    tinyTensors().keySet(),
+                    RawSafetensors.read(out.resolve("model.safetensors")).keySet());
+        }
+    }
+
+    @Test
+    void bothSpellingsOfOneLayerNormTensorAreRefused() throws IOException {
+        Map<String, RawSafetensors.Raw> t = new LinkedHashMap<>(tinyTensors());
+        t.put("bert.embeddings.LayerNorm.gamma", t.get("bert.embeddings.LayerNorm.weight"));
+        String msg = loadFails(checkpoint("both", t)).getMessage();
+        assertTrue(
+                msg.contains("appears twice")
+                        && msg.contains("bert.embeddings.LayerNorm.gamma")
+                        && msg.contains("bert.embeddings.LayerNorm.weight"),
+                msg);
+    }
+
+    @Test
+    void otherModelTypesAreRefusedAtLoad() throws IOException {
+        for (String type : new String[] {"roberta", "distilbert", "xlm-roberta"}) {
+            Path dir = checkpoint(type, tinyTensors());
+            Path config = dir.resolve("config.json");
+            Files.writeString(
+                    config,
+                    Files.readString(config)
+                            .replace(
+                                    "\"model_type\": \"bert\"",
+                                    "\"model_type\": \"" + type + "\""));
+            String msg = loadFails(dir).getMessage();
+            assertTrue(
+                    msg.contains("model_type=" + type)
+                            && msg.contains(config.toString())
+                            && msg.contains("BERT only (model_type \"bert\""),
+                    msg);
+        }
+    }
+
     @Test
     void encoderOnlyCheckpointWithoutPrefixLoadsWithoutHead() throws IOException {
         Map<String, RawSafetensors.Raw> t = new LinkedHashMap<>();

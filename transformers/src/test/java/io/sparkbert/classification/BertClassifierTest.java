@@ -215,7 +215,7 @@ class BertClassifierTest {
         Path info = Path.of(path, "sparkbert.json");
         Files.writeString(
                 info,
-                Files.readString(info).replace("\"formatVersion\":1", "\"formatVersion\":99"),
+                Files.readString(info).replace("\"formatVersion\":2", "\"formatVersion\":99"),
                 StandardCharsets.UTF_8);
         // Hadoop's local file system keeps a checksum beside each file; drop the stale one.
         Files.deleteIfExists(Path.of(path, ".sparkbert.json.crc"));

@@ -13,11 +13,11 @@ import java.util.Locale;
 /**
  * How a sequence classifier turns the encoder's output into logits: the vector fed to the {@code
  * classifier} linear layer comes from the HF pooler ({@link #POOLER}, exactly {@code
- * BertForSequenceClassification}), the [CLS] hidden state ({@link #CLS}) or the mask-weighted mean
- * of the token states ({@link #MEAN}, as sentence-transformers models are trained). Only {@code
- * POOLER} gives the same logits when the saved checkpoint is loaded with HF {@code
- * from_pretrained}; the other two are recorded in config.json under the {@code sparkbert} key and
- * reproduced by this project's loader. Stateless and thread-safe.
+ * BertForSequenceClassification}, the default), the [CLS] hidden state ({@link #CLS}) or the
+ * mask-weighted mean of the token states ({@link #MEAN}, as sentence-transformers models are
+ * trained). Only {@code POOLER} is a {@code BertForSequenceClassification} to HF; the other two are
+ * exported as an HF {@code BertModel} plus the head in its own file ({@link
+ * io.sparkbert.bert.HfExport}). Stateless and thread-safe.
  */
 public enum ClassifierHead {
     /** tanh(dense(h[CLS])) then the classifier: HF {@code BertForSequenceClassification}. */
@@ -53,12 +53,19 @@ public enum ClassifierHead {
     }
 
     /**
-     * The head a checkpoint gets when the user does not choose: {@link #POOLER} when the checkpoint
-     * carries trained pooler weights, else {@link #MEAN} (e.g. the built-in MiniLM, whose pooler
-     * was pruned and would only be random).
+     * The head a checkpoint gets when the user does not choose ({@code pooling=auto}): a
+     * checkpoint's own trained head keeps the pooling it was trained with (recorded under
+     * config.json's {@code sparkbert} key; {@link #POOLER} for a plain HF classifier); a new head
+     * is {@link #POOLER}, HF {@code BertForSequenceClassification}, for every encoder, with a
+     * freshly initialised pooler that then trains where the checkpoint has none (e.g. the built-in
+     * MiniLM), as HF does. Chosen by accuracy against {@link #MEAN} (docs/benchmarks.md) and
+     * because its export means the same to HF without extra code (docs/design.md).
      */
-    public static ClassifierHead defaultFor(boolean checkpointHasPooler) {
-        return checkpointHasPooler ? POOLER : MEAN;
+    public static ClassifierHead defaultFor(BertModel checkpoint) {
+        if (checkpoint.hasClassifier() && checkpoint.config().headPooling() != null) {
+            return parse(checkpoint.config().headPooling());
+        }
+        return POOLER;
     }
 
     /** Whether the pooler weights take part in the logits. */
@@ -136,7 +143,14 @@ public enum ClassifierHead {
                             + " withFreshClassifier(numLabels, seed)");
         }
         if (this == POOLER) {
-            return model.forward(scope, inputIds, tokenTypeIds, attentionMask, training).logits();
+            NDArray logits =
+                    model.forward(scope, inputIds, tokenTypeIds, attentionMask, training).logits();
+            if (logits == null) {
+                throw new IllegalStateException(
+                        "pooling 'pooler' needs pooler weights, which this model does not have:"
+                                + " its head was trained with pooling 'mean' or 'cls'.");
+            }
+            return logits;
         }
         return model.classify(
                 features(model, scope, inputIds, tokenTypeIds, attentionMask, training), training);
