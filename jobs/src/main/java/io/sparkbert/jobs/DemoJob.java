@@ -63,7 +63,10 @@ public final class DemoJob extends SparkJob {
                 JobOption.bool("overwrite", "replace an existing demo output"),
                 JobOption.string("data-dir", "folder with amazon/imdb/yelp.json (optional)"),
                 JobOption.integer("limit", "use only the first N sentences per split (0 = all)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
+                JobOption.string(
+                        "model",
+                        "starting checkpoint: a built-in (default = minilm-l6-v2, bge-small-en-v1.5,"
+                                + " e5-small-v2) or a HF dir"),
                 JobOption.integer("epochs", "passes over the training split"),
                 JobOption.integer("batch-size", "examples per optimizer step"),
                 JobOption.decimal("learning-rate", "peak AdamW learning rate"),

@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.feature.BertEmbeddings;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.TextColumns;
@@ -60,7 +61,12 @@ public final class EmbedJob extends SparkJob {
                 JobOption.string("text-col", "column with the texts"),
                 JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
                 JobOption.string("embedding-col", "output column of the vectors"),
-                JobOption.choice("pooling", "pooling of the last hidden state", "mean", "cls"),
+                JobOption.choice(
+                        "pooling",
+                        "pooling of the last hidden state (auto: the built-in's own)",
+                        "auto",
+                        "mean",
+                        "cls"),
                 JobOption.bool("normalize", "L2-normalise the vectors"),
                 JobOption.integer("batch-size", "texts per forward pass"),
                 JobOption.integer("window-size", "rows length-sorted together before batching"),
@@ -190,7 +196,7 @@ public final class EmbedJob extends SparkJob {
 
     /** A train job's dir gives its {@code hf/} checkpoint; anything else is used as it is. */
     private static String encoderLocation(Configuration conf, String model) {
-        if (!model.equals("default") && ModelDir.isModelDir(conf, model)) {
+        if (BuiltInModel.find(model).isEmpty() && ModelDir.isModelDir(conf, model)) {
             return new Path(model, "hf").toString();
         }
         return model;

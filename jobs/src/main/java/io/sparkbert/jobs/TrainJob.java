@@ -56,7 +56,10 @@ public final class TrainJob extends SparkJob {
                 JobOption.string("input", "labelled training data (file or directory)"),
                 JobOption.choice("input-format", "format of --input", Inputs.FORMAT_CHOICES),
                 JobOption.string("output", "model directory to create (must not exist)"),
-                JobOption.string("model", "starting checkpoint: 'default' (MiniLM) or a HF dir"),
+                JobOption.string(
+                        "model",
+                        "starting checkpoint: a built-in (default = minilm-l6-v2, bge-small-en-v1.5,"
+                                + " e5-small-v2) or a HF dir"),
                 JobOption.string("text-col", "column with the texts"),
                 JobOption.string("pair-col", "column with the second texts of pairs (optional)"),
                 JobOption.string("label-col", "column with class indices or class names"),

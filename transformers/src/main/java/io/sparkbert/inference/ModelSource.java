@@ -1,5 +1,6 @@
 package io.sparkbert.inference;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.persistence.ModelLocation;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -96,6 +97,11 @@ public final class ModelSource implements Serializable {
         return location != null && location.equals(ModelLocation.DEFAULT);
     }
 
+    /** The built-in encoder this source names ({@code default} or an id), or null. */
+    public BuiltInModel builtIn() {
+        return location == null ? null : BuiltInModel.find(location).orElse(null);
+    }
+
     /** The shipped bytes (reads the broadcast); only for sources made from bytes. */
     ModelBytes bytes() {
         if (localBytes != null) {
@@ -113,7 +119,7 @@ public final class ModelSource implements Serializable {
      * configuration of this JVM's classpath.
      */
     Path localDirectory() {
-        if (location == null || isDefault()) {
+        if (location == null || builtIn() != null) {
             throw new IllegalStateException("model source " + key() + " has no directory");
         }
         return ModelLocation.of(location).toLocalDirectory(new Configuration());

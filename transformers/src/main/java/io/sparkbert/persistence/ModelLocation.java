@@ -1,5 +1,6 @@
 package io.sparkbert.persistence;
 
+import io.sparkbert.bert.BuiltInModel;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -23,10 +24,11 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 
 /**
- * The value of a stage's {@code model} param: {@code "default"} (the built-in model), a local path
- * ({@code /models/bert}, {@code file:/models/bert}) or any Hadoop FileSystem URI ({@code
- * hdfs://nn/models/bert}, {@code s3a://...}). Remote directories are copied once per JVM host into
- * {@code java.io.tmpdir/sparkbert-models/<hash of the URI>} and reused afterwards.
+ * The value of a stage's {@code model} param: the name of a built-in encoder ({@code "default"},
+ * {@code "bge-small-en-v1.5"}, ...; see {@link BuiltInModel}), a local path ({@code /models/bert},
+ * {@code file:/models/bert}) or any Hadoop FileSystem URI ({@code hdfs://nn/models/bert}, {@code
+ * s3a://...}). Remote directories are copied once per JVM host into {@code
+ * java.io.tmpdir/sparkbert-models/<hash of the URI>} and reused afterwards.
  *
  * <p>Immutable, serializable and thread-safe; concurrent copies of the same URI (threads or JVMs on
  * one host) each write a private folder and the first atomic rename wins.
@@ -56,7 +58,11 @@ public final class ModelLocation implements Serializable {
                     "Model location is empty: use \"default\" for the built-in model, a local"
                             + " directory or a Hadoop URI such as hdfs://host/path/model.");
         }
-        String v = model.trim();
+        String trimmed = model.trim();
+        // A built-in's name (bge-small-en-v1.5, ...) is kept in its canonical spelling.
+        BuiltInModel named =
+                trimmed.equalsIgnoreCase(DEFAULT) ? null : BuiltInModel.find(trimmed).orElse(null);
+        String v = named != null ? named.id() : trimmed;
         if (!v.equalsIgnoreCase(DEFAULT) && hasScheme(v)) {
             try {
                 new URI(v);
@@ -73,9 +79,17 @@ public final class ModelLocation implements Serializable {
         return DEFAULT.equals(value);
     }
 
+    /**
+     * The built-in encoder this location names ({@code default} or a {@link BuiltInModel} id), or
+     * null for a directory location.
+     */
+    public BuiltInModel builtIn() {
+        return BuiltInModel.find(value).orElse(null);
+    }
+
     /** Whether the directory is on this machine's file system (no copy needed). */
     public boolean isLocal() {
-        if (isDefault()) {
+        if (builtIn() != null) {
             return false;
         }
         if (!hasScheme(value)) {
@@ -121,9 +135,9 @@ public final class ModelLocation implements Serializable {
      * @throws IllegalStateException for {@code default}, which has no directory
      */
     public Path toLocalDirectory(Configuration hadoopConf) {
-        if (isDefault()) {
+        if (builtIn() != null) {
             throw new IllegalStateException(
-                    "The built-in model has no directory; check isDefault() first");
+                    "The built-in model " + value + " has no directory; check builtIn() first");
         }
         if (isLocal()) {
             return localPath();
