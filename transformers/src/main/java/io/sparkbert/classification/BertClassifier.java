@@ -66,10 +66,11 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p><b>Head pooling</b> ({@code pooling}): {@code pooler} is HF {@code
  * BertForSequenceClassification} (the default when the checkpoint has pooler weights), {@code cls}
- * and {@code mean} feed the [CLS] state or the mean token state to the classifier (mean is the
- * default otherwise, e.g. for the built-in MiniLM, whose pooler was pruned). The choice is saved
- * under the {@code sparkbert} key of config.json; HF {@code from_pretrained} reproduces only {@code
- * pooler}.
+ * and {@code mean} feed the [CLS] state or the mean token state to the classifier (for a built-in
+ * encoder, none of which keeps its pooler, the default is the pooling it was trained with: cls for
+ * bge-small-en-v1.5, mean for MiniLM and e5; mean for other checkpoints without a pooler). The
+ * choice is saved under the {@code sparkbert} key of config.json; HF {@code from_pretrained}
+ * reproduces only {@code pooler}.
  *
  * <p><b>A new head is probed first</b> ({@code linearProbe}, default true): fitted alone by
  * logistic regression on the frozen encoder's features, then everything is fine-tuned (LP-FT, see
@@ -158,8 +159,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 new Param<>(
                         this,
                         "pooling",
-                        "classifier input: auto (pooler when the checkpoint has pooler weights,"
-                                + " else mean), pooler (HF BertForSequenceClassification), cls or"
+                        "classifier input: auto (a built-in's own pooling, cls for"
+                                + " bge-small-en-v1.5; else pooler when the checkpoint has pooler"
+                                + " weights, else mean), pooler (HF BertForSequenceClassification), cls or"
                                 + " mean (default auto)",
                         ParamValidators.inArray(new String[] {"auto", "pooler", "cls", "mean"}));
         epochs =
