@@ -7,7 +7,9 @@
 # real `embed` job through scripts/sparkbert (spark-submit, local[2], Parquet out) and `ort-job`,
 # the same work in one plain JVM with ONNX Runtime (raw float32 out). --window applies to every leg,
 # the two jobs included (default: the stages' default window).
-# Usage: scripts/bench-inference.sh [--rows N] [--padded-rows N] [--unsorted-rows N] [--batch N] [--max-tokens N]
+# --model NAME picks the built-in for the in-JVM legs (engine, spark*, ort: the same ONNX file);
+# the two job legs always use the default model.
+# Usage: scripts/bench-inference.sh [--model default|bge-small-en-v1.5|e5-small-v2] [--rows N] [--padded-rows N] [--unsorted-rows N] [--batch N] [--max-tokens N]
 #                                   [--window N] [--only engine,spark,spark-unsorted,spark-pad128,ort,embed-job,ort-job]
 # Env: MVN_OPTS_EXTRA (e.g. "-o" to stay offline). Never gates CI.
 set -euo pipefail

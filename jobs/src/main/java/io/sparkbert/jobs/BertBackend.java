@@ -51,7 +51,7 @@ public final class BertBackend implements ModelBackend {
     @Override
     public Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf) {
         ModelLocation location = ModelLocation.of(model);
-        if (location.isDefault()) {
+        if (location.builtIn() != null) {
             return Optional.empty();
         }
         Path dir;

@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.feature.BertEmbeddings;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.TextColumns;
@@ -65,7 +66,11 @@ public final class EmbedJob extends SparkJob {
                                 "pair-col", "column with the second texts of pairs (optional)"),
                         JobOption.string("embedding-col", "output column of the vectors"),
                         JobOption.choice(
-                                "pooling", "pooling of the last hidden state", "mean", "cls"),
+                                "pooling",
+                                "pooling of the last hidden state (auto: the built-in's own)",
+                                "auto",
+                                "mean",
+                                "cls"),
                         JobOption.bool("normalize", "L2-normalise the vectors"),
                         JobOption.integer("batch-size", "texts per forward pass"),
                         JobOption.integer(
@@ -230,7 +235,7 @@ public final class EmbedJob extends SparkJob {
 
     /** A train job's dir gives its {@code hf/} checkpoint; anything else is used as it is. */
     private static String encoderLocation(Configuration conf, String model) {
-        if (!model.equals("default") && ModelDir.isModelDir(conf, model)) {
+        if (BuiltInModel.find(model).isEmpty() && ModelDir.isModelDir(conf, model)) {
             return new Path(model, "hf").toString();
         }
         return model;

@@ -1,5 +1,6 @@
 package io.sparkbert.jobs;
 
+import io.sparkbert.bert.BuiltInModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -113,7 +114,7 @@ final class Files2 {
         String outPath = qualified.toUri().getPath();
         String outPrefix = outPath.endsWith("/") ? outPath : outPath + "/";
         for (String p : protectedPaths) {
-            if (p == null || p.isEmpty() || p.equals("default")) {
+            if (p == null || p.isEmpty() || BuiltInModel.find(p).isPresent()) {
                 continue;
             }
             Path other = new Path(p);

@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
@@ -145,9 +146,9 @@ public final class TokenizeCommand {
     }
 
     private static HfTokenizer open(String model, TokenizerOptions options) {
-        return "default".equalsIgnoreCase(model)
-                ? HfTokenizer.builtIn(options)
-                : HfTokenizer.fromDirectory(Paths.get(model), options);
+        return BuiltInModel.find(model)
+                .map(m -> HfTokenizer.builtIn(m, options))
+                .orElseGet(() -> HfTokenizer.fromDirectory(Paths.get(model), options));
     }
 
     private static String value(String[] args, int i, String option) {

@@ -183,15 +183,28 @@ public final class BertModel implements AutoCloseable {
     }
 
     /**
-     * The built-in all-MiniLM-L6-v2 encoder (no pooler, no head), read from the ONNX file in the
-     * langchain4j jar. The parsed weights are cached per JVM, so later calls only copy them to the
-     * device.
+     * The default built-in encoder ({@link BuiltInModel#defaultModel()}, all-MiniLM-L6-v2; no
+     * pooler, no head), read from the ONNX file in the langchain4j jar. The parsed weights are
+     * cached per JVM, so later calls only copy them to the device.
      *
      * @param device where the parameters live
      * @return the model
      */
     public static BertModel builtIn(Device device) {
-        return OnnxWeights.builtInModel(device);
+        return builtIn(BuiltInModel.defaultModel(), device);
+    }
+
+    /**
+     * A built-in encoder (no pooler, no head) read from the ONNX file in its jar, architecture
+     * derived from the graph. Parsed weights are cached per JVM.
+     *
+     * @param which the encoder
+     * @param device where the parameters live
+     * @throws IllegalStateException naming the Maven coordinate when its jar is not on the
+     *     classpath
+     */
+    public static BertModel builtIn(BuiltInModel which, Device device) {
+        return OnnxWeights.builtInModel(which, device);
     }
 
     /**

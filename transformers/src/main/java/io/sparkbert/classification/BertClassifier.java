@@ -4,6 +4,7 @@ import ai.djl.Device;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
@@ -115,7 +116,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 new Param<>(
                         this,
                         "model",
-                        "\"default\" for the built-in all-MiniLM-L6-v2, or the URI of an HF"
+                        "a built-in encoder (\"default\" = minilm-l6-v2, \"bge-small-en-v1.5\","
+                                + " \"e5-small-v2\"), or the URI of an HF"
                                 + " checkpoint directory (config.json, model.safetensors,"
                                 + " tokenizer.json or vocab.txt) (default \"default\")",
                         SharedParams.nonBlank());
@@ -369,16 +371,20 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
         Device dev = Devices.resolve($(device));
         ModelLocation location = ModelLocation.of(getModel());
+        BuiltInModel builtIn = location.builtIn();
         Path dir =
-                location.isDefault()
+                builtIn != null
                         ? null
                         : location.toLocalDirectory(
                                 dataset.sparkSession().sparkContext().hadoopConfiguration());
         try (HfTokenizer tokenizer =
                         dir == null
-                                ? HfTokenizer.builtIn(TokenizerOptions.defaults())
+                                ? HfTokenizer.builtIn(builtIn, TokenizerOptions.defaults())
                                 : HfTokenizer.fromDirectory(dir, TokenizerOptions.defaults());
-                BertModel base = dir == null ? BertModel.builtIn(dev) : BertModel.load(dir, dev)) {
+                BertModel base =
+                        dir == null ? BertModel.builtIn(builtIn, dev) : BertModel.load(dir, dev)) {
+            // auto: a checkpoint's own head keeps its pooling; a new head gets HF's pooler path on
+            // every encoder, built-ins included (their embedding pooling is for BertEmbeddings).
             ClassifierHead head =
                     "auto".equals(getPooling())
                             ? ClassifierHead.defaultFor(base)

@@ -1,11 +1,13 @@
 package io.sparkbert.feature;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.inference.ModelSource;
 import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.ModelLocation;
 import java.util.Locale;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
@@ -30,12 +32,13 @@ import org.apache.spark.sql.types.StructType;
  * inputCol} (and {@code pairCol} for sentence pairs).
  *
  * <p>Params (besides those of the shared base: {@code inputCol}, {@code pairCol}, {@code model},
- * {@code maxLength}, {@code handleInvalid}): {@code pooling} (cls or mean, default mean), {@code
- * normalize} (L2, default false), {@code batchSize} (rows per forward pass, default 32), {@code
- * maxTokens} (padded tokens per forward pass, 0 = no budget, default 0), {@code windowSize} (rows
- * length-sorted together, default 8192), {@code overflow} (truncate or window, default truncate),
- * {@code stride} (tokens shared by consecutive windows, default 32), {@code device} (auto, cpu or
- * gpu, default auto), {@code outputCol} (default "embedding").
+ * {@code maxLength}, {@code handleInvalid}): {@code pooling} (auto, cls or mean, default auto: the
+ * pooling a built-in encoder was trained with, mean for a directory), {@code normalize} (L2,
+ * default false), {@code batchSize} (rows per forward pass, default 32), {@code maxTokens} (padded
+ * tokens per forward pass, 0 = no budget, default 0), {@code windowSize} (rows length-sorted
+ * together, default 8192), {@code overflow} (truncate or window, default truncate), {@code stride}
+ * (tokens shared by consecutive windows, default 32), {@code device} (auto, cpu or gpu, default
+ * auto), {@code outputCol} (default "embedding").
  *
  * <p>Rows keep their order and count. {@code handleInvalid}: {@code error} fails on a null or blank
  * text naming the column; {@code keep} outputs null for it; {@code skip} drops such rows before
@@ -71,8 +74,10 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                 new Param<>(
                         this,
                         "pooling",
-                        "how token vectors become one vector: cls or mean (default mean)",
-                        ParamValidators.inArray(new String[] {"cls", "mean"}));
+                        "how token vectors become one vector: auto (a built-in's own pooling: cls"
+                                + " for bge-small-en-v1.5, mean for the others and for"
+                                + " directories), cls or mean (default auto)",
+                        ParamValidators.inArray(new String[] {"auto", "cls", "mean"}));
         normalize = new BooleanParam(this, "normalize", "L2-normalise the vectors (default false)");
         batchSize =
                 new IntParam(
@@ -115,7 +120,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                         "outputCol",
                         "output column of embedding vectors (default \"embedding\")",
                         Validators.notBlank());
-        setDefault(pooling, "mean");
+        setDefault(pooling, "auto");
         setDefault(normalize, false);
         setDefault(batchSize, 32);
         setDefault(maxTokens, 0);
@@ -305,6 +310,15 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
         return schema.add(outputField());
     }
 
+    /** The pooling to apply: {@code auto} resolves to a built-in's recorded pooling, else mean. */
+    Pooling effectivePooling() {
+        if (!"auto".equals(getPooling())) {
+            return Pooling.parse(getPooling());
+        }
+        BuiltInModel builtIn = ModelLocation.of(getModel()).builtIn();
+        return builtIn != null ? builtIn.pooling() : Pooling.MEAN;
+    }
+
     private StructField outputField() {
         return new StructField(getOutputCol(), SQLDataTypes.VectorType(), true, Metadata.empty());
     }
@@ -322,7 +336,7 @@ public class BertEmbeddings extends BertStageParams implements DefaultParamsWrit
                 new ScoringSpec(ModelSource.location(getModel()), ScoringSpec.Output.EMBEDDING)
                         .columns(stageName(), getInputCol(), hasPair() ? getPairCol() : null)
                         .device(getDevice())
-                        .pooling(Pooling.parse(getPooling()), getNormalize())
+                        .pooling(effectivePooling(), getNormalize())
                         .maxLength(getMaxLength())
                         .batchSize(getBatchSize())
                         .maxTokens(getMaxTokens())

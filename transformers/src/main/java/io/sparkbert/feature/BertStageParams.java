@@ -58,8 +58,10 @@ abstract class BertStageParams extends Transformer {
                 new Param<>(
                         this,
                         "model",
-                        "\"default\" for the built-in all-MiniLM-L6-v2 (bert-base-uncased"
-                                + " vocabulary), or the URI of a model directory holding"
+                        "a built-in encoder: \"default\" (= minilm-l6-v2, all-MiniLM-L6-v2),"
+                                + " \"bge-small-en-v1.5\" or \"e5-small-v2\" (bert-base-uncased"
+                                + " vocabulary; the last two need their jar, see README), or the"
+                                + " URI of a model directory holding"
                                 + " tokenizer.json or vocab.txt (local path, file:, hdfs://,"
                                 + " ...) (default \"default\")",
                         Validators.notBlank());

@@ -50,9 +50,9 @@ public final class LoadedModel implements AutoCloseable {
         BertModel model = null;
         HfTokenizer tokenizer = null;
         try {
-            if (source.isDefault()) {
-                model = BertModel.builtIn(device);
-                tokenizer = HfTokenizer.builtIn(defaults);
+            if (source.builtIn() != null) {
+                model = BertModel.builtIn(source.builtIn(), device);
+                tokenizer = HfTokenizer.builtIn(source.builtIn(), defaults);
             } else if (source.locationOrNull() != null) {
                 Path dir = source.localDirectory();
                 model = BertModel.load(dir, device);

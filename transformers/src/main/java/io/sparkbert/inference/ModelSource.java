@@ -1,5 +1,6 @@
 package io.sparkbert.inference;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.persistence.ModelLocation;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -45,6 +46,7 @@ public final class ModelSource implements Serializable {
      * @param location {@code default}, a local directory, or a Hadoop URI (hdfs://, s3a://, file:/,
      *     ...) of a directory with config.json, model.safetensors and tokenizer.json or vocab.txt
      * @throws IllegalArgumentException when the location is null or blank
+     * @throws IllegalStateException when it names a built-in whose jar is not on the classpath
      */
     public static ModelSource location(String location) {
         if (location == null || location.isBlank()) {
@@ -52,7 +54,12 @@ public final class ModelSource implements Serializable {
                     "The model location is empty: set the model param to \"default\" (the built-in"
                             + " all-MiniLM-L6-v2) or to the URI of a HuggingFace model directory.");
         }
-        return new ModelSource(ModelLocation.of(location).value(), null, null, null);
+        ModelLocation parsed = ModelLocation.of(location);
+        if (parsed.builtIn() != null) {
+            // On the driver, before any task: a missing jar is named now, not by a failed task.
+            parsed.builtIn().requirePresent();
+        }
+        return new ModelSource(parsed.value(), null, null, null);
     }
 
     /**
@@ -108,6 +115,11 @@ public final class ModelSource implements Serializable {
         return location != null && location.equals(ModelLocation.DEFAULT);
     }
 
+    /** The built-in encoder this source names ({@code default} or an id), or null. */
+    public BuiltInModel builtIn() {
+        return location == null ? null : BuiltInModel.find(location).orElse(null);
+    }
+
     /** The shipped bytes (reads the broadcast); only for sources made from bytes. */
     ModelBytes bytes() {
         if (localBytes != null) {
@@ -125,7 +137,7 @@ public final class ModelSource implements Serializable {
      * configuration of this JVM's classpath.
      */
     Path localDirectory() {
-        if (location == null || isDefault()) {
+        if (location == null || builtIn() != null) {
             throw new IllegalStateException("model source " + key() + " has no directory");
         }
         return ModelLocation.of(location).toLocalDirectory(new Configuration());

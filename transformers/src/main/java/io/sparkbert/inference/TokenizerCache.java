@@ -36,8 +36,8 @@ public final class TokenizerCache {
 
     private static HfTokenizer load(Key key) {
         HfTokenizer tokenizer =
-                key.location.isDefault()
-                        ? HfTokenizer.builtIn(key.options)
+                key.location.builtIn() != null
+                        ? HfTokenizer.builtIn(key.location.builtIn(), key.options)
                         : HfTokenizer.fromDirectory(
                                 key.location.toLocalDirectory(new Configuration()), key.options);
         LOADS.incrementAndGet();

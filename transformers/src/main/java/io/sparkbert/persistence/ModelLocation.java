@@ -1,5 +1,6 @@
 package io.sparkbert.persistence;
 
+import io.sparkbert.bert.BuiltInModel;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -23,16 +24,16 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 
 /**
- * The value of a stage's {@code model} param: {@code "default"} (the built-in model), a local path
- * ({@code /models/bert}, {@code file:/models/bert}) or any Hadoop FileSystem URI ({@code
- * hdfs://nn/models/bert}, {@code s3a://...}). Remote directories are copied into {@code
- * java.io.tmpdir/sparkbert-models/<hash of the URI>-<hash of its listing>}, where the listing is
- * every file's relative path, length and modification time ({@link #fingerprint}): a model
- * retrained in place at the same URI has another listing and so is copied afresh, while an
- * unchanged one is reused. A copy is written into a private temp folder and renamed into place in
- * one step, so a reader never sees half a model; copies of the same URI that went stale are deleted
- * once they are {@link #STALE_GRACE_MILLIS} old (a JVM that started loading one just before the
- * change still finds its files).
+ * The value of a stage's {@code model} param: the name of a built-in encoder ({@code "default"},
+ * {@code "bge-small-en-v1.5"}, ...; see {@link BuiltInModel}), a local path ({@code /models/bert},
+ * {@code file:/models/bert}) or any Hadoop FileSystem URI ({@code hdfs://nn/models/bert}, {@code
+ * s3a://...}). Remote directories are copied into {@code java.io.tmpdir/sparkbert-models/<hash of
+ * the URI>-<hash of its listing>}, where the listing is every file's relative path, length and
+ * modification time ({@link #fingerprint}): a model retrained in place at the same URI has another
+ * listing and so is copied afresh, while an unchanged one is reused. A copy is written into a
+ * private temp folder and renamed into place in one step, so a reader never sees half a model;
+ * copies of the same URI that went stale are deleted once they are {@link #STALE_GRACE_MILLIS} old
+ * (a JVM that started loading one just before the change still finds its files).
  *
  * <p>Immutable, serializable and thread-safe; concurrent copies of the same URI (threads or JVMs on
  * one host) each write a private folder and the first atomic rename wins.
@@ -68,7 +69,11 @@ public final class ModelLocation implements Serializable {
                     "Model location is empty: use \"default\" for the built-in model, a local"
                             + " directory or a Hadoop URI such as hdfs://host/path/model.");
         }
-        String v = model.trim();
+        String trimmed = model.trim();
+        // A built-in's name (bge-small-en-v1.5, ...) is kept in its canonical spelling.
+        BuiltInModel named =
+                trimmed.equalsIgnoreCase(DEFAULT) ? null : BuiltInModel.find(trimmed).orElse(null);
+        String v = named != null ? named.id() : trimmed;
         if (!v.equalsIgnoreCase(DEFAULT) && hasScheme(v)) {
             try {
                 new URI(v);
@@ -85,9 +90,17 @@ public final class ModelLocation implements Serializable {
         return DEFAULT.equals(value);
     }
 
+    /**
+     * The built-in encoder this location names ({@code default} or a {@link BuiltInModel} id), or
+     * null for a directory location.
+     */
+    public BuiltInModel builtIn() {
+        return BuiltInModel.find(value).orElse(null);
+    }
+
     /** Whether the directory is on this machine's file system (no copy needed). */
     public boolean isLocal() {
-        if (isDefault()) {
+        if (builtIn() != null) {
             return false;
         }
         if (!hasScheme(value)) {
@@ -133,9 +146,9 @@ public final class ModelLocation implements Serializable {
      * @throws IllegalStateException for {@code default}, which has no directory
      */
     public Path toLocalDirectory(Configuration hadoopConf) {
-        if (isDefault()) {
+        if (builtIn() != null) {
             throw new IllegalStateException(
-                    "The built-in model has no directory; check isDefault() first");
+                    "The built-in model " + value + " has no directory; check builtIn() first");
         }
         if (isLocal()) {
             return localPath();

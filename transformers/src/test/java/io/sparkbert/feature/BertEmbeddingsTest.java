@@ -122,7 +122,14 @@ class BertEmbeddingsTest {
         BertEmbeddings e = new BertEmbeddings();
         assertTrue(e.uid().startsWith("bertEmbeddings_"), e.uid());
         assertEquals("default", e.getModel());
-        assertEquals("mean", e.getPooling());
+        assertEquals("auto", e.getPooling());
+        // auto is the built-in's recorded pooling, mean for a directory.
+        assertEquals(Pooling.MEAN, e.effectivePooling());
+        assertEquals(Pooling.CLS, e.setModel("bge-small-en-v1.5").effectivePooling());
+        assertEquals(Pooling.MEAN, e.setModel("e5-small-v2").effectivePooling());
+        assertEquals(Pooling.MEAN, e.setModel("/models/some-bert").effectivePooling());
+        assertEquals(Pooling.CLS, e.setPooling("cls").setModel("default").effectivePooling());
+        e.setPooling("auto");
         assertEquals(false, e.getNormalize());
         assertEquals(32, e.getBatchSize());
         assertEquals(8192, e.getWindowSize());

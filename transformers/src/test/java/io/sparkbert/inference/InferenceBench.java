@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
@@ -55,13 +56,17 @@ import org.apache.spark.sql.types.StructType;
  *
  * Also reports the model load time (cold: first in the JVM; warm: again after the cache is cleared)
  * and the memory of one model copy (parameter bytes and the process RSS growth). Options: {@code
- * --rows N --padded-rows N --batch N --max-tokens N --window N --only a,b}. Not thread-safe; a
- * command-line program. {@code --write-input FILE} only writes the {@code --rows} rows as JSON
- * lines (the input of the {@code embed} job that scripts/bench-inference.sh times) and exits;
- * {@code --ort-job-input IN --ort-job-output OUT} does that job's work with ONNX Runtime ({@link
- * #ortJob}) and exits.
+ * --model NAME} (a built-in: default, bge-small-en-v1.5, e5-small-v2; its own pooling in every leg,
+ * ONNX Runtime on the same ONNX file), {@code --rows N --padded-rows N --batch N --max-tokens N
+ * --window N --only a,b}. Not thread-safe; a command-line program. {@code --write-input FILE} only
+ * writes the {@code --rows} rows as JSON lines (the input of the {@code embed} job that
+ * scripts/bench-inference.sh times) and exits; {@code --ort-job-input IN --ort-job-output OUT} does
+ * that job's work with ONNX Runtime ({@link #ortJob}) and exits.
  */
 public final class InferenceBench {
+    /** The built-in under test ({@code --model NAME}, default {@code default}). */
+    private static BuiltInModel model = BuiltInModel.defaultModel();
+
     private InferenceBench() {}
 
     /** Runs the benchmark; see the class comment. */
@@ -70,6 +75,16 @@ public final class InferenceBench {
         for (int i = 0; i + 1 < args.length; i += 2) {
             opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
         }
+        String modelName = opt.getOrDefault("model", BuiltInModel.DEFAULT_ALIAS);
+        model =
+                BuiltInModel.find(modelName)
+                        .orElseThrow(
+                                () ->
+                                        new IllegalArgumentException(
+                                                "--model "
+                                                        + modelName
+                                                        + ": not a built-in; one of "
+                                                        + BuiltInModel.names()));
         int rows = Integer.parseInt(opt.getOrDefault("rows", "30000"));
         int paddedRows = Integer.parseInt(opt.getOrDefault("padded-rows", "3000"));
         int unsortedRows = Integer.parseInt(opt.getOrDefault("unsorted-rows", "30000"));
@@ -111,7 +126,11 @@ public final class InferenceBench {
         Map<String, String> results = new LinkedHashMap<>();
         System.out.printf(
                 Locale.ROOT,
-                "rows=%d padded-rows=%d batch=%d max-tokens=%d window=%d workers=%d cores=%d%n",
+                "model=%s (%d layers, %s pooling) rows=%d padded-rows=%d batch=%d max-tokens=%d"
+                        + " window=%d workers=%d cores=%d%n",
+                model.id(),
+                model.layers(),
+                model.pooling(),
                 rows,
                 paddedRows,
                 batch,
@@ -122,7 +141,7 @@ public final class InferenceBench {
 
         // Model load time and memory of one copy.
         long rssBefore = rssBytes();
-        ModelSource source = ModelSource.location("default");
+        ModelSource source = ModelSource.location(model.id());
         LoadedModel cold = ModelCache.get(source, "cpu");
         long rssAfter = rssBytes();
         results.put(
@@ -150,7 +169,7 @@ public final class InferenceBench {
                 new ScoringSpec(source, ScoringSpec.Output.EMBEDDING)
                         .columns("bench", "text", null)
                         .device("cpu")
-                        .pooling(Pooling.MEAN, false)
+                        .pooling(model.pooling(), false)
                         .maxLength(128)
                         .batchSize(batch)
                         .maxTokens(maxTokens)
@@ -180,6 +199,7 @@ public final class InferenceBench {
                 df.count();
                 BertEmbeddings stage =
                         new BertEmbeddings()
+                                .setModel(model.id())
                                 .setInputCol("text")
                                 .setMaxLength(128)
                                 .setBatchSize(batch)
@@ -417,13 +437,14 @@ public final class InferenceBench {
             float[][] sink)
             throws Exception {
         byte[] onnx;
-        try (InputStream in = InferenceBench.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+        try (InputStream in = InferenceBench.class.getResourceAsStream(model.onnxResource())) {
             onnx = in.readAllBytes();
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
                 HfTokenizer tok =
-                        HfTokenizer.builtIn(TokenizerOptions.defaults().withMaxLength(128))) {
+                        HfTokenizer.builtIn(
+                                model, TokenizerOptions.defaults().withMaxLength(128))) {
             so.setIntraOpNumThreads(1);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             try (OrtSession session = env.createSession(onnx, so)) {
@@ -525,6 +546,11 @@ public final class InferenceBench {
                     int dim = h.length / (b.length * seq);
                     for (int r = 0; r < b.length; r++) {
                         float[] v = new float[dim];
+                        if (model.pooling() == Pooling.CLS) {
+                            System.arraycopy(h, r * seq * dim, v, 0, dim);
+                            out[b[r]] = v;
+                            continue;
+                        }
                         for (int t = 0; t < lengths[b[r]]; t++) {
                             for (int d = 0; d < dim; d++) {
                                 v[d] += h[(r * seq + t) * dim + d];

@@ -2,6 +2,7 @@ package io.sparkbert.udfs;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
@@ -84,8 +85,9 @@ import scala.collection.Seq;
  * #CONF_WINDOW_SIZE} (1..1048576, default 8192), {@value #CONF_MAX_LENGTH} (2..512, default 512)
  * and {@value #CONF_DEVICE} (default auto). A bad value fails {@code register} naming the key.
  *
- * <p>The {@code model} is {@code default} (the built-in all-MiniLM-L6-v2 encoder, embeddings only),
- * an HF checkpoint directory, or a directory written by the {@code train} job or by saving a {@code
+ * <p>The {@code model} is a built-in encoder ({@code default} = all-MiniLM-L6-v2, {@code
+ * bge-small-en-v1.5}, {@code e5-small-v2}; embeddings only, pooled as each was trained), an HF
+ * checkpoint directory, or a directory written by the {@code train} job or by saving a {@code
  * BertClassificationModel} (its {@code hf/} sub-directory is used), as a local path or any Hadoop
  * FileSystem URI.
  */
@@ -161,7 +163,7 @@ public final class SparkBertFunctions {
         ScoringSpec embedSpec =
                 new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.EMBEDDING)
                         .columns("bert_embed", "text", null)
-                        .pooling(Pooling.MEAN, true)
+                        .pooling(embedPooling(location), true)
                         .maxLength(maxLength)
                         .batchSize(batchSize)
                         .windowSize(windowSize)
@@ -377,8 +379,8 @@ public final class SparkBertFunctions {
                             + " model directory.");
         }
         ModelLocation location = ModelLocation.of(model);
-        if (location.isDefault()) {
-            return ModelLocation.DEFAULT;
+        if (location.builtIn() != null) {
+            return location.value();
         }
         Path dir = location.toLocalDirectory(spark.sparkContext().hadoopConfiguration());
         if (Files.isRegularFile(dir.resolve("config.json"))) {
@@ -392,6 +394,12 @@ public final class SparkBertFunctions {
                         + model
                         + " holds neither config.json nor hf/config.json; give an HF checkpoint"
                         + " directory or a directory written by the train job.");
+    }
+
+    /** A built-in's recorded pooling (bge: CLS), mean for a directory. */
+    private static Pooling embedPooling(String location) {
+        BuiltInModel builtIn = ModelLocation.of(location).builtIn();
+        return builtIn != null ? builtIn.pooling() : Pooling.MEAN;
     }
 
     private static double[] toDoubles(float[] v) {
@@ -421,7 +429,7 @@ public final class SparkBertFunctions {
         }
 
         static ModelInfo read(SparkSession spark, String location) {
-            if (ModelLocation.DEFAULT.equals(location)) {
+            if (ModelLocation.of(location).builtIn() != null) {
                 return new ModelInfo(null, null);
             }
             Path dir =
