@@ -17,14 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,6 +46,8 @@ class FaultToleranceIT {
     private static Path jar;
     private static Path input;
     private static Map<String, double[]> baseline;
+    // How long a kill test waits for the moment it kills at.
+    private static final Duration WAIT = Duration.ofMinutes(3);
 
     @BeforeAll
     static void startCluster() throws IOException {
@@ -70,7 +69,7 @@ class FaultToleranceIT {
         Path out = tmp.resolve("baseline");
         SparkSubmitRunner.Result r = score(out, "overwrite", 2).await(TIMEOUT);
         assertEquals(0, r.exitCode(), r.stderrTail(40));
-        baseline = rows(out);
+        baseline = ScoredRows.read(out);
         assertEquals(FILES * ROWS_PER_FILE, baseline.size());
     }
 
@@ -116,50 +115,6 @@ class FaultToleranceIT {
                         "--batch-size", "16"));
     }
 
-    /** id -> [prediction, p0, p1] of a scored output (any layout), failing on a duplicate id. */
-    private static Map<String, double[]> rows(Path out) {
-        SparkSession spark = SparkTestSession.get();
-        Map<String, double[]> m = new HashMap<>();
-        for (Row r :
-                spark.read()
-                        .parquet(out.toString())
-                        .select("id", "prediction", "probability")
-                        .collectAsList()) {
-            List<Double> p = r.getList(2);
-            double[] v = {r.getDouble(1), p.get(0), p.get(1)};
-            assertTrue(m.put(r.getString(0), v) == null, "id " + r.getString(0) + " twice");
-        }
-        return m;
-    }
-
-    private static void assertSameAsBaseline(Path out) {
-        Map<String, double[]> got = rows(out);
-        assertEquals(baseline.keySet(), got.keySet(), "every input id exactly once");
-        for (var e : baseline.entrySet()) {
-            double[] b = e.getValue();
-            double[] g = got.get(e.getKey());
-            assertEquals(b[0], g[0], e.getKey());
-            assertEquals(b[1], g[1], 1e-6, e.getKey());
-            assertEquals(b[2], g[2], 1e-6, e.getKey());
-        }
-    }
-
-    private static void waitFor(String what, BooleanSupplier done, SparkSubmitRunner.Running r) {
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (!done.getAsBoolean()) {
-            assertTrue(
-                    r.process().isAlive(),
-                    "the run ended before " + what + ":\n" + r.outputSoFar());
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-    }
-
     /** Files below {@code dir} whose name starts with {@code prefix}. */
     private static long count(Path dir, String prefix) {
         if (!Files.isDirectory(dir)) {
@@ -199,7 +154,7 @@ class FaultToleranceIT {
         Path out = tmp.resolve("killexec");
         SparkSubmitRunner.Running run = score(out, "overwrite", smallPartitions(2));
         // the write stage has committed some task outputs, not all (about 30 partitions)
-        waitFor(
+        ScoredRows.waitFor(
                 "the first committed task outputs",
                 () -> {
                     try {
@@ -209,13 +164,14 @@ class FaultToleranceIT {
                         return false;
                     }
                 },
-                run);
+                run,
+                WAIT);
         int killed = cluster.killExecutors();
         assertTrue(killed >= 1, "an executor was running");
         SparkSubmitRunner.Result r = run.await(TIMEOUT);
         assertEquals(0, r.exitCode(), r.stderrTail(60));
         assertTrue(r.stderr().contains("Lost executor"), "Spark saw the executor die");
-        assertSameAsBaseline(out);
+        ScoredRows.assertSame(baseline, out, 1e-6);
         JsonNode m = JSON.readTree(out.resolve(ScoreJob.MANIFEST).toFile());
         assertEquals(FILES * ROWS_PER_FILE, m.get("output_rows").asLong());
         assertEquals(List.of(), siblings(out, ".staging-"), "staging removed");
@@ -225,7 +181,7 @@ class FaultToleranceIT {
     void aDriverKilledDuringAnIncrementalRunIsRepairedByTheNextRun() throws IOException {
         Path out = tmp.resolve("inc");
         SparkSubmitRunner.Running run = score(out, "incremental", 2);
-        waitFor("a committed unit", () -> committedUnits(out) >= 1, run);
+        ScoredRows.waitFor("a committed unit", () -> committedUnits(out) >= 1, run, WAIT);
         run.process().destroyForcibly();
         SparkSubmitRunner.Result killed = run.await(Duration.ofSeconds(30));
         assertNotEquals(0, killed.exitCode());
@@ -235,7 +191,7 @@ class FaultToleranceIT {
 
         SparkSubmitRunner.Result again = score(out, "incremental", 2).await(TIMEOUT);
         assertEquals(0, again.exitCode(), again.stderrTail(60));
-        assertSameAsBaseline(out);
+        ScoredRows.assertSame(baseline, out, 1e-6);
         JsonNode m = JSON.readTree(out.resolve(ScoreJob.MANIFEST).toFile());
         assertEquals(FILES * ROWS_PER_FILE, m.get("output_rows").asLong());
         assertEquals(FILES * ROWS_PER_FILE, m.get("input_rows").asLong());
@@ -270,7 +226,7 @@ class FaultToleranceIT {
             SparkSubmitRunner.Result loser = ra.exitCode() == 1 ? ra : rb;
             assertTrue(loser.stderr().contains("Another run is writing '"), loser.stderrTail(20));
         }
-        assertSameAsBaseline(out);
+        ScoredRows.assertSame(baseline, out, 1e-6);
         assertFalse(Files.exists(Path.of(out + ".lock")));
         assertEquals(List.of(), siblings(out, ".staging-"));
         assertEquals(List.of(), siblings(out, ".old-"));
@@ -303,7 +259,11 @@ class FaultToleranceIT {
         SparkSubmitRunner.Running run =
                 SparkSubmitRunner.start(
                         cluster.masterUrl(), TrainJob.class.getName(), jar, conf(2), longRun);
-        waitFor("training to start", () -> run.outputSoFar().contains("Fine-tuning 96 "), run);
+        ScoredRows.waitFor(
+                "training to start",
+                () -> run.outputSoFar().contains("Fine-tuning 96 "),
+                run,
+                WAIT);
         sleep(1500); // inside epoch 1 of 200
         run.process().destroyForcibly();
         SparkSubmitRunner.Result killed = run.await(Duration.ofSeconds(30));

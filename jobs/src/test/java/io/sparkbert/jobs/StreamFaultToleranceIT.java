@@ -15,14 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,6 +42,8 @@ class StreamFaultToleranceIT {
     private static Path jar;
     private static Path input;
     private static Map<String, double[]> baseline;
+    // How long a kill test waits for the moment it kills at.
+    private static final Duration WAIT = Duration.ofMinutes(8);
 
     @BeforeAll
     static void startCluster() throws IOException {
@@ -71,7 +69,7 @@ class StreamFaultToleranceIT {
                         "--input", input.toString(),
                         "--output", ref.toString(),
                         "--batch-size", "16"));
-        baseline = rows(ref);
+        baseline = ScoredRows.read(ref);
         assertEquals(FILES * ROWS_PER_FILE, baseline.size());
         jar = SparkSubmitRunner.appJar(tmp.resolve("app.jar"), JobRunner.class);
         cluster = StandaloneCluster.start(2, 2048);
@@ -111,50 +109,6 @@ class StreamFaultToleranceIT {
                         "--batch-size", "16"));
     }
 
-    /** id -> [prediction, p0, p1] of an output as Spark reads it, failing on a duplicate id. */
-    private static Map<String, double[]> rows(Path out) {
-        SparkSession spark = SparkTestSession.get();
-        Map<String, double[]> m = new HashMap<>();
-        for (Row r :
-                spark.read()
-                        .parquet(out.toString())
-                        .select("id", "prediction", "probability")
-                        .collectAsList()) {
-            List<Double> p = r.getList(2);
-            double[] v = {r.getDouble(1), p.get(0), p.get(1)};
-            assertTrue(m.put(r.getString(0), v) == null, "id " + r.getString(0) + " twice");
-        }
-        return m;
-    }
-
-    private static void assertSameAsBaseline(Path out) {
-        Map<String, double[]> got = rows(out);
-        assertEquals(baseline.keySet(), got.keySet(), "every input id exactly once");
-        for (var e : baseline.entrySet()) {
-            double[] b = e.getValue();
-            double[] g = got.get(e.getKey());
-            assertEquals(b[0], g[0], e.getKey());
-            assertEquals(b[1], g[1], 1e-5, e.getKey());
-            assertEquals(b[2], g[2], 1e-5, e.getKey());
-        }
-    }
-
-    private static void waitFor(String what, BooleanSupplier done, SparkSubmitRunner.Running r) {
-        long deadline = System.nanoTime() + Duration.ofMinutes(8).toNanos();
-        while (!done.getAsBoolean()) {
-            assertTrue(
-                    r.process().isAlive(),
-                    "the run ended before " + what + ":\n" + r.outputSoFar());
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-    }
-
     /** Data files ({@code part-*}) directly in {@code out}, committed or not. */
     private static long partFiles(Path out) {
         if (!Files.isDirectory(out)) {
@@ -173,7 +127,8 @@ class StreamFaultToleranceIT {
         Path ck = tmp.resolve("killdriver-ckpt");
         SparkSubmitRunner.Running run = stream(out, ck, "1");
         // batch 0 committed, batch 1 planned (its files logged) and running
-        waitFor("micro-batch 1 planned", () -> Files.exists(ck.resolve("offsets/1")), run);
+        ScoredRows.waitFor(
+                "micro-batch 1 planned", () -> Files.exists(ck.resolve("offsets/1")), run, WAIT);
         run.process().destroyForcibly();
         SparkSubmitRunner.Result killed = run.await(Duration.ofSeconds(30));
         assertNotEquals(0, killed.exitCode());
@@ -181,7 +136,7 @@ class StreamFaultToleranceIT {
 
         SparkSubmitRunner.Result again = stream(out, ck, "1").await(TIMEOUT);
         assertEquals(0, again.exitCode(), again.stderrTail(60));
-        assertSameAsBaseline(out);
+        ScoredRows.assertSame(baseline, out, 1e-5);
         assertTrue(Files.exists(ck.resolve("commits/3")), "four micro-batches, one per file");
         assertFalse(Files.exists(ck.resolve("offsets/4")));
     }
@@ -191,13 +146,13 @@ class StreamFaultToleranceIT {
         Path out = tmp.resolve("killexec");
         Path ck = tmp.resolve("killexec-ckpt");
         SparkSubmitRunner.Running run = stream(out, ck, "0");
-        waitFor("the first task output", () -> partFiles(out) > 0, run);
+        ScoredRows.waitFor("the first task output", () -> partFiles(out) > 0, run, WAIT);
         int killed = cluster.killExecutors();
         assertTrue(killed >= 1, "an executor was running");
         SparkSubmitRunner.Result r = run.await(TIMEOUT);
         assertEquals(0, r.exitCode(), r.stderrTail(60));
         assertTrue(r.stderr().contains("Lost executor"), "Spark saw the executor die");
-        assertSameAsBaseline(out);
+        ScoredRows.assertSame(baseline, out, 1e-5);
         assertTrue(Files.exists(ck.resolve("commits/0")));
         assertFalse(Files.exists(ck.resolve("offsets/1")), "all new files in one micro-batch");
     }
