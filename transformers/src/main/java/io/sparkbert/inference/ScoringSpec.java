@@ -19,7 +19,7 @@ import org.apache.spark.ml.param.Params;
 public final class ScoringSpec implements Serializable {
     /**
      * Rows length-sorted together by default. Larger windows pad less (on the UCI sentences: 7.3%
-     * padded tokens at 1,024 rows, 1.5% at 8,192) and scored 9% faster on CPU (docs/benchmarks.md);
+     * padded tokens at 1,024 rows, 1.5% at 8,192) and scored 9% faster on CPU (docs/lab-notes.md);
      * a task holds one window of input rows and outputs in memory.
      */
     public static final int DEFAULT_WINDOW_SIZE = 8192;

@@ -27,7 +27,7 @@ import java.util.StringJoiner;
  *       early stopping, a progress line every 50 steps, sequences truncated to 128 tokens;
  *   <li>one departure from HF {@code Trainer}: a new head is first fitted alone on the frozen
  *       features ({@link #linearProbe()}, LP-FT), which measurably helps the built-in MiniLM
- *       (docs/benchmarks.md); {@code linearProbe(false)} gives HF's plain fine-tuning.
+ *       (docs/lab-notes.md); {@code linearProbe(false)} gives HF's plain fine-tuning.
  * </ul>
  */
 public final class TrainingConfig implements Serializable {
