@@ -58,8 +58,8 @@ public enum ClassifierHead {
      * config.json's {@code sparkbert} key; {@link #POOLER} for a plain HF classifier); a new head
      * is {@link #POOLER}, HF {@code BertForSequenceClassification}, for every encoder, with a
      * freshly initialised pooler that then trains where the checkpoint has none (e.g. the built-in
-     * MiniLM), as HF does. Chosen by accuracy against {@link #MEAN} (docs/lab-notes.md) and
-     * because its export means the same to HF without extra code (docs/design.md).
+     * MiniLM), as HF does. Chosen by accuracy against {@link #MEAN} (docs/lab-notes.md) and because
+     * its export means the same to HF without extra code (docs/design.md).
      */
     public static ClassifierHead defaultFor(BertModel checkpoint) {
         if (checkpoint.hasClassifier() && checkpoint.config().headPooling() != null) {
