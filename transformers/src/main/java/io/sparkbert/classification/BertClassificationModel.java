@@ -127,14 +127,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                 + " maxLength - 2 (default 32)",
                         ParamValidators.gtEq(0));
         windowSize = ScoringSpec.windowSizeParam(this);
-        handleInvalid =
-                new Param<>(
-                        this,
-                        "handleInvalid",
-                        "rows whose text (or pair text) is null or blank: error (fail naming the"
-                                + " column), keep (null prediction, probability and"
-                                + " rawPrediction) or skip (drop the row) (default error)",
-                        ParamValidators.inArray(new String[] {"error", "keep", "skip"}));
+        handleInvalid = ScoringSpec.handleInvalidParam(this);
         setDefault(textCol, "text");
         setDefault(textPairCol, "");
         setDefault(predictionCol, "prediction");

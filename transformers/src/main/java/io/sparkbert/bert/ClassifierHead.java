@@ -1,12 +1,8 @@
-package io.sparkbert.bert.train;
+package io.sparkbert.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.sparkbert.bert.BertModel;
-import io.sparkbert.bert.BertOutputs;
-import io.sparkbert.bert.Encoding;
-import io.sparkbert.bert.Pooling;
 import java.util.List;
 import java.util.Locale;
 
