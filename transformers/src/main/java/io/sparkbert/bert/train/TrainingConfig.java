@@ -61,7 +61,8 @@ public final class TrainingConfig implements Serializable {
                     }
                 }
             }
-            throw new IllegalArgumentException(
+            throw new OptionException(
+                    "lrScheduler",
                     "Invalid lrScheduler '"
                             + name
                             + "': must be one of [linear, cosine, constant].");
@@ -344,8 +345,8 @@ public final class TrainingConfig implements Serializable {
         /** See {@link TrainingConfig#schedule()}. */
         public Builder schedule(Schedule v) {
             if (v == null) {
-                throw new IllegalArgumentException(
-                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
+                throw new OptionException(
+                        "lrScheduler", "schedule must not be null: use LINEAR, COSINE or CONSTANT");
             }
             return set(LR_SCHEDULER, v.name().toLowerCase(Locale.ROOT));
         }
