@@ -327,12 +327,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
         if (!(label.dataType() instanceof NumericType)) {
-            throw new ColumnException(
+            throw ColumnException.label(
                     stage,
-                    "",
-                    "label column",
                     getLabelCol(),
-                    "labelCol",
                     " must be numeric (class indices 0..k-1) but is "
                             + label.dataType().simpleString()
                             + "; index string labels with StringIndexer first.");

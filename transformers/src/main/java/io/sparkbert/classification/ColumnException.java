@@ -31,6 +31,14 @@ public final class ColumnException extends IllegalArgumentException {
         this.after = after;
     }
 
+    /**
+     * An error about the label column: {@code "<stage>: label column '<labelCol>' (param
+     * labelCol)<after>"}.
+     */
+    static ColumnException label(String stage, String labelCol, String after) {
+        return new ColumnException(stage, "", "label column", labelCol, "labelCol", after);
+    }
+
     /** The param that names the offending column, e.g. {@code labelCol}. */
     public String param() {
         return param;

@@ -21,12 +21,9 @@ final class Heads {
         if (base.hasClassifier()) {
             int k = base.numLabels();
             if (maxLabel >= k) {
-                throw new ColumnException(
+                throw ColumnException.label(
                         stage,
-                        "",
-                        "label column",
                         labelCol,
-                        "labelCol",
                         String.format(
                                 Locale.ROOT,
                                 " has label %d but the checkpoint's classification head has %d"
@@ -40,12 +37,9 @@ final class Heads {
         }
         int fromMeta = SharedParams.numClassesFromMetadata(labelField);
         if (fromMeta > 0 && maxLabel >= fromMeta) {
-            throw new ColumnException(
+            throw ColumnException.label(
                     stage,
-                    "",
-                    "label column",
                     labelCol,
-                    "labelCol",
                     String.format(
                             Locale.ROOT,
                             " has label %d but its metadata declares %d classes.",
@@ -54,12 +48,9 @@ final class Heads {
         }
         int k = fromMeta > 0 ? fromMeta : maxLabel + 1;
         if (k < 2) {
-            throw new ColumnException(
+            throw ColumnException.label(
                     stage,
-                    "",
-                    "label column",
                     labelCol,
-                    "labelCol",
                     " holds a single class, so a new classification head cannot learn anything;"
                             + " fit on data with at least two classes.");
         }
@@ -103,12 +94,9 @@ final class Heads {
     private static List<String> headLabels(
             String[] names, List<String> own, String labelCol, String stage) {
         if (names.length > own.size()) {
-            throw new ColumnException(
+            throw ColumnException.label(
                     stage,
-                    "",
-                    "label column",
                     labelCol,
-                    "labelCol",
                     String.format(
                             Locale.ROOT,
                             " names %d classes %s in its metadata but the checkpoint's"

@@ -130,12 +130,9 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
 
     private static IllegalArgumentException badLabel(
             String stage, int row, String labelCol, String value) {
-        return new ColumnException(
+        return ColumnException.label(
                 stage,
-                "",
-                "label column",
                 labelCol,
-                "labelCol",
                 String.format(
                         Locale.ROOT,
                         " has the value %s at row %d; labels must be class indices 0, 1, ..., k-1"
