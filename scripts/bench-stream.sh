@@ -5,7 +5,7 @@
 # hf-reference/tinybert), batch size 16, through scripts/sparkbert with a local master (default
 # local[2]). Prints the machine, date, load average before and after each run, the wall clock of
 # each, the stream run's micro-batches and both row counts. Never gates CI; copy the numbers into
-# docs/benchmarks.md. The work dir is jobs/target/bench-stream (deleted at the start).
+# docs/lab-notes.md and docs/benchmarks.md. The work dir is jobs/target/bench-stream (deleted at the start).
 # Usage: scripts/bench-stream.sh [FILES] [ROWS]    Env: SPARKBERT_MASTER (default local[2]).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

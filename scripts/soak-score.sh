@@ -6,7 +6,7 @@
 #   2. train: the Trainer for --rounds x (256 examples / batch 8) steps on the tiny checkpoint.
 # A background thread samples the JVM every --interval seconds: RSS (/proc/self/status), live
 # NDArrays of the whole engine, open file descriptors (/proc/self/fd) and threads. Each phase prints
-# a Markdown table of samples; they must level off (copy them into docs/benchmarks.md).
+# a Markdown table of samples; they must level off (copy them into docs/lab-notes.md and update the table in docs/benchmarks.md).
 # An outside view of the same JVM (ps RSS / fds / threads every --interval s) goes to
 # jobs/target/soak/proc-samples.tsv as a cross-check of the in-process numbers.
 # Usage: scripts/soak-score.sh [score|train|both] [--rows N] [--rounds N] [--interval S] [--model DIR]

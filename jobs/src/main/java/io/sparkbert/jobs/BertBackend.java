@@ -9,6 +9,7 @@ import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
+import io.sparkbert.classification.ColumnException;
 import io.sparkbert.persistence.ModelLocation;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -124,7 +125,7 @@ public final class BertBackend implements ModelBackend {
         try {
             model = new Pipeline().setStages(new PipelineStage[] {c}).fit(withNames);
         } catch (IllegalArgumentException e) {
-            throw inJobTerms(e, c, settings);
+            throw inJobTerms(e, settings);
         }
         BertClassificationModel fitted = (BertClassificationModel) model.stages()[0];
         return new Fitted(model, summaryJson(fitted.summary()), fitted.labels());
@@ -132,36 +133,26 @@ public final class BertBackend implements ModelBackend {
 
     /**
      * A classifier error in the train job's terms: the stage names its columns as {@code label
-     * column '_sb_label' (param labelCol)}, which the user never wrote; this names the flag and the
-     * user's column instead ({@code --label-col 'stars'}) and drops the stage's uid. Other errors
-     * are returned as they are.
+     * column '_sb_label' (param labelCol)}, which the user never wrote; for a {@link
+     * ColumnException} this names the flag and the user's column instead ({@code --label-col
+     * 'stars'}), from the param the exception carries, and drops the stage's uid. Other errors are
+     * returned as they are.
      */
-    static IllegalArgumentException inJobTerms(
-            IllegalArgumentException e, BertClassifier c, TrainSettings settings) {
-        String m = e.getMessage();
-        if (m == null) {
+    static IllegalArgumentException inJobTerms(IllegalArgumentException e, TrainSettings settings) {
+        if (!(e instanceof ColumnException ce)) {
             return e;
         }
-        String out =
-                m.replace(
-                                "label column '" + LABEL + "' (param labelCol)",
-                                "--label-col '" + settings.labelCol() + "'")
-                        .replace(
-                                "text pair column '" + PAIR + "' (param textPairCol)",
-                                "--pair-col '"
-                                        + (settings.pairCol() == null ? "" : settings.pairCol())
-                                        + "'")
-                        .replace(
-                                "text column '" + TEXT + "' (param textCol)",
-                                "--text-col '" + settings.textCol() + "'");
-        if (out.equals(m)) {
-            return e;
-        }
-        String stage = "BertClassifier[" + c.uid() + "]: ";
-        if (out.startsWith(stage)) {
-            out = out.substring(stage.length());
-        }
-        return new IllegalArgumentException(out, e);
+        String flag =
+                switch (ce.param()) {
+                    case "labelCol" -> "--label-col '" + settings.labelCol() + "'";
+                    case "textPairCol" ->
+                            "--pair-col '"
+                                    + (settings.pairCol() == null ? "" : settings.pairCol())
+                                    + "'";
+                    case "textCol" -> "--text-col '" + settings.textCol() + "'";
+                    default -> null;
+                };
+        return flag == null ? e : new IllegalArgumentException(ce.messageNaming(flag), e);
     }
 
     /**

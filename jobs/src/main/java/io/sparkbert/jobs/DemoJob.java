@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.when;
 
 import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.data.SentimentData;
+import io.sparkbert.persistence.HadoopFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -177,7 +178,7 @@ public final class DemoJob extends SparkJob {
     private static String writeData(
             SparkSession spark, JobOptions o, Configuration conf, String output, int limit) {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
-        if (Files2.exists(conf, out)) {
+        if (HadoopFiles.exists(conf, out)) {
             if (!o.getBoolean("overwrite")) {
                 throw new IllegalArgumentException(
                         "--output: '"
@@ -185,14 +186,14 @@ public final class DemoJob extends SparkJob {
                                 + "' exists; pass --overwrite true or choose"
                                 + " another directory.");
             }
-            if (!Files2.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
+            if (!HadoopFiles.exists(conf, new org.apache.hadoop.fs.Path(out, "data/train.jsonl"))) {
                 throw new IllegalArgumentException(
                         "--output: '"
                                 + output
                                 + "' exists and is not a demo output; refusing to"
                                 + " delete it.");
             }
-            Files2.delete(conf, out);
+            HadoopFiles.delete(conf, out);
         }
         Dataset<Row> all =
                 o.get("data-dir")

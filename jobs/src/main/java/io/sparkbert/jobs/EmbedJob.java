@@ -13,6 +13,7 @@ import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.feature.BertEmbeddings;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HadoopFiles;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -104,7 +105,7 @@ public final class EmbedJob extends SparkJob {
         String textCol = o.require("text-col");
         String vectorCol = o.require("embedding-col");
         String format = o.require("format");
-        Files2.checkReplaceable(
+        OutputDirs.checkReplaceable(
                 spark.sparkContext().hadoopConfiguration(),
                 new Path(o.require("output")),
                 "embed",
@@ -125,7 +126,7 @@ public final class EmbedJob extends SparkJob {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path target = new Path(o.require("output"));
         try (OutputLock lock = OutputLock.acquire(conf, target)) {
-            Path staging = Files2.stagingFor(target);
+            Path staging = OutputDirs.stagingFor(target);
             try {
                 long t0 = System.nanoTime();
                 ScoreJob.Written w =
@@ -147,8 +148,9 @@ public final class EmbedJob extends SparkJob {
                 m.put("end", Instant.now().toString());
                 ObjectNode opts = m.putObject("options");
                 o.asMap().forEach(opts::put);
-                Files2.writeString(conf, new Path(staging, ScoreJob.MANIFEST), m.toPrettyString());
-                Files2.replaceDir(conf, staging, target);
+                HadoopFiles.writeString(
+                        conf, new Path(staging, ScoreJob.MANIFEST), m.toPrettyString());
+                OutputDirs.replaceDir(conf, staging, target);
                 return new JobResult(
                         name(),
                         outputRows,
@@ -157,8 +159,8 @@ public final class EmbedJob extends SparkJob {
                         String.format(
                                 Locale.ROOT, "%.1f sentences/s, %d null texts", rate, nullTexts));
             } finally {
-                if (Files2.exists(conf, staging)) {
-                    Files2.delete(conf, staging);
+                if (HadoopFiles.exists(conf, staging)) {
+                    HadoopFiles.delete(conf, staging);
                 }
             }
         }

@@ -3,6 +3,7 @@ package io.sparkbert.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
@@ -73,7 +74,7 @@ public final class EvaluateJob extends SparkJob {
         String model = o.require("model");
         String textCol = o.require("text-col");
         String pairCol = o.get("pair-col").orElse(null);
-        Files2.checkReplaceable(
+        OutputDirs.checkReplaceable(
                 spark.sparkContext().hadoopConfiguration(),
                 new Path(output),
                 "evaluate",
@@ -106,19 +107,19 @@ public final class EvaluateJob extends SparkJob {
             metrics.put("start", startedAt.toString());
             metrics.put("end", Instant.now().toString());
             Path out = new Path(output);
-            Path staging = Files2.stagingFor(out);
+            Path staging = OutputDirs.stagingFor(out);
             try {
-                Files2.mkdirs(conf, staging);
-                Files2.writeString(
+                HadoopFiles.mkdirs(conf, staging);
+                HadoopFiles.writeString(
                         conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
-                Files2.writeString(
+                HadoopFiles.writeString(
                         conf,
                         new Path(staging, "report.html"),
                         HtmlReport.render("spark-bert evaluation", model, input, e, training));
-                Files2.replaceDir(conf, staging, out);
+                OutputDirs.replaceDir(conf, staging, out);
             } finally {
-                if (Files2.exists(conf, staging)) {
-                    Files2.delete(conf, staging);
+                if (HadoopFiles.exists(conf, staging)) {
+                    HadoopFiles.delete(conf, staging);
                 }
             }
             return new JobResult(
@@ -142,11 +143,11 @@ public final class EvaluateJob extends SparkJob {
     /** The training metrics.json of a model dir, or null. */
     static JsonNode trainingMetrics(Configuration conf, String model) {
         Path p = new Path(model, "metrics.json");
-        if (!Files2.exists(conf, p)) {
+        if (!HadoopFiles.exists(conf, p)) {
             return null;
         }
         try {
-            return JSON.readTree(Files2.readString(conf, p));
+            return JSON.readTree(HadoopFiles.readString(conf, p));
         } catch (IOException e) {
             return null;
         }

@@ -115,11 +115,11 @@ public final class JobRunner {
     /**
      * Lets Spark cut small splittable inputs (JSON lines, CSV, text) into one partition per core.
      * Spark's default open cost (4 MB) keeps any input under 4 MB in one partition, so a 30,000-row
-     * JSON-lines file was scored by one task on one core while the others idled (docs/
-     * benchmarks.md). A BERT forward costs thousands of times more per byte than reading it, so the
-     * jobs lower the open cost to 1 KB; the file order within each partition is kept. It must be
-     * small against the input: Spark sizes splits as (bytes + open cost) / cores, so the first
-     * split of a file is larger than the last by the open cost. At 64 KB (the value until
+     * JSON-lines file was scored by one task on one core while the others idled
+     * (docs/lab-notes.md). A BERT forward costs thousands of times more per byte than reading it,
+     * so the jobs lower the open cost to 1 KB; the file order within each partition is kept. It
+     * must be small against the input: Spark sizes splits as (bytes + open cost) / cores, so the
+     * first split of a file is larger than the last by the open cost. At 64 KB (the value until
      * 2026-11-25) the first of two tasks of a 2.6 MB file got 5% more rows and ended ~2 s after the
      * other on a 30,000-row job. A value set by the user (--spark-conf) is left alone.
      */

@@ -3,6 +3,7 @@ package io.sparkbert.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,12 +35,12 @@ public record ModelDir(String path, String backend, List<String> labels, boolean
 
     /** True when {@code dir} holds {@value #META}. */
     static boolean isModelDir(Configuration conf, String dir) {
-        return Files2.exists(conf, new Path(dir, META));
+        return HadoopFiles.exists(conf, new Path(dir, META));
     }
 
     /** True when {@code dir} looks like a HF checkpoint (has config.json). */
     static boolean isCheckpointDir(Configuration conf, String dir) {
-        return Files2.exists(conf, new Path(dir, "config.json"));
+        return HadoopFiles.exists(conf, new Path(dir, "config.json"));
     }
 
     /** Writes {@value #META} into {@code dir}. */
@@ -50,7 +51,7 @@ public record ModelDir(String path, String backend, List<String> labels, boolean
         n.put("hasPair", hasPair);
         n.putArray("id2label")
                 .addAll(labels.stream().map(JSON.getNodeFactory()::textNode).toList());
-        Files2.writeString(conf, new Path(path, META), n.toPrettyString());
+        HadoopFiles.writeString(conf, new Path(path, META), n.toPrettyString());
     }
 
     /**
@@ -59,7 +60,7 @@ public record ModelDir(String path, String backend, List<String> labels, boolean
      * @throws IllegalArgumentException when missing, unreadable or of another format version
      */
     static ModelDir read(Configuration conf, String dir) {
-        String text = Files2.readString(conf, new Path(dir, META));
+        String text = HadoopFiles.readString(conf, new Path(dir, META));
         try {
             JsonNode n = JSON.readTree(text);
             int format = n.path("format").asInt(-1);

@@ -1,5 +1,6 @@
 package io.sparkbert.jobs;
 
+import io.sparkbert.persistence.HadoopFiles;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Instant;
@@ -47,28 +48,32 @@ final class OutputLock implements AutoCloseable {
                         + Instant.now()
                         + " "
                         + UUID.randomUUID();
-        if (Files2.createExclusive(conf, file, content)) {
+        if (OutputDirs.createExclusive(conf, file, content)) {
             return new OutputLock(conf, file, content);
         }
-        String holder = Files2.exists(conf, file) ? Files2.readString(conf, file).strip() : "";
+        String holder =
+                HadoopFiles.exists(conf, file) ? HadoopFiles.readString(conf, file).strip() : "";
         if (isStale(holder)) {
             Path aside =
                     new Path(
                             file.getParent(), "." + file.getName() + ".stale-" + UUID.randomUUID());
             try {
-                Files2.rename(conf, file, aside);
-                if (Files2.readString(conf, aside).strip().equals(holder)) {
-                    Files2.delete(conf, aside);
-                    if (Files2.createExclusive(conf, file, content)) {
+                HadoopFiles.rename(conf, file, aside);
+                if (HadoopFiles.readString(conf, aside).strip().equals(holder)) {
+                    HadoopFiles.delete(conf, aside);
+                    if (OutputDirs.createExclusive(conf, file, content)) {
                         return new OutputLock(conf, file, content);
                     }
                 } else {
-                    Files2.rename(conf, aside, file);
+                    HadoopFiles.rename(conf, aside, file);
                 }
             } catch (RuntimeException e) {
                 // someone else moved it first: fall through to the error
             }
-            holder = Files2.exists(conf, file) ? Files2.readString(conf, file).strip() : holder;
+            holder =
+                    HadoopFiles.exists(conf, file)
+                            ? HadoopFiles.readString(conf, file).strip()
+                            : holder;
         }
         throw new IllegalStateException(
                 "Another run is writing '"
@@ -109,8 +114,9 @@ final class OutputLock implements AutoCloseable {
             return;
         }
         released = true;
-        if (Files2.exists(conf, file) && Files2.readString(conf, file).strip().equals(content)) {
-            Files2.delete(conf, file);
+        if (HadoopFiles.exists(conf, file)
+                && HadoopFiles.readString(conf, file).strip().equals(content)) {
+            HadoopFiles.delete(conf, file);
         }
     }
 }

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -146,7 +147,7 @@ public final class ScoreJob extends SparkJob {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path out = new Path(output);
         if (o.require("mode").equals("overwrite")) {
-            Files2.checkReplaceable(conf, out, "score", MANIFEST, input, o.require("model"));
+            OutputDirs.checkReplaceable(conf, out, "score", MANIFEST, input, o.require("model"));
         } else {
             refuseObjectStore(conf, out);
         }
@@ -189,7 +190,7 @@ public final class ScoreJob extends SparkJob {
      * create-if-absent is no lock, so it is refused there (docs/design.md).
      */
     private static void refuseObjectStore(Configuration conf, Path out) {
-        String store = Files2.objectStoreScheme(conf, out);
+        String store = OutputDirs.objectStoreScheme(conf, out);
         if (store != null) {
             throw new IllegalArgumentException(
                     "--mode incremental: the output '"
@@ -211,18 +212,18 @@ public final class ScoreJob extends SparkJob {
             Path out,
             Instant startedAt) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        Path staging = Files2.stagingFor(out);
+        Path staging = OutputDirs.stagingFor(out);
         try {
             Dataset<Row> df = Inputs.read(spark, input, format, null);
             ObjectNode unit = scoreUnit(spark, o, scorer, df, input, staging, List.of());
             ObjectNode manifest = manifest(o, scorer, input, "overwrite", startedAt, List.of(unit));
             manifest.set("this_run", thisRun(List.of(unit)));
-            Files2.writeString(conf, new Path(staging, MANIFEST), manifest.toPrettyString());
-            Files2.replaceDir(conf, staging, out);
+            HadoopFiles.writeString(conf, new Path(staging, MANIFEST), manifest.toPrettyString());
+            OutputDirs.replaceDir(conf, staging, out);
             return manifest;
         } finally {
-            if (Files2.exists(conf, staging)) {
-                Files2.delete(conf, staging);
+            if (HadoopFiles.exists(conf, staging)) {
+                HadoopFiles.delete(conf, staging);
             }
         }
     }
@@ -236,7 +237,7 @@ public final class ScoreJob extends SparkJob {
             Path out,
             Instant startedAt) {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        if (Files2.exists(conf, new Path(out, MANIFEST))) {
+        if (HadoopFiles.exists(conf, new Path(out, MANIFEST))) {
             JsonNode m = readJson(conf, new Path(out, MANIFEST));
             if (!"incremental".equals(m.path("mode").asText())) {
                 throw new IllegalArgumentException(
@@ -249,17 +250,17 @@ public final class ScoreJob extends SparkJob {
         }
         List<InputUnits.Unit> units = InputUnits.list(conf, new Path(input));
         Path stagingRoot = new Path(out, "_staging");
-        Files2.delete(conf, stagingRoot); // leftovers of a failed run are never committed
-        Files2.mkdirs(conf, stagingRoot);
+        HadoopFiles.delete(conf, stagingRoot); // leftovers of a failed run are never committed
+        HadoopFiles.mkdirs(conf, stagingRoot);
         List<ObjectNode> scoredNow = new ArrayList<>();
         try {
             for (InputUnits.Unit u : units) {
                 Path target = InputUnits.target(out, u.outputName());
-                if (Files2.exists(conf, new Path(target, UNIT_RECORD))) {
+                if (HadoopFiles.exists(conf, new Path(target, UNIT_RECORD))) {
                     continue;
                 }
-                if (Files2.exists(conf, target)) {
-                    Files2.delete(conf, target);
+                if (HadoopFiles.exists(conf, target)) {
+                    HadoopFiles.delete(conf, target);
                 }
                 java.util.Optional<Dataset<Row>> df =
                         Inputs.readIfAny(
@@ -282,32 +283,33 @@ public final class ScoreJob extends SparkJob {
                 } else {
                     // No records: committed like any unit (its record alone), so that re-runs
                     // skip it and the units after it are scored.
-                    Files2.mkdirs(conf, staging);
+                    HadoopFiles.mkdirs(conf, staging);
                     record = emptyUnit(u.path().toString());
                 }
                 record.put("unit", u.outputName());
                 record.put("committed", Instant.now().toString());
-                Files2.writeString(conf, new Path(staging, UNIT_RECORD), record.toPrettyString());
+                HadoopFiles.writeString(
+                        conf, new Path(staging, UNIT_RECORD), record.toPrettyString());
                 beforeUnitCommit.accept(u.outputName());
-                Files2.rename(conf, staging, target);
+                HadoopFiles.rename(conf, staging, target);
                 scoredNow.add(record);
             }
         } finally {
-            Files2.delete(conf, stagingRoot);
+            HadoopFiles.delete(conf, stagingRoot);
         }
         List<ObjectNode> all = new ArrayList<>();
         for (InputUnits.Unit u : units) {
             Path rec = new Path(InputUnits.target(out, u.outputName()), UNIT_RECORD);
-            if (Files2.exists(conf, rec)) {
+            if (HadoopFiles.exists(conf, rec)) {
                 all.add((ObjectNode) readJson(conf, rec));
             }
         }
         ObjectNode manifest = manifest(o, scorer, input, "incremental", startedAt, all);
         manifest.set("this_run", thisRun(scoredNow));
         Path tmp = new Path(out, "_manifest.json.tmp-" + UUID.randomUUID());
-        Files2.writeString(conf, tmp, manifest.toPrettyString());
-        Files2.delete(conf, new Path(out, MANIFEST));
-        Files2.rename(conf, tmp, new Path(out, MANIFEST));
+        HadoopFiles.writeString(conf, tmp, manifest.toPrettyString());
+        HadoopFiles.delete(conf, new Path(out, MANIFEST));
+        HadoopFiles.rename(conf, tmp, new Path(out, MANIFEST));
         return manifest;
     }
 
@@ -555,7 +557,7 @@ public final class ScoreJob extends SparkJob {
 
     private static JsonNode readJson(Configuration conf, Path p) {
         try {
-            return JSON.readTree(Files2.readString(conf, p));
+            return JSON.readTree(HadoopFiles.readString(conf, p));
         } catch (IOException e) {
             throw new IllegalStateException("Cannot parse " + p + ": " + e.getMessage(), e);
         }

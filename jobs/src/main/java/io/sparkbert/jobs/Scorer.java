@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HadoopFiles;
 import io.sparkbert.persistence.ModelLocation;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,7 +65,7 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
                             + " not a model; name the model dir itself (rerun train if it is"
                             + " missing) and delete the staging dir.");
         }
-        if (!Files2.exists(conf, path)) {
+        if (!HadoopFiles.exists(conf, path)) {
             throw new IllegalArgumentException(
                     "--model: '"
                             + dir
@@ -116,12 +117,13 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
     private static boolean unfinishedRunLeftovers(
             Configuration conf, org.apache.hadoop.fs.Path path) {
         org.apache.hadoop.fs.Path parent = path.getParent();
-        if (parent == null || !Files2.exists(conf, parent)) {
+        if (parent == null || !HadoopFiles.exists(conf, parent)) {
             return false;
         }
         try {
             String prefix = "." + path.getName() + ".staging-";
-            for (org.apache.hadoop.fs.FileStatus st : Files2.fs(conf, parent).listStatus(parent)) {
+            for (org.apache.hadoop.fs.FileStatus st :
+                    HadoopFiles.fs(conf, parent).listStatus(parent)) {
                 if (st.getPath().getName().startsWith(prefix)) {
                     return true;
                 }

@@ -2,6 +2,7 @@ package io.sparkbert.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -40,7 +41,7 @@ final class StreamFailure {
         String where = null;
         boolean lineFound = false;
         if (!files.isEmpty()) {
-            FileSystem fs = Files2.fs(conf, files.get(0));
+            FileSystem fs = HadoopFiles.fs(conf, files.get(0));
             List<FileStatus> st = new ArrayList<>();
             for (Path p : files) {
                 try {
@@ -101,7 +102,7 @@ final class StreamFailure {
 
     private static String formatOf(Configuration conf, StreamRun.Settings s) {
         Path rec = new Path(s.checkpoint(), StreamRun.SOURCE_RECORD);
-        return Files2.exists(conf, rec)
+        return HadoopFiles.exists(conf, rec)
                 ? StreamRun.readJson(conf, rec).path("format").asText()
                 : "";
     }
@@ -111,7 +112,7 @@ final class StreamFailure {
         Path offsets = new Path(checkpoint, "offsets");
         long max = -1;
         try {
-            FileSystem fs = Files2.fs(conf, offsets);
+            FileSystem fs = HadoopFiles.fs(conf, offsets);
             if (!fs.exists(offsets)) {
                 return -1;
             }
@@ -137,13 +138,13 @@ final class StreamFailure {
         List<Path> out = new ArrayList<>();
         for (String name : List.of(Long.toString(batch), batch + ".compact")) {
             Path log = new Path(dir, name);
-            if (!Files2.exists(conf, log)) {
+            if (!HadoopFiles.exists(conf, log)) {
                 continue;
             }
             try (BufferedReader r =
                     new BufferedReader(
                             new InputStreamReader(
-                                    Files2.fs(conf, log).open(log), StandardCharsets.UTF_8))) {
+                                    HadoopFiles.fs(conf, log).open(log), StandardCharsets.UTF_8))) {
                 String line = r.readLine(); // version
                 while ((line = r.readLine()) != null) {
                     JsonNode n = JSON.readTree(line);

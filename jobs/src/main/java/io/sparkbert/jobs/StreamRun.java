@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -186,7 +187,7 @@ final class StreamRun {
                     case TXT -> r.text(s.input()).withColumnRenamed("value", "text");
                     case AUTO -> throw new IllegalStateException("format not resolved");
                 };
-        if (!Files2.exists(conf, new Path(s.input()))) {
+        if (!HadoopFiles.exists(conf, new Path(s.input()))) {
             throw new IllegalArgumentException(
                     "--input: '" + s.input() + "' does not exist; give the input directory.");
         }
@@ -198,7 +199,7 @@ final class StreamRun {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         Path record = new Path(s.checkpoint(), SOURCE_RECORD);
         StructType given = s.schemaDdl() == null ? null : parseSchema(s.schemaDdl());
-        if (Files2.exists(conf, record)) {
+        if (HadoopFiles.exists(conf, record)) {
             ObjectNode r = (ObjectNode) readJson(conf, record);
             if (given != null && !given.json().equals(r.get("schema").asText())) {
                 throw new IllegalArgumentException(
@@ -214,7 +215,7 @@ final class StreamRun {
             return r;
         }
         Path in = new Path(s.input());
-        FileSystem fs = Files2.fs(conf, in);
+        FileSystem fs = HadoopFiles.fs(conf, in);
         List<FileStatus> files;
         try {
             if (!fs.exists(in) || !fs.getFileStatus(in).isDirectory()) {
@@ -263,8 +264,8 @@ final class StreamRun {
         r.put("format", f.name().toLowerCase(Locale.ROOT));
         r.put("multiLine", f == Inputs.Format.JSON && firstIsArray(fs, files));
         r.put("schema", schema.json());
-        Files2.mkdirs(conf, s.checkpoint());
-        Files2.writeString(conf, record, r.toPrettyString());
+        HadoopFiles.mkdirs(conf, s.checkpoint());
+        HadoopFiles.writeString(conf, record, r.toPrettyString());
         return r;
     }
 
@@ -367,7 +368,7 @@ final class StreamRun {
     /** Refuses an output written by another mode, or a checkpoint that belongs elsewhere. */
     private static void checkOutput(Configuration conf, Settings s) {
         Path manifest = new Path(s.output(), ScoreJob.MANIFEST);
-        if (Files2.exists(conf, manifest)) {
+        if (HadoopFiles.exists(conf, manifest)) {
             JsonNode m = readJson(conf, manifest);
             if (!"stream".equals(m.path("mode").asText())) {
                 throw new IllegalArgumentException(
@@ -385,8 +386,8 @@ final class StreamRun {
                                 + m.path("checkpoint").asText()
                                 + "'; give that one (another would score every file again).");
             }
-        } else if (Files2.exists(conf, s.output())
-                && !Files2.exists(conf, new Path(s.output(), "_spark_metadata"))
+        } else if (HadoopFiles.exists(conf, s.output())
+                && !HadoopFiles.exists(conf, new Path(s.output(), "_spark_metadata"))
                 && !isEmptyDir(conf, s.output())) {
             throw new IllegalArgumentException(
                     "--output: '"
@@ -397,7 +398,7 @@ final class StreamRun {
 
     private static boolean isEmptyDir(Configuration conf, Path p) {
         try {
-            FileStatus[] st = Files2.fs(conf, p).listStatus(p);
+            FileStatus[] st = HadoopFiles.fs(conf, p).listStatus(p);
             return st.length == 0;
         } catch (IOException e) {
             return false;
@@ -406,12 +407,12 @@ final class StreamRun {
 
     private static ObjectNode previousManifest(Configuration conf, Settings s) {
         Path p = new Path(s.output(), ScoreJob.MANIFEST);
-        return Files2.exists(conf, p) ? (ObjectNode) readJson(conf, p) : null;
+        return HadoopFiles.exists(conf, p) ? (ObjectNode) readJson(conf, p) : null;
     }
 
     static JsonNode readJson(Configuration conf, Path p) {
         try {
-            return JSON.readTree(Files2.readString(conf, p));
+            return JSON.readTree(HadoopFiles.readString(conf, p));
         } catch (IOException e) {
             throw new IllegalStateException("Cannot parse " + p + ": " + e.getMessage(), e);
         }
@@ -559,9 +560,9 @@ final class StreamRun {
             m.set("this_run", now);
             Path target = new Path(s.output(), ScoreJob.MANIFEST);
             Path tmp = new Path(s.output(), "_manifest.json.tmp-" + UUID.randomUUID());
-            Files2.writeString(conf, tmp, m.toPrettyString());
-            Files2.delete(conf, target);
-            Files2.rename(conf, tmp, target);
+            HadoopFiles.writeString(conf, tmp, m.toPrettyString());
+            HadoopFiles.delete(conf, target);
+            HadoopFiles.rename(conf, tmp, target);
         }
     }
 }

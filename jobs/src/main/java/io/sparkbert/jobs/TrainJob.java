@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.when;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HadoopFiles;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,7 +99,7 @@ public final class TrainJob extends SparkJob {
             String output,
             long start,
             Instant startedAt) {
-        if (Files2.exists(conf, out)) {
+        if (HadoopFiles.exists(conf, out)) {
             throw new IllegalArgumentException(
                     "--output: '" + output + "' exists; choose a new directory or delete it.");
         }
@@ -117,7 +118,7 @@ public final class TrainJob extends SparkJob {
         Dataset<Row> data = internalColumns(df, textCol, pairCol, labels);
         long rows = data.count();
 
-        Path staging = Files2.stagingFor(out);
+        Path staging = OutputDirs.stagingFor(out);
         try {
             ModelBackend.Fitted fitted =
                     backend.fit(data, labels.names(), pairCol != null, TrainSettings.of(o));
@@ -141,11 +142,12 @@ public final class TrainJob extends SparkJob {
             metrics.put("model", model);
             metrics.put("hf_checkpoint", hf);
             addRunInfo(metrics, o, start, startedAt);
-            Files2.writeString(conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
+            HadoopFiles.writeString(
+                    conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
             // The marker that makes a dir a model goes in last: a staging dir cut short at any
             // earlier point lacks it and is refused by score and evaluate.
             new ModelDir(staging.toString(), backend.name(), names, pairCol != null).write(conf);
-            Files2.rename(conf, staging, out);
+            HadoopFiles.rename(conf, staging, out);
             return new JobResult(
                     name(),
                     rows,
@@ -153,8 +155,8 @@ public final class TrainJob extends SparkJob {
                     output,
                     names.size() + " classes" + (hf ? ", HF weights in hf/" : ""));
         } finally {
-            if (Files2.exists(conf, staging)) {
-                Files2.delete(conf, staging);
+            if (HadoopFiles.exists(conf, staging)) {
+                HadoopFiles.delete(conf, staging);
             }
         }
     }

@@ -2,10 +2,10 @@ package io.sparkbert.jobs;
 
 import ai.djl.ndarray.NDManager;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
 import io.sparkbert.testing.Fixtures;

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * <p>libtorch's Linux x86-64 CPU build links Intel MKL, which chooses generic kernels for every
  * processor whose vendor is not Intel, whatever its instruction set. On the AVX-512 AMD EPYC this
  * project is benchmarked on, that halves fp32 GEMM speed and so BERT inference and fine-tuning
- * speed (docs/benchmarks.md). {@link #install()} loads a small native library
+ * speed (docs/lab-notes.md). {@link #install()} loads a small native library
  * (src/main/native/mkl_dispatch.c) that answers MKL's vendor question with "Intel"; MKL's own
  * instruction-set checks still pick between SSE, AVX2 and AVX-512. Results stay within float
  * rounding of the generic kernels (the engine's parity tests run with it).

@@ -9,15 +9,13 @@ import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
+import io.sparkbert.persistence.HadoopFiles;
 import io.sparkbert.persistence.HfFolders;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
@@ -127,14 +125,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                                 + " maxLength - 2 (default 32)",
                         ParamValidators.gtEq(0));
         windowSize = ScoringSpec.windowSizeParam(this);
-        handleInvalid =
-                new Param<>(
-                        this,
-                        "handleInvalid",
-                        "rows whose text (or pair text) is null or blank: error (fail naming the"
-                                + " column), keep (null prediction, probability and"
-                                + " rawPrediction) or skip (drop the row) (default error)",
-                        ParamValidators.inArray(new String[] {"error", "keep", "skip"}));
+        handleInvalid = ScoringSpec.handleInvalidParam(this);
         setDefault(textCol, "text");
         setDefault(textPairCol, "");
         setDefault(predictionCol, "prediction");
@@ -583,14 +574,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         }
 
         private static void write(Configuration conf, Path file, byte[] data) {
-            try {
-                FileSystem fs = file.getFileSystem(conf);
-                try (OutputStream os = fs.create(file, true)) {
-                    os.write(data);
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException("Cannot write " + file + ": " + e.getMessage(), e);
-            }
+            HadoopFiles.write(conf, file, data);
         }
     }
 
@@ -646,11 +630,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         }
 
         private static boolean exists(Configuration conf, Path file) {
-            try {
-                return file.getFileSystem(conf).exists(file);
-            } catch (IOException e) {
-                throw new IllegalStateException("Cannot check " + file + ": " + e.getMessage(), e);
-            }
+            return HadoopFiles.exists(conf, file);
         }
 
         private static String text(Configuration conf, Path file) {
@@ -658,21 +638,13 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         }
 
         private static byte[] read(Configuration conf, Path file) {
-            try {
-                FileSystem fs = file.getFileSystem(conf);
-                if (!fs.exists(file)) {
-                    throw new IllegalArgumentException(
-                            "Saved BertClassificationModel is incomplete: "
-                                    + file
-                                    + " is missing; save the model again.");
-                }
-                try (InputStream in = fs.open(file)) {
-                    return in.readAllBytes();
-                }
-            } catch (IOException e) {
+            if (!HadoopFiles.exists(conf, file)) {
                 throw new IllegalArgumentException(
-                        "Cannot read " + file + ": " + e.getMessage(), e);
+                        "Saved BertClassificationModel is incomplete: "
+                                + file
+                                + " is missing; save the model again.");
             }
+            return HadoopFiles.readBytes(conf, file);
         }
     }
 

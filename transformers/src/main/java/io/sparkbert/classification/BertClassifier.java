@@ -5,10 +5,11 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.BuiltInModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.bert.train.ClassifierHead;
+import io.sparkbert.bert.train.OptionException;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
 import io.sparkbert.bert.train.TrainingOption;
@@ -328,15 +329,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
         if (!(label.dataType() instanceof NumericType)) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) must be numeric (class indices"
-                                    + " 0..k-1) but is %s; index string labels with StringIndexer"
-                                    + " first.",
-                            stage,
-                            getLabelCol(),
-                            label.dataType().simpleString()));
+            throw ColumnException.label(
+                    stage,
+                    getLabelCol(),
+                    " must be numeric (class indices 0..k-1) but is "
+                            + label.dataType().simpleString()
+                            + "; index string labels with StringIndexer first.");
         }
         SharedParams.requireAbsent(schema, $(predictionCol), "predictionCol", stage);
         SharedParams.requireAbsent(schema, $(probabilityCol), "probabilityCol", stage);
@@ -352,7 +350,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         String stage = stageName();
         TrainingConfig config = trainingConfig();
         if (config.earlyStoppingPatience() > 0 && config.validationFraction() == 0) {
-            throw new IllegalArgumentException(
+            throw new OptionException(
+                    "earlyStoppingPatience",
                     stage
                             + ": earlyStoppingPatience "
                             + config.earlyStoppingPatience()

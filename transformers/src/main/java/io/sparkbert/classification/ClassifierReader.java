@@ -19,7 +19,7 @@ import scala.Option;
 final class ClassifierReader extends MLReader<BertClassifier> {
     private static final Logger LOG = LoggerFactory.getLogger(ClassifierReader.class);
 
-    /** Params that earlier versions had and that measured no gain (docs/benchmarks.md). */
+    /** Params that earlier versions had and that measured no gain (docs/lab-notes.md). */
     static final Set<String> REMOVED =
             Set.of(
                     "headLearningRate",

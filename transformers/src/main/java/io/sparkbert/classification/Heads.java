@@ -21,15 +21,14 @@ final class Heads {
         if (base.hasClassifier()) {
             int k = base.numLabels();
             if (maxLabel >= k) {
-                throw new IllegalArgumentException(
+                throw ColumnException.label(
+                        stage,
+                        labelCol,
                         String.format(
                                 Locale.ROOT,
-                                "%s: label column '%s' (param labelCol) has label %d but the"
-                                        + " checkpoint's classification head has %d classes"
-                                        + " (0..%d); use a checkpoint without a head or with"
-                                        + " enough labels.",
-                                stage,
-                                labelCol,
+                                " has label %d but the checkpoint's classification head has %d"
+                                        + " classes (0..%d); use a checkpoint without a head or"
+                                        + " with enough labels.",
                                 maxLabel,
                                 k,
                                 k - 1));
@@ -38,26 +37,22 @@ final class Heads {
         }
         int fromMeta = SharedParams.numClassesFromMetadata(labelField);
         if (fromMeta > 0 && maxLabel >= fromMeta) {
-            throw new IllegalArgumentException(
+            throw ColumnException.label(
+                    stage,
+                    labelCol,
                     String.format(
                             Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) has label %d but its metadata"
-                                    + " declares %d classes.",
-                            stage,
-                            labelCol,
+                            " has label %d but its metadata declares %d classes.",
                             maxLabel,
                             fromMeta));
         }
         int k = fromMeta > 0 ? fromMeta : maxLabel + 1;
         if (k < 2) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) holds a single class, so a"
-                                    + " new classification head cannot learn anything; fit on"
-                                    + " data with at least two classes.",
-                            stage,
-                            labelCol));
+            throw ColumnException.label(
+                    stage,
+                    labelCol,
+                    " holds a single class, so a new classification head cannot learn anything;"
+                            + " fit on data with at least two classes.");
         }
         return k;
     }
@@ -99,14 +94,14 @@ final class Heads {
     private static List<String> headLabels(
             String[] names, List<String> own, String labelCol, String stage) {
         if (names.length > own.size()) {
-            throw new IllegalArgumentException(
+            throw ColumnException.label(
+                    stage,
+                    labelCol,
                     String.format(
                             Locale.ROOT,
-                            "%s: label column '%s' (param labelCol) names %d classes %s in its"
-                                    + " metadata but the checkpoint's classification head has %d;"
-                                    + " use a checkpoint without a head or with enough labels.",
-                            stage,
-                            labelCol,
+                            " names %d classes %s in its metadata but the checkpoint's"
+                                    + " classification head has %d; use a checkpoint without a"
+                                    + " head or with enough labels.",
                             names.length,
                             Arrays.toString(names),
                             own.size()));
@@ -114,15 +109,17 @@ final class Heads {
         List<String> labels = new ArrayList<>(Arrays.asList(names));
         labels.addAll(own.subList(names.length, own.size()));
         if (new java.util.HashSet<>(labels).size() != labels.size()) {
-            throw new IllegalArgumentException(
+            throw new ColumnException(
+                    stage,
+                    "the class names of ",
+                    "label column",
+                    labelCol,
+                    "labelCol",
                     String.format(
                             Locale.ROOT,
-                            "%s: the class names of label column '%s' (param labelCol) %s and the"
-                                    + " checkpoint's names for its other classes %s repeat a"
+                            " %s and the checkpoint's names for its other classes %s repeat a"
                                     + " name; name every class of the head in the column's"
                                     + " metadata.",
-                            stage,
-                            labelCol,
                             Arrays.toString(names),
                             own.subList(names.length, own.size())));
         }

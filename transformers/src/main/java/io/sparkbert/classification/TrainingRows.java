@@ -100,16 +100,17 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
             }
         }
         if (bad > 0) {
-            throw new IllegalArgumentException(
+            throw new ColumnException(
+                    stage,
+                    "",
+                    what,
+                    column,
+                    param,
                     String.format(
                             Locale.ROOT,
-                            "%s: %s '%s' (param %s) has %d null or blank (whitespace-only)"
-                                    + " %s (the first at row %d); filter them out or fill them"
-                                    + " before fit (a trained model refuses them too).",
-                            stage,
-                            what,
-                            column,
-                            param,
+                            " has %d null or blank (whitespace-only) %s (the first at row %d);"
+                                    + " filter them out or fill them before fit (a trained model"
+                                    + " refuses them too).",
                             bad,
                             bad == 1 ? "value" : "values",
                             first));
@@ -129,14 +130,14 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
 
     private static IllegalArgumentException badLabel(
             String stage, int row, String labelCol, String value) {
-        return new IllegalArgumentException(
+        return ColumnException.label(
+                stage,
+                labelCol,
                 String.format(
                         Locale.ROOT,
-                        "%s: label column '%s' (param labelCol) has the value %s at row %d; labels"
-                                + " must be class indices 0, 1, ..., k-1 (use StringIndexer for"
-                                + " string labels, and drop rows without a label).",
-                        stage,
-                        labelCol,
+                        " has the value %s at row %d; labels must be class indices 0, 1, ..., k-1"
+                                + " (use StringIndexer for string labels, and drop rows without a"
+                                + " label).",
                         value,
                         row));
     }

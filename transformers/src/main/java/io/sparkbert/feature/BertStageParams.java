@@ -1,5 +1,6 @@
 package io.sparkbert.feature;
 
+import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.persistence.ModelLocation;
 import java.util.Arrays;
 import java.util.Locale;
@@ -72,13 +73,7 @@ abstract class BertStageParams extends Transformer {
                         "maximum number of tokens per row, special tokens included; >= 1, capped"
                                 + " by the model's maximum length (default 512)",
                         ParamValidators.gtEq(1));
-        handleInvalid =
-                new Param<>(
-                        this,
-                        "handleInvalid",
-                        "what to do with null or empty text: error (fail), skip (drop the row)"
-                                + " or keep (null outputs) (default error)",
-                        ParamValidators.inArray(new String[] {ERROR, SKIP, KEEP}));
+        handleInvalid = ScoringSpec.handleInvalidParam(this);
         setDefault(pairCol, "");
         setDefault(model, ModelLocation.DEFAULT);
         setDefault(maxLength, 512);

@@ -1,10 +1,11 @@
 package io.sparkbert.inference;
 
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Pooling;
-import io.sparkbert.bert.train.ClassifierHead;
 import java.io.Serializable;
 import java.util.Locale;
 import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
 
@@ -19,7 +20,7 @@ import org.apache.spark.ml.param.Params;
 public final class ScoringSpec implements Serializable {
     /**
      * Rows length-sorted together by default. Larger windows pad less (on the UCI sentences: 7.3%
-     * padded tokens at 1,024 rows, 1.5% at 8,192) and scored 9% faster on CPU (docs/benchmarks.md);
+     * padded tokens at 1,024 rows, 1.5% at 8,192) and scored 9% faster on CPU (docs/lab-notes.md);
      * a task holds one window of input rows and outputs in memory.
      */
     public static final int DEFAULT_WINDOW_SIZE = 8192;
@@ -37,6 +38,20 @@ public final class ScoringSpec implements Serializable {
                         + DEFAULT_WINDOW_SIZE
                         + ")",
                 ParamValidators.gtEq(1));
+    }
+
+    /**
+     * The {@code handleInvalid} param of the scoring stages ({@code BertEmbeddings}, {@code
+     * BertTokenizer}, {@code BertClassificationModel}), declared once: what a row whose text (or
+     * pair text) is null or blank gets. Default {@code error} (set by each stage).
+     */
+    public static Param<String> handleInvalidParam(Params owner) {
+        return new Param<>(
+                owner,
+                "handleInvalid",
+                "rows whose text (or pair text) is null or blank: error (fail naming the column),"
+                        + " skip (drop the row) or keep (null outputs) (default error)",
+                ParamValidators.inArray(new String[] {"error", "skip", "keep"}));
     }
 
     private static final long serialVersionUID = 1L;

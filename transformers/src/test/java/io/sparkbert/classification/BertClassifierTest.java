@@ -10,9 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;

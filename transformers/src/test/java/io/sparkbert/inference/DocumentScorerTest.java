@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.Probabilities;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.bert.train.ClassifierHead;
 import io.sparkbert.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -81,7 +81,7 @@ import scala.collection.Seq;
  * keeps computing with the model it was analysed with.
  *
  * <p>Batching and truncation are read from the session's conf when {@code register} runs: {@value
- * #CONF_BATCH_SIZE} (1..65536, default 32: the fastest on CPU in docs/benchmarks.md), {@value
+ * #CONF_BATCH_SIZE} (1..65536, default 32: the fastest on CPU in docs/lab-notes.md), {@value
  * #CONF_WINDOW_SIZE} (1..1048576, default 8192), {@value #CONF_MAX_LENGTH} (2..512, default 512)
  * and {@value #CONF_DEVICE} (default auto). A bad value fails {@code register} naming the key.
  *

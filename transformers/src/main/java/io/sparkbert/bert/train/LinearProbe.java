@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,11 +119,55 @@ public final class LinearProbe {
         boolean oldGradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try (NDManager scope = NDManager.newBaseManager(model.device())) {
+            Labels labels = Labels.of(data, k, classWeights);
+            if (labels.fittedCount() < 2) {
+                LOG.info(
+                        "Linear probe skipped: only {} of the {} classes has training examples"
+                                + " with a positive weight, so there is nothing to separate; the"
+                                + " head is left as it is.",
+                        labels.fittedCount(),
+                        k);
+                return null;
+            }
+            // The forward pass over all the data comes only once the probe is known to run.
+            Problem p =
+                    new Problem(
+                            features(model, head, data, scope),
+                            scope.create(labels.onehot(), new Shape(n, k)),
+                            classWeights == null
+                                    ? null
+                                    // Each row's share of the weighted mean; null keeps the
+                                    // plain mean's arithmetic.
+                                    : scope.create(labels.rowWeight(), new Shape(n, 1))
+                                            .div((float) labels.weightSum()),
+                            labels.fittedCount() == k ? null : new Mask(scope, labels.fitted()),
+                            w,
+                            b,
+                            l2,
+                            n);
+            int steps = descend(scope, p);
+            return report(scope, p, steps, t0);
+        } finally {
+            JniUtils.setGradMode(oldGradMode);
+        }
+    }
+
+    /**
+     * One-hot targets, per-row weights and the classes that carry weight. A class without weight
+     * (no example, or class weight 0) has no finite optimum: the softmax would push its bias down
+     * for ever. Only the other classes are fitted.
+     */
+    private record Labels(
+            float[] onehot,
+            float[] rowWeight,
+            double weightSum,
+            boolean[] fitted,
+            int fittedCount) {
+        static Labels of(Trainer.Examples data, int k, double[] classWeights) {
+            int n = data.size();
             float[] onehot = new float[n * k];
             float[] rowWeight = new float[n];
             double weightSum = 0;
-            // A class without weight (no example, or class weight 0) has no finite optimum: the
-            // softmax would push its bias down for ever. Only the other classes are fitted.
             boolean[] fitted = new boolean[k];
             int fittedCount = 0;
             for (int i = 0; i < n; i++) {
@@ -135,83 +180,91 @@ public final class LinearProbe {
                     fittedCount++;
                 }
             }
-            if (fittedCount < 2) {
-                LOG.info(
-                        "Linear probe skipped: only {} of the {} classes has training examples"
-                                + " with a positive weight, so there is nothing to separate; the"
-                                + " head is left as it is.",
-                        fittedCount,
-                        k);
-                return null;
-            }
-            // The forward pass over all the data comes only once the probe is known to run.
-            NDArray x = features(model, head, data, scope);
-            NDArray targets = scope.create(onehot, new Shape(n, k));
-            Mask mask = fittedCount == k ? null : new Mask(scope, fitted);
-            // Each row's share of the weighted mean; null keeps the plain mean's arithmetic.
-            NDArray share =
-                    classWeights == null
-                            ? null
-                            : scope.create(rowWeight, new Shape(n, 1)).div((float) weightSum);
-            AdamW adam = new AdamW(scope, BETA1, BETA2, EPS);
-            int steps = 0;
-            for (int t = 1; t <= MAX_STEPS; t++) {
-                try (NDManager stepScope = scope.newSubManager()) {
-                    NDArray[] g = gradient(stepScope, x, targets, share, mask, w, b, l2, n);
-                    if (norm(g) <= TOLERANCE) {
-                        break;
-                    }
-                    adam.update("classifier.weight", w, g[0], LEARNING_RATE, 0, 1);
-                    adam.update("classifier.bias", b, g[1], LEARNING_RATE, 0, 1);
-                    steps = t;
+            return new Labels(onehot, rowWeight, weightSum, fitted, fittedCount);
+        }
+    }
+
+    /** The objective's data and the head's parameters (updated in place). */
+    private record Problem(
+            NDArray x,
+            NDArray targets,
+            NDArray share,
+            Mask mask,
+            NDArray w,
+            NDArray b,
+            double l2,
+            int n) {
+        NDArray[] gradient(NDManager scope) {
+            return LinearProbe.gradient(scope, x, targets, share, mask, w, b, l2, n);
+        }
+    }
+
+    /**
+     * Adam steps until the gradient norm is at most {@link #TOLERANCE}; returns the steps taken.
+     */
+    private static int descend(NDManager scope, Problem p) {
+        AdamW adam = new AdamW(scope, BETA1, BETA2, EPS);
+        int steps = 0;
+        for (int t = 1; t <= MAX_STEPS; t++) {
+            try (NDManager stepScope = scope.newSubManager()) {
+                NDArray[] g = p.gradient(stepScope);
+                if (norm(g) <= TOLERANCE) {
+                    break;
                 }
+                adam.update("classifier.weight", p.w(), g[0], LEARNING_RATE, 0, 1);
+                adam.update("classifier.bias", p.b(), g[1], LEARNING_RATE, 0, 1);
+                steps = t;
             }
-            try (NDManager end = scope.newSubManager()) {
-                NDArray logits = logits(end, x, mask, w, b);
-                NDArray nll = logits.logSoftmax(1).mul(targets).sum(new int[] {1}).neg();
-                double loss =
-                        (share == null ? nll.mean() : nll.mul(share.reshape(-1)).sum()).getFloat();
-                double accuracy =
-                        logits.argMax(1).eq(targets.argMax(1)).sum().getLong() / (double) n;
-                double gradNorm = norm(gradient(end, x, targets, share, mask, w, b, l2, n));
-                if (gradNorm > TOLERANCE) {
-                    LOG.warn(
-                            String.format(
-                                    Locale.ROOT,
-                                    "Linear probe: gradient norm still %.2e after %d steps (converged"
-                                            + " means <= %.0e); fine-tuning starts from this head."
-                                            + " A larger linearProbeL2 makes the fit converge"
-                                            + " faster.",
-                                    gradNorm,
-                                    steps,
-                                    TOLERANCE));
-                }
-                Result r =
-                        new Result(
-                                n,
-                                l2,
-                                steps,
-                                loss,
-                                accuracy,
-                                gradNorm,
-                                (System.nanoTime() - t0) / 1e9);
-                LOG.info(
+        }
+        return steps;
+    }
+
+    /** Measures the fitted head on its own data, logs it and returns the {@link Result}. */
+    private static Result report(NDManager scope, Problem p, int steps, long t0) {
+        try (NDManager end = scope.newSubManager()) {
+            NDArray logits = logits(end, p.x(), p.mask(), p.w(), p.b());
+            NDArray nll = logits.logSoftmax(1).mul(p.targets()).sum(new int[] {1}).neg();
+            NDArray share = p.share();
+            double loss =
+                    (share == null ? nll.mean() : nll.mul(share.reshape(-1)).sum()).getFloat();
+            double accuracy =
+                    logits.argMax(1).eq(p.targets().argMax(1)).sum().getLong() / (double) p.n();
+            double gradNorm = norm(p.gradient(end));
+            if (gradNorm > TOLERANCE) {
+                LOG.warn(
                         String.format(
                                 Locale.ROOT,
-                                "Linear probe: head fitted on %d frozen feature vectors in %.1f s"
-                                        + " (l2 %.1e, %d steps): loss %.4f, accuracy %.4f,"
-                                        + " gradient norm %.2e",
-                                n,
-                                r.seconds(),
-                                l2,
+                                "Linear probe: gradient norm still %.2e after %d steps (converged"
+                                        + " means <= %.0e); fine-tuning starts from this head."
+                                        + " A larger linearProbeL2 makes the fit converge"
+                                        + " faster.",
+                                gradNorm,
                                 steps,
-                                loss,
-                                accuracy,
-                                gradNorm));
-                return r;
+                                TOLERANCE));
             }
-        } finally {
-            JniUtils.setGradMode(oldGradMode);
+            Result r =
+                    new Result(
+                            p.n(),
+                            p.l2(),
+                            steps,
+                            loss,
+                            accuracy,
+                            gradNorm,
+                            (System.nanoTime() - t0) / 1e9);
+            LOG.info(
+                    String.format(
+                            Locale.ROOT,
+                            "Linear probe: head fitted on %d frozen feature vectors in %.1f s"
+                                    + " (l2 %.1e, %d steps): loss %.4f, accuracy %.4f,"
+                                    + " gradient norm %.2e",
+                            p.n(),
+                            r.seconds(),
+                            p.l2(),
+                            steps,
+                            loss,
+                            accuracy,
+                            gradNorm));
+            return r;
         }
     }
 

@@ -3,6 +3,7 @@ package io.sparkbert.bert.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import java.util.Arrays;
 
 /**

@@ -3,11 +3,11 @@ package io.sparkbert.bert.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
@@ -375,19 +375,19 @@ public final class Trainer {
                 boolean updated = false;
                 try {
                     double lossValue = forwardBackward(scope, inputs, labels);
-                    Gradients g = gradients(scope, lossValue);
+                    Gradients g = Gradients.collect(scope, trainable, lossValue);
                     if (g.corrupt(config.maxSaneGradNorm())) {
                         reportCorrupt(step, epoch, g);
-                        return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, true);
+                        return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm(), true);
                     }
                     double scale = 1.0;
                     if (config.maxGradNorm() > 0) {
-                        double coef = config.maxGradNorm() / (g.norm + 1e-6);
+                        double coef = config.maxGradNorm() / (g.norm() + 1e-6);
                         if (coef < 1.0) {
                             scale = coef;
                         }
                     }
-                    for (Map.Entry<String, NDArray> e : g.arrays.entrySet()) {
+                    for (Map.Entry<String, NDArray> e : g.arrays().entrySet()) {
                         String name = e.getKey();
                         double wd =
                                 config.decayBiasAndNorm() || decays(name)
@@ -396,7 +396,7 @@ public final class Trainer {
                         optimizer.update(name, trainable.get(name), e.getValue(), lr, wd, scale);
                     }
                     updated = true;
-                    return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm, false);
+                    return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm(), false);
                 } finally {
                     if (!updated) {
                         zeroGradients();
@@ -430,61 +430,7 @@ public final class Trainer {
             }
         }
 
-        /** The trained weights' gradients (moved into the step's scope) and their norms. */
-        private Gradients gradients(NDManager scope, double loss) {
-            Map<String, NDArray> grads = new LinkedHashMap<>();
-            Map<String, Double> sq = new LinkedHashMap<>();
-            double total = 0;
-            for (Map.Entry<String, NDArray> e : trainable.entrySet()) {
-                PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
-                if (g == null) {
-                    continue;
-                }
-                g.attach(scope);
-                grads.put(e.getKey(), g);
-                double s = squaredNorm(g);
-                sq.put(e.getKey(), s);
-                total += s;
-            }
-            return new Gradients(grads, sq, Math.sqrt(total), loss);
-        }
-
-        /**
-         * The squared L2 norm of one gradient, overflow-safe: one fused norm pass (libtorch
-         * accumulates float32 reductions in double on the CPU), squared in Java doubles; only when
-         * that is not finite (a NaN/inf inside, a norm beyond float32, or a GPU reduction that
-         * overflowed) is the sum of squares recomputed in float64 to tell huge from NaN.
-         */
-        private double squaredNorm(NDArray g) {
-            double n = g.norm().getFloat();
-            if (Double.isFinite(n)) {
-                return n * n;
-            }
-            return g.toType(DataType.FLOAT64, false).square().sum().getDouble();
-        }
-
         private void reportCorrupt(int step, int epoch, Gradients g) {
-            Map<String, Double> sq = g.squares;
-            StringBuilder worst = new StringBuilder();
-            sq.entrySet().stream()
-                    .sorted(
-                            (a, b) ->
-                                    Double.compare(
-                                            Double.isNaN(b.getValue())
-                                                    ? Double.POSITIVE_INFINITY
-                                                    : b.getValue(),
-                                            Double.isNaN(a.getValue())
-                                                    ? Double.POSITIVE_INFINITY
-                                                    : a.getValue()))
-                    .limit(5)
-                    .forEach(
-                            e ->
-                                    worst.append(
-                                            String.format(
-                                                    Locale.ROOT,
-                                                    " %s=%.3g",
-                                                    e.getKey(),
-                                                    Math.sqrt(e.getValue()))));
             LOG.warn(
                     String.format(
                             Locale.ROOT,
@@ -493,10 +439,10 @@ public final class Trainer {
                                     + " parameter gradient norms:%s",
                             step,
                             epoch,
-                            g.loss,
-                            g.norm,
+                            g.loss(),
+                            g.norm(),
                             config.maxSaneGradNorm(),
-                            worst));
+                            g.largest(5)));
         }
 
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
@@ -520,18 +466,6 @@ public final class Trainer {
             for (Map.Entry<String, NDArray> e : saved.entrySet()) {
                 trainable.get(e.getKey()).muli(0f).addi(e.getValue());
             }
-        }
-    }
-
-    /**
-     * One forward/backward pass: the gradients by parameter name, their squared norms, the global
-     * L2 norm and the loss.
-     */
-    private record Gradients(
-            Map<String, NDArray> arrays, Map<String, Double> squares, double norm, double loss) {
-        /** Whether the step must be skipped: a loss or norm that is not finite, or too large. */
-        boolean corrupt(double maxSane) {
-            return !Double.isFinite(loss) || !Double.isFinite(norm) || norm > maxSane;
         }
     }
 

@@ -27,7 +27,7 @@ import java.util.StringJoiner;
  *       early stopping, a progress line every 50 steps, sequences truncated to 128 tokens;
  *   <li>one departure from HF {@code Trainer}: a new head is first fitted alone on the frozen
  *       features ({@link #linearProbe()}, LP-FT), which measurably helps the built-in MiniLM
- *       (docs/benchmarks.md); {@code linearProbe(false)} gives HF's plain fine-tuning.
+ *       (docs/lab-notes.md); {@code linearProbe(false)} gives HF's plain fine-tuning.
  * </ul>
  */
 public final class TrainingConfig implements Serializable {
@@ -61,7 +61,8 @@ public final class TrainingConfig implements Serializable {
                     }
                 }
             }
-            throw new IllegalArgumentException(
+            throw new OptionException(
+                    "lrScheduler",
                     "Invalid lrScheduler '"
                             + name
                             + "': must be one of [linear, cosine, constant].");
@@ -344,8 +345,8 @@ public final class TrainingConfig implements Serializable {
         /** See {@link TrainingConfig#schedule()}. */
         public Builder schedule(Schedule v) {
             if (v == null) {
-                throw new IllegalArgumentException(
-                        "schedule must not be null: use LINEAR, COSINE or CONSTANT");
+                throw new OptionException(
+                        "lrScheduler", "schedule must not be null: use LINEAR, COSINE or CONSTANT");
             }
             return set(LR_SCHEDULER, v.name().toLowerCase(Locale.ROOT));
         }

@@ -453,11 +453,13 @@ public final class TrainingOption<T> implements Serializable {
     /**
      * Returns {@code value} when allowed.
      *
-     * @throws IllegalArgumentException naming the option, the value and the allowed range
+     * @throws IllegalArgumentException naming the option, the value and the allowed range (an
+     *     {@link OptionException})
      */
     public T check(T value) {
         if (!accepts(value)) {
-            throw new IllegalArgumentException(
+            throw new OptionException(
+                    name,
                     "Invalid "
                             + name
                             + " "
@@ -485,7 +487,8 @@ public final class TrainingOption<T> implements Serializable {
                 case DOUBLE -> Double.parseDouble(t);
                 case BOOLEAN -> {
                     if (!t.equalsIgnoreCase("true") && !t.equalsIgnoreCase("false")) {
-                        throw new IllegalArgumentException(
+                        throw new OptionException(
+                                name,
                                 "Invalid " + name + " '" + text + "': must be true or false.");
                     }
                     yield Boolean.parseBoolean(t);
@@ -499,7 +502,8 @@ public final class TrainingOption<T> implements Serializable {
                                         .toArray();
             };
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
+            throw new OptionException(
+                    name,
                     "Invalid " + name + " '" + text + "': must be a number " + rangeText() + ".",
                     e);
         }

@@ -3,7 +3,7 @@
  * io.sparkbert.bert.train.Trainer} (AdamW with torch semantics, linear warm-up/decay, global-norm
  * clipping, weighted cross-entropy, validation and early stopping), its {@link
  * io.sparkbert.bert.train.TrainingConfig} and the {@link io.sparkbert.bert.train.TrainingSummary}
- * it returns, plus {@link io.sparkbert.bert.train.ClassifierHead}, the logits computation that
- * training and scoring share. Nothing here imports Spark or Scala.
+ * it returns. The logits computation that training and scoring share, {@link
+ * io.sparkbert.bert.ClassifierHead}, lives in the engine. Nothing here imports Spark or Scala.
  */
 package io.sparkbert.bert.train;

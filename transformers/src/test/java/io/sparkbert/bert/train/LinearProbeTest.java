@@ -12,6 +12,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;

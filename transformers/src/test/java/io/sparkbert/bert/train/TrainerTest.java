@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.testing.Fixtures;

@@ -1,12 +1,8 @@
-package io.sparkbert.bert.train;
+package io.sparkbert.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.sparkbert.bert.BertModel;
-import io.sparkbert.bert.BertOutputs;
-import io.sparkbert.bert.Encoding;
-import io.sparkbert.bert.Pooling;
 import java.util.List;
 import java.util.Locale;
 
@@ -58,8 +54,8 @@ public enum ClassifierHead {
      * config.json's {@code sparkbert} key; {@link #POOLER} for a plain HF classifier); a new head
      * is {@link #POOLER}, HF {@code BertForSequenceClassification}, for every encoder, with a
      * freshly initialised pooler that then trains where the checkpoint has none (e.g. the built-in
-     * MiniLM), as HF does. Chosen by accuracy against {@link #MEAN} (docs/benchmarks.md) and
-     * because its export means the same to HF without extra code (docs/design.md).
+     * MiniLM), as HF does. Chosen by accuracy against {@link #MEAN} (docs/lab-notes.md) and because
+     * its export means the same to HF without extra code (docs/design.md).
      */
     public static ClassifierHead defaultFor(BertModel checkpoint) {
         if (checkpoint.hasClassifier() && checkpoint.config().headPooling() != null) {

@@ -1,8 +1,8 @@
 package io.sparkbert.jobs;
 
 import io.sparkbert.bert.BuiltInModel;
+import io.sparkbert.persistence.HadoopFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,82 +13,14 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Small helpers over Hadoop's {@code FileSystem}, so that outputs may live on any file system Spark
- * writes to. Failures become {@link IllegalStateException}s that name the path.
+ * The jobs' output directories on any Hadoop file system: staging siblings, the checks before an
+ * output is replaced, the replace itself and exclusive creation (lock files). Plain file helpers
+ * are in {@link HadoopFiles}. Failures become {@link IllegalStateException}s that name the path.
  *
  * <p>Stateless and thread-safe.
  */
-final class Files2 {
-    private Files2() {}
-
-    static FileSystem fs(Configuration conf, Path p) {
-        try {
-            return p.getFileSystem(conf);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("No file system for '" + p + "': " + e, e);
-        }
-    }
-
-    static boolean exists(Configuration conf, Path p) {
-        try {
-            return fs(conf, p).exists(p);
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot check '" + p + "': " + e, e);
-        }
-    }
-
-    static void writeString(Configuration conf, Path p, String text) {
-        try (OutputStream out = fs(conf, p).create(p, true)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot write '" + p + "': " + e, e);
-        }
-    }
-
-    static String readString(Configuration conf, Path p) {
-        try (InputStream in = fs(conf, p).open(p)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("Cannot read '" + p + "': " + e.getMessage(), e);
-        }
-    }
-
-    static void delete(Configuration conf, Path p) {
-        try {
-            fs(conf, p).delete(p, true);
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot delete '" + p + "': " + e, e);
-        }
-    }
-
-    static void mkdirs(Configuration conf, Path p) {
-        try {
-            fs(conf, p).mkdirs(p);
-        } catch (IOException e) {
-            throw new IllegalStateException("Cannot create '" + p + "': " + e, e);
-        }
-    }
-
-    /**
-     * Renames {@code from} to {@code to}, which must not exist; the commit step of every output.
-     *
-     * @throws IllegalStateException when the rename fails
-     */
-    static void rename(Configuration conf, Path from, Path to) {
-        try {
-            FileSystem fs = fs(conf, from);
-            if (fs.exists(to)) {
-                throw new IllegalStateException(
-                        "Cannot commit '" + from + "': target '" + to + "' exists.");
-            }
-            if (!fs.rename(from, to)) {
-                throw new IllegalStateException("Rename of '" + from + "' to '" + to + "' failed.");
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(
-                    "Rename of '" + from + "' to '" + to + "' failed: " + e, e);
-        }
-    }
+final class OutputDirs {
+    private OutputDirs() {}
 
     /** A fresh hidden sibling path of {@code out} for staging, e.g. {@code .out.staging-<uuid>}. */
     static Path stagingFor(Path out) {
@@ -109,7 +41,7 @@ final class Files2 {
      */
     static void checkReplaceable(
             Configuration conf, Path out, String job, String marker, String... protectedPaths) {
-        FileSystem fs = fs(conf, out);
+        FileSystem fs = HadoopFiles.fs(conf, out);
         Path qualified = fs.makeQualified(out);
         String outPath = qualified.toUri().getPath();
         String outPrefix = outPath.endsWith("/") ? outPath : outPath + "/";
@@ -118,7 +50,7 @@ final class Files2 {
                 continue;
             }
             Path other = new Path(p);
-            FileSystem otherFs = fs(conf, other);
+            FileSystem otherFs = HadoopFiles.fs(conf, other);
             if (!otherFs.getUri().equals(fs.getUri())) {
                 continue;
             }
@@ -169,12 +101,12 @@ final class Files2 {
                 new Path(
                         out.getParent(),
                         "." + out.getName() + ".old-" + java.util.UUID.randomUUID());
-        if (exists(conf, out)) {
-            rename(conf, out, old);
+        if (HadoopFiles.exists(conf, out)) {
+            HadoopFiles.rename(conf, out, old);
         }
-        rename(conf, staging, out);
-        if (exists(conf, old)) {
-            delete(conf, old);
+        HadoopFiles.rename(conf, staging, out);
+        if (HadoopFiles.exists(conf, old)) {
+            HadoopFiles.delete(conf, old);
         }
     }
 
@@ -185,7 +117,7 @@ final class Files2 {
      * @return false when it already existed
      */
     static boolean createExclusive(Configuration conf, Path p, String content) {
-        FileSystem fs = fs(conf, p);
+        FileSystem fs = HadoopFiles.fs(conf, p);
         try {
             if ("file".equals(fs.getScheme())) {
                 java.nio.file.Path local = Paths.get(fs.makeQualified(p).toUri());
@@ -208,7 +140,7 @@ final class Files2 {
                 return false;
             }
         } catch (IOException e) {
-            if (exists(conf, p)) {
+            if (HadoopFiles.exists(conf, p)) {
                 return false;
             }
             throw new IllegalStateException("Cannot create '" + p + "': " + e, e);
