@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tunes the built-in MiniLM with BertClassifier on the UCI sentiment 80/20 split (seed 42) on
+# Fine-tunes a built-in encoder (default MiniLM; params model=bge-small-en-v1.5 for another) with BertClassifier on the UCI sentiment 80/20 split (seed 42) on
 # the CPU, then prints test accuracy, weighted F1, AUC, training samples/s and wall times
 # (io.sparkbert.classification.FineTuneBenchmark, test tree of the transformers module).
 # Takes minutes on 2 cores: a benchmark, never part of CI. Fetches the demo data first if needed.
@@ -18,7 +18,7 @@ echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ)"
 LOG="$ROOT/transformers/target/finetune-benchmark.log"
 mkdir -p "$(dirname "$LOG")"
-echo "== BertClassifier, MiniLM, $MASTER, groupByLength=$GROUP, seed=$SEED, params=${PARAMS:-defaults}; log: $LOG"
+echo "== BertClassifier, $MASTER, groupByLength=$GROUP, seed=$SEED, params=${PARAMS:-defaults}; log: $LOG"
 # shellcheck disable=SC2086
 if ! mvn -B -q -Dstyle.color=never ${MVN_OPTS_EXTRA:-} -pl transformers test-compile exec:exec@finetune-benchmark \
     -Dbench.master="$MASTER" -Dbench.groupByLength="$GROUP" -Dbench.seed="$SEED" -Dbench.params="$PARAMS" </dev/null 2>"$LOG"; then

@@ -83,6 +83,9 @@ public final class FineTuneBenchmark {
                     java.nio.file.Paths.get(
                             "target",
                             "finetune-summary-"
+                                    + clf.getOrDefault(clf.model())
+                                            .replaceAll("[^A-Za-z0-9.-]+", "_")
+                                    + "-"
                                     + (group ? "grouped" : "random")
                                     + "-"
                                     + seed
@@ -142,11 +145,12 @@ public final class FineTuneBenchmark {
             }
             System.out.printf(
                     Locale.ROOT,
-                    "RESULT model=MiniLM pooling=%s groupByLength=%s seed=%d split=%d params=%s train=%d"
+                    "RESULT model=%s pooling=%s groupByLength=%s seed=%d split=%d params=%s train=%d"
                             + " test=%d"
                             + " accuracy=%.4f f1=%.4f auc=%.4f train_samples_per_s=%.1f"
                             + " train_s=%.1f fit_s=%.1f score_s=%.1f (%.0f rows/s) total_s=%.1f"
                             + " skipped_steps=%d%n",
+                    clf.getOrDefault(clf.model()),
                     model.pooling(),
                     group,
                     seed,
