@@ -2,6 +2,7 @@ package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.HfExport;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -20,6 +21,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -42,6 +44,14 @@ import scala.Option;
  * classifier columns: {@code rawPredictionCol} (Vector of logits), {@code probabilityCol} (Vector,
  * softmax) and {@code predictionCol} (double class index, argmax of probability / thresholds as in
  * MLlib), so MLlib evaluators, {@code Pipeline} and {@code CrossValidator} work unchanged.
+ *
+ * <p><b>Problem types</b> ({@link #problemType()}, from the config.json's {@code problem_type}).
+ * Multi-label: {@code rawPredictionCol} the logits, {@code probabilityCol} a sigmoid per class
+ * (they do not sum to 1), {@code predictionCol} an array of the class indices (doubles, ascending)
+ * whose probability is strictly above its threshold ({@code thresholds[c]} when set, else {@code
+ * threshold}, default 0.5), as MLlib's {@code MultilabelClassificationEvaluator} reads it.
+ * Regression: {@code predictionCol} alone, the head's single output, like MLlib's regressors. For
+ * windowed texts both are computed from the logits averaged over the windows.
  *
  * <p><b>Scoring.</b> Through {@link PartitionScorer}: each partition is read in windows of rows,
  * tokenized, cut into length-bucketed batches of at most {@code batchSize} rows and scored in the
@@ -95,6 +105,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final IntParam stride;
     private final IntParam windowSize;
     private final Param<String> handleInvalid;
+    private final DoubleParam threshold;
+    private transient ProblemType problemType;
 
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
@@ -138,6 +150,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
         setDefault(handleInvalid, "error");
+        threshold = SharedParams.threshold(this);
+        setDefault(threshold, 0.5);
     }
 
     @Override
@@ -176,6 +190,31 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     /** The pooling of the classification head: pooler, cls or mean. */
     public String pooling() {
         return payload.pooling;
+    }
+
+    /**
+     * What the head predicts, from its config.json's {@code problem_type} (a head with one output
+     * and no problem_type is a regression, as in HF; otherwise single-label).
+     */
+    public ProblemType problemType() {
+        if (problemType == null) {
+            problemType = ProblemType.of(BertConfig.parse(payload.configJson, stageName()));
+        }
+        return problemType;
+    }
+
+    /** Multi-label: the probability above which a class is predicted (default 0.5). */
+    public DoubleParam threshold() {
+        return threshold;
+    }
+
+    public double getThreshold() {
+        return (Double) $(threshold);
+    }
+
+    public BertClassificationModel setThreshold(double v) {
+        set(threshold, v);
+        return this;
     }
 
     /** The id of this set of weights (the executor cache key). */
@@ -394,8 +433,10 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
         }
         SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
-        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
-        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        if (problemType() != ProblemType.REGRESSION) {
+            SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+            SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        }
         if (isDefined(thresholds) && getThresholds().length != payload.numClasses) {
             throw new IllegalArgumentException(
                     stage
@@ -407,6 +448,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         }
         return SharedParams.withOutputs(
                 schema,
+                problemType(),
                 getPredictionCol(),
                 getProbabilityCol(),
                 getRawPredictionCol(),
@@ -440,7 +482,61 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         double[] th = isDefined(thresholds) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
+        ProblemType type = problemType();
+        if (type != ProblemType.SINGLE_LABEL) {
+            double t = getThreshold();
+            return PartitionScorer.transform(
+                    input, spec, appended, score -> outputs(score, type, th, t));
+        }
         return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));
+    }
+
+    /**
+     * Multi-label: prediction (class indices whose sigmoid probability is above their threshold),
+     * probability (a sigmoid per class), rawPrediction (logits); regression: prediction (the
+     * value). Computed from the logits (for a windowed text, their mean over the windows).
+     */
+    private static Object[] outputs(
+            Score score, ProblemType type, double[] thresholds, double threshold) {
+        if (score == null) {
+            return type == ProblemType.REGRESSION
+                    ? new Object[] {null}
+                    : new Object[] {null, null, null};
+        }
+        float[] logits = score.values();
+        if (type == ProblemType.REGRESSION) {
+            return new Object[] {(double) logits[0]};
+        }
+        double[] prob = sigmoid(logits);
+        double[] raw = new double[logits.length];
+        for (int j = 0; j < raw.length; j++) {
+            raw[j] = logits[j];
+        }
+        return new Object[] {
+            predictLabels(prob, thresholds, threshold), Vectors.dense(prob), Vectors.dense(raw)
+        };
+    }
+
+    /** A sigmoid per logit, in double precision. */
+    public static double[] sigmoid(float[] logits) {
+        double[] p = new double[logits.length];
+        for (int j = 0; j < p.length; j++) {
+            p[j] = 1.0 / (1.0 + Math.exp(-(double) logits[j]));
+        }
+        return p;
+    }
+
+    /**
+     * The multi-label prediction: the indices (as doubles, ascending) of the classes whose
+     * probability is strictly above their threshold ({@code thresholds[c]} when given, else {@code
+     * threshold}).
+     */
+    public static double[] predictLabels(
+            double[] probability, double[] thresholds, double threshold) {
+        return java.util.stream.IntStream.range(0, probability.length)
+                .filter(c -> probability[c] > (thresholds == null ? threshold : thresholds[c]))
+                .asDoubleStream()
+                .toArray();
     }
 
     /** prediction, probability, rawPrediction (= logits) of one row. */

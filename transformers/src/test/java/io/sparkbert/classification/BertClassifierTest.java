@@ -93,6 +93,11 @@ class BertClassifierTest {
 
     /** tinybert's encoder and pooler without a classification head, in a temp dir. */
     static Path headless() throws IOException {
+        return headless(tmp);
+    }
+
+    /** Like {@link #headless()}, in {@code tmp}. */
+    static Path headless(Path tmp) throws IOException {
         Path dir = tmp.resolve("headless");
         if (!Files.exists(dir)) {
             try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu());
