@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.Checkpoints;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
@@ -86,6 +88,26 @@ public final class BertBackend implements ModelBackend {
         }
     }
 
+    @Override
+    public Optional<String> checkpointProblemType(String model, Configuration hadoopConf) {
+        ModelLocation location = ModelLocation.of(model);
+        if (location.builtIn() != null) {
+            return Optional.empty();
+        }
+        Path dir;
+        try {
+            dir = location.toLocalDirectory(hadoopConf);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+        }
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config) || !hasClassifierHead(dir)) {
+            return Optional.empty();
+        }
+        ProblemType t = ProblemType.declaredBy(BertConfig.load(config), true);
+        return Optional.ofNullable(t).map(ProblemType::hfName);
+    }
+
     /**
      * Whether the checkpoint has a trained head; unreadable weights are named as {@code --model}.
      */
@@ -100,16 +122,19 @@ public final class BertBackend implements ModelBackend {
     @Override
     public Fitted fit(
             Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings) {
+        // Multi-label and regression labels go as they are; the classifier names the classes.
         Dataset<Row> withNames =
-                data.withColumn(
-                        LABEL,
-                        data.col(LABEL)
-                                .as(
-                                        LABEL,
-                                        NominalAttribute.defaultAttr()
-                                                .withName(LABEL)
-                                                .withValues(labels.toArray(new String[0]))
-                                                .toMetadata()));
+                labels.isEmpty()
+                        ? data
+                        : data.withColumn(
+                                LABEL,
+                                data.col(LABEL)
+                                        .as(
+                                                LABEL,
+                                                NominalAttribute.defaultAttr()
+                                                        .withName(LABEL)
+                                                        .withValues(labels.toArray(new String[0]))
+                                                        .toMetadata()));
         BertClassifier c =
                 TrainingFlags.apply(
                         settings,

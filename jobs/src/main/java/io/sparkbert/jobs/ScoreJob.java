@@ -1,9 +1,7 @@
 package io.sparkbert.jobs;
 
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -365,9 +363,7 @@ public final class ScoreJob extends SparkJob {
         }
         String fmt = o.require("format");
         if (fmt.equals("csv")) {
-            scored =
-                    scored.withColumn(Scorer.PROBABILITY, to_json(col(Scorer.PROBABILITY)))
-                            .withColumn(Scorer.RAW_PREDICTION, to_json(col(Scorer.RAW_PREDICTION)));
+            scored = Scorer.forCsv(scored);
         }
         Written w = writeChecked(spark, scored, fmt, dir, inputRows, "Scoring " + source, t0);
         long outputRows = w.rows();
