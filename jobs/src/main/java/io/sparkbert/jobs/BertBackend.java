@@ -53,22 +53,10 @@ public final class BertBackend implements ModelBackend {
 
     @Override
     public Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf) {
-        ModelLocation location = ModelLocation.of(model);
-        if (location.builtIn() != null) {
-            return Optional.empty();
-        }
-        Path dir;
-        try {
-            // A file: URI is the local directory; a remote one is copied into the model cache,
-            // where the fit that follows finds it.
-            dir = location.toLocalDirectory(hadoopConf);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
-        }
-        Path config = dir.resolve("config.json");
         // HF configs name LABEL_0/LABEL_1 even for an encoder without a head; only a trained
         // head's classes constrain the labels (a new head takes the data's).
-        if (!Files.isRegularFile(config) || !hasClassifierHead(dir)) {
+        Path config = headConfig(model, hadoopConf);
+        if (config == null) {
             return Optional.empty();
         }
         try {
@@ -90,22 +78,33 @@ public final class BertBackend implements ModelBackend {
 
     @Override
     public Optional<String> checkpointProblemType(String model, Configuration hadoopConf) {
+        Path config = headConfig(model, hadoopConf);
+        if (config == null) {
+            return Optional.empty();
+        }
+        ProblemType t = ProblemType.declaredBy(BertConfig.load(config), true);
+        return Optional.ofNullable(t).map(ProblemType::hfName);
+    }
+
+    /**
+     * The config.json of the checkpoint {@code --model} names when it has a trained head, else null
+     * (a built-in, no config, no head).
+     */
+    private static Path headConfig(String model, Configuration hadoopConf) {
         ModelLocation location = ModelLocation.of(model);
         if (location.builtIn() != null) {
-            return Optional.empty();
+            return null;
         }
         Path dir;
         try {
+            // A file: URI is the local directory; a remote one is copied into the model cache,
+            // where the fit that follows finds it.
             dir = location.toLocalDirectory(hadoopConf);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--model: " + e.getMessage(), e);
         }
         Path config = dir.resolve("config.json");
-        if (!Files.isRegularFile(config) || !hasClassifierHead(dir)) {
-            return Optional.empty();
-        }
-        ProblemType t = ProblemType.declaredBy(BertConfig.load(config), true);
-        return Optional.ofNullable(t).map(ProblemType::hfName);
+        return Files.isRegularFile(config) && hasClassifierHead(dir) ? config : null;
     }
 
     /**

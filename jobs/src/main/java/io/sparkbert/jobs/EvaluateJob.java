@@ -112,22 +112,11 @@ public final class EvaluateJob extends SparkJob {
             metrics.put("input", input);
             metrics.put("start", startedAt.toString());
             metrics.put("end", Instant.now().toString());
-            Path out = new Path(output);
-            Path staging = OutputDirs.stagingFor(out);
-            try {
-                HadoopFiles.mkdirs(conf, staging);
-                HadoopFiles.writeString(
-                        conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
-                HadoopFiles.writeString(
-                        conf,
-                        new Path(staging, "report.html"),
-                        HtmlReport.render("spark-bert evaluation", model, input, e, training));
-                OutputDirs.replaceDir(conf, staging, out);
-            } finally {
-                if (HadoopFiles.exists(conf, staging)) {
-                    HadoopFiles.delete(conf, staging);
-                }
-            }
+            writeOutput(
+                    conf,
+                    output,
+                    metrics,
+                    HtmlReport.render("spark-bert evaluation", model, input, e, training));
             return new JobResult(
                     name(),
                     e.rows(),
@@ -187,23 +176,11 @@ public final class EvaluateJob extends SparkJob {
             metrics.put("input", input);
             metrics.put("start", startedAt.toString());
             metrics.put("end", Instant.now().toString());
-            Configuration conf = spark.sparkContext().hadoopConfiguration();
-            Path out = new Path(output);
-            Path staging = OutputDirs.stagingFor(out);
-            try {
-                HadoopFiles.mkdirs(conf, staging);
-                HadoopFiles.writeString(
-                        conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
-                HadoopFiles.writeString(
-                        conf,
-                        new Path(staging, "report.html"),
-                        ProblemMetrics.html("spark-bert evaluation", model, input, metrics));
-                OutputDirs.replaceDir(conf, staging, out);
-            } finally {
-                if (HadoopFiles.exists(conf, staging)) {
-                    HadoopFiles.delete(conf, staging);
-                }
-            }
+            writeOutput(
+                    spark.sparkContext().hadoopConfiguration(),
+                    output,
+                    metrics,
+                    ProblemMetrics.html("spark-bert evaluation", model, input, metrics));
             String summary =
                     type == ProblemType.REGRESSION
                             ? String.format(
@@ -223,6 +200,24 @@ public final class EvaluateJob extends SparkJob {
             return new JobResult(name(), rows, (System.nanoTime() - start) / 1e9, output, summary);
         } finally {
             scored.unpersist();
+        }
+    }
+
+    /** Writes metrics.json and report.html to a staging dir and swaps it in as {@code output}. */
+    private static void writeOutput(
+            Configuration conf, String output, ObjectNode metrics, String html) {
+        Path out = new Path(output);
+        Path staging = OutputDirs.stagingFor(out);
+        try {
+            HadoopFiles.mkdirs(conf, staging);
+            HadoopFiles.writeString(
+                    conf, new Path(staging, "metrics.json"), metrics.toPrettyString());
+            HadoopFiles.writeString(conf, new Path(staging, "report.html"), html);
+            OutputDirs.replaceDir(conf, staging, out);
+        } finally {
+            if (HadoopFiles.exists(conf, staging)) {
+                HadoopFiles.delete(conf, staging);
+            }
         }
     }
 

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparkbert.bert.BertModel;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -37,16 +35,7 @@ class ProblemTypeJobsTest {
 
     /** The tiny checkpoint's config with fresh encoder weights and no head. */
     private Path headless() throws IOException {
-        Path dir = tmp.resolve("headless");
-        try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu());
-                BertModel h = BertModel.initialize(m.config(), true, false, 3, Device.cpu())) {
-            h.save(dir);
-        }
-        Files.copy(Fixtures.tinyBert().resolve("vocab.txt"), dir.resolve("vocab.txt"));
-        Files.copy(
-                Fixtures.tinyBert().resolve("tokenizer_config.json"),
-                dir.resolve("tokenizer_config.json"));
-        return dir;
+        return Fixtures.headlessTinyBert(tmp.resolve("headless"));
     }
 
     /** 24 JSON lines: colour words in the text, the colours as the label array. */
@@ -193,21 +182,10 @@ class ProblemTypeJobsTest {
         assertTrue(m.has("micro_f1") && m.has("macro_f1"), m.toString());
 
         // A name the model does not know is refused, naming it.
-        Path purple =
-                JobFixtures.write(
-                        tmp.resolve("purple.jsonl"),
-                        List.of("{\"id\":1,\"text\":\"a purple thing\",\"labels\":[\"purple\"]}"));
         IllegalArgumentException e =
-                JobFixtures.refused(
-                        spark,
-                        new EvaluateJob(backend),
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        purple.toString(),
-                        "--output",
-                        tmp.resolve("eval-purple").toString(),
-                        "--label-col",
+                evaluateRefused(
+                        model,
+                        "{\"id\":1,\"text\":\"a purple thing\",\"labels\":[\"purple\"]}",
                         "labels");
         assertTrue(
                 e.getMessage().contains("[purple]") && e.getMessage().contains("--label-col"),
@@ -248,22 +226,26 @@ class ProblemTypeJobsTest {
         assertEquals(1 - se / ssTot, m.get("r2").asDouble(), 1e-9);
 
         // A string label column is not a regression target.
-        Path words =
-                JobFixtures.write(
-                        tmp.resolve("words.jsonl"),
-                        List.of("{\"id\":1,\"text\":\"one apple\",\"value\":\"one\"}"));
         IllegalArgumentException e =
-                JobFixtures.refused(
-                        spark,
-                        new EvaluateJob(backend),
-                        "--model",
-                        model.toString(),
-                        "--input",
-                        words.toString(),
-                        "--output",
-                        tmp.resolve("eval-words").toString(),
-                        "--label-col",
-                        "value");
+                evaluateRefused(
+                        model, "{\"id\":1,\"text\":\"one apple\",\"value\":\"one\"}", "value");
         assertTrue(e.getMessage().contains("must be numeric"), e.getMessage());
+    }
+
+    /** The error of an evaluate run of {@code model} on the one JSON line {@code line}. */
+    private IllegalArgumentException evaluateRefused(Path model, String line, String label)
+            throws IOException {
+        Path input = JobFixtures.write(tmp.resolve("bad.jsonl"), List.of(line));
+        return JobFixtures.refused(
+                spark,
+                new EvaluateJob(backend),
+                "--model",
+                model.toString(),
+                "--input",
+                input.toString(),
+                "--output",
+                tmp.resolve("eval-bad").toString(),
+                "--label-col",
+                label);
     }
 }

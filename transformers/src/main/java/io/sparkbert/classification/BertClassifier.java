@@ -435,7 +435,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             pair ? getTextPairCol() : null,
                             getLabelCol(),
                             getMaxTrainingRows(),
-                            stage);
+                            stage,
+                            false);
             int maxLabel = data.maxLabel();
             int k =
                     Heads.numClasses(
@@ -475,13 +476,14 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         StructField label = dataset.schema().apply(getLabelCol());
         ProblemTargets.checkType(type, label, getLabelCol(), stage);
         TrainingRows data =
-                TrainingRows.collectRaw(
+                TrainingRows.collect(
                         dataset,
                         getTextCol(),
                         getTextPairCol().isEmpty() ? null : getTextPairCol(),
                         getLabelCol(),
                         getMaxTrainingRows(),
-                        stage);
+                        stage,
+                        true);
         boolean ownHead = base.hasClassifier();
         List<String> classes;
         float[][] targets;

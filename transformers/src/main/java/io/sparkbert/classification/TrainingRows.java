@@ -24,38 +24,15 @@ record TrainingRows(
         List<String> texts, List<String> pairs, int[] labels, int maxLabel, List<Object> raw) {
 
     /**
-     * Like {@link #collect(Dataset, String, String, String, int, String)} but keeps the label
-     * column's values as Spark returns them (for multi-label arrays and regression values, which
-     * {@link ProblemTargets} reads) instead of class ids: {@code labels} is null and {@code raw}
-     * holds them.
-     */
-    static TrainingRows collectRaw(
-            Dataset<?> dataset,
-            String textCol,
-            String pairCol,
-            String labelCol,
-            int max,
-            String stage) {
-        return collect(dataset, textCol, pairCol, labelCol, max, stage, true);
-    }
-
-    static TrainingRows collect(
-            Dataset<?> dataset,
-            String textCol,
-            String pairCol,
-            String labelCol,
-            int max,
-            String stage) {
-        return collect(dataset, textCol, pairCol, labelCol, max, stage, false);
-    }
-
-    /**
      * Collects and checks the rows of {@code dataset}.
      *
      * @param pairCol the text pair column, or null
+     * @param keepRaw keep the label column's values as Spark returns them (multi-label arrays as
+     *     Java lists, regression values), for {@link ProblemTargets} to read, instead of class ids
+     *     ({@code labels} is then null and {@code raw} holds them)
      * @throws IllegalArgumentException naming the stage, the column and the first bad row
      */
-    private static TrainingRows collect(
+    static TrainingRows collect(
             Dataset<?> dataset,
             String textCol,
             String pairCol,

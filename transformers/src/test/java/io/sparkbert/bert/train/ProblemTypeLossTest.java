@@ -191,42 +191,27 @@ class ProblemTypeLossTest {
                         HfTokenizer.fromDirectory(
                                 Fixtures.tinyBert(), TokenizerOptions.defaults());
                 BertModel model = tinyAs(ProblemType.REGRESSION, 1)) {
-            float[][] values = {{1}, {2}, {3}, {4}};
             Trainer weighted =
                     new Trainer(TrainingConfig.builder().classWeights(new double[] {1}).build());
-            IllegalArgumentException e =
-                    assertThrows(
-                            IllegalArgumentException.class,
-                            () ->
-                                    weighted.train(
-                                            model,
-                                            ClassifierHead.POOLER,
-                                            weighted.encode(tok, TEXTS, null, values),
-                                            null));
-            assertTrue(e.getMessage().contains("classWeights"), e.getMessage());
-            Trainer ids = new Trainer(TrainingConfig.builder().build());
-            e =
-                    assertThrows(
-                            IllegalArgumentException.class,
-                            () ->
-                                    ids.train(
-                                            model,
-                                            ClassifierHead.POOLER,
-                                            ids.encode(tok, TEXTS, null, new int[] {0, 0, 0, 0}),
-                                            null));
-            assertTrue(e.getMessage().contains("regression"), e.getMessage());
+            Trainer plain = new Trainer(TrainingConfig.builder().build());
+            float[][] values = {{1}, {2}, {3}, {4}};
             float[][] nan = {{1}, {Float.NaN}, {3}, {4}};
-            e =
-                    assertThrows(
-                            IllegalArgumentException.class,
-                            () ->
-                                    ids.train(
-                                            model,
-                                            ClassifierHead.POOLER,
-                                            ids.encode(tok, TEXTS, null, nan),
-                                            null));
-            assertTrue(e.getMessage().contains("example 1 has target NaN"), e.getMessage());
+            assertRefused(
+                    model, weighted, weighted.encode(tok, TEXTS, null, values), "classWeights");
+            assertRefused(model, plain, plain.encode(tok, TEXTS, null, new int[4]), "regression");
+            assertRefused(
+                    model, plain, plain.encode(tok, TEXTS, null, nan), "example 1 has target NaN");
         }
+    }
+
+    /** Training {@code model} on {@code ex} fails with a message holding {@code fragment}. */
+    private static void assertRefused(
+            BertModel model, Trainer t, Trainer.Examples ex, String fragment) {
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> t.train(model, ClassifierHead.POOLER, ex, null));
+        assertTrue(e.getMessage().contains(fragment), e.getMessage());
     }
 
     /**
