@@ -225,6 +225,31 @@ class ProblemTypeJobsTest {
         }
         assertEquals(1 - se / ssTot, m.get("r2").asDouble(), 1e-9);
 
+        // --problem-type auto (the default) from a regression checkpoint stays a regression.
+        Path again = tmp.resolve("regression-again");
+        JobResult r2 =
+                t.run(
+                        spark,
+                        t.parse(
+                                "--input",
+                                input.toString(),
+                                "--output",
+                                again.toString(),
+                                "--model",
+                                model.resolve("hf").toString(),
+                                "--label-col",
+                                "value",
+                                "--epochs",
+                                "1",
+                                "--max-length",
+                                "32"));
+        assertTrue(r2.note().startsWith("1 output"), r2.note());
+        assertEquals(
+                "regression",
+                JSON.readTree(again.resolve("hf/config.json").toFile())
+                        .get("problem_type")
+                        .asText());
+
         // A string label column is not a regression target.
         IllegalArgumentException e =
                 evaluateRefused(

@@ -486,57 +486,9 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         if (type != ProblemType.SINGLE_LABEL) {
             double t = getThreshold();
             return PartitionScorer.transform(
-                    input, spec, appended, score -> outputs(score, type, th, t));
+                    input, spec, appended, score -> ProblemOutputs.row(score, type, th, t));
         }
         return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));
-    }
-
-    /**
-     * Multi-label: prediction (class indices whose sigmoid probability is above their threshold),
-     * probability (a sigmoid per class), rawPrediction (logits); regression: prediction (the
-     * value). Computed from the logits (for a windowed text, their mean over the windows).
-     */
-    private static Object[] outputs(
-            Score score, ProblemType type, double[] thresholds, double threshold) {
-        if (score == null) {
-            return type == ProblemType.REGRESSION
-                    ? new Object[] {null}
-                    : new Object[] {null, null, null};
-        }
-        float[] logits = score.values();
-        if (type == ProblemType.REGRESSION) {
-            return new Object[] {(double) logits[0]};
-        }
-        double[] prob = sigmoid(logits);
-        double[] raw = new double[logits.length];
-        for (int j = 0; j < raw.length; j++) {
-            raw[j] = logits[j];
-        }
-        return new Object[] {
-            predictLabels(prob, thresholds, threshold), Vectors.dense(prob), Vectors.dense(raw)
-        };
-    }
-
-    /** A sigmoid per logit, in double precision. */
-    public static double[] sigmoid(float[] logits) {
-        double[] p = new double[logits.length];
-        for (int j = 0; j < p.length; j++) {
-            p[j] = 1.0 / (1.0 + Math.exp(-(double) logits[j]));
-        }
-        return p;
-    }
-
-    /**
-     * The multi-label prediction: the indices (as doubles, ascending) of the classes whose
-     * probability is strictly above their threshold ({@code thresholds[c]} when given, else {@code
-     * threshold}).
-     */
-    public static double[] predictLabels(
-            double[] probability, double[] thresholds, double threshold) {
-        return java.util.stream.IntStream.range(0, probability.length)
-                .filter(c -> probability[c] > (thresholds == null ? threshold : thresholds[c]))
-                .asDoubleStream()
-                .toArray();
     }
 
     /** prediction, probability, rawPrediction (= logits) of one row. */

@@ -70,8 +70,9 @@ final class SharedParams {
                 owner,
                 "thresholds",
                 "per-class thresholds: the prediction is the class with the largest"
-                        + " probability/threshold, as in MLlib; >= 0, at most one 0 (default:"
-                        + " unset, plain argmax)",
+                        + " probability/threshold, as in MLlib (multi-label: every class whose"
+                        + " probability is above its threshold); >= 0, at most one 0 (default:"
+                        + " unset, plain argmax; multi-label: threshold)",
                 new ValidThresholds());
     }
 

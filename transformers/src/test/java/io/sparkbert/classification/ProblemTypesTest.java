@@ -294,10 +294,10 @@ class ProblemTypesTest {
     void multiLabelIndicesAndTheTransformSchema() {
         assertArrayEquals(
                 new double[] {0, 2},
-                BertClassificationModel.predictLabels(new double[] {0.9, 0.5, 0.51}, null, 0.5));
+                ProblemOutputs.predictLabels(new double[] {0.9, 0.5, 0.51}, null, 0.5));
         assertArrayEquals(
                 new double[] {1},
-                BertClassificationModel.predictLabels(
+                ProblemOutputs.predictLabels(
                         new double[] {0.9, 0.5, 0.51}, new double[] {0.95, 0.4, 0.6}, 0.5));
         StructType schema =
                 new BertClassifier().transformSchema(colours(COLOUR_TEXTS, COLOURS).schema());

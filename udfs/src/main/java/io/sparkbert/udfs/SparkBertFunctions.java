@@ -8,7 +8,7 @@ import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.classification.BertClassificationModel;
+import io.sparkbert.classification.ProblemOutputs;
 import io.sparkbert.inference.LoadedModel;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.ModelSource;
@@ -277,8 +277,8 @@ public final class SparkBertFunctions {
             if (type == ProblemType.REGRESSION) {
                 return RowFactory.create((double) score.values()[0]);
             }
-            double[] p = BertClassificationModel.sigmoid(score.values());
-            double[] predicted = BertClassificationModel.predictLabels(p, null, 0.5);
+            double[] p = ProblemOutputs.sigmoid(score.values());
+            double[] predicted = ProblemOutputs.predictLabels(p, null, 0.5);
             String[] names = new String[predicted.length];
             for (int i = 0; i < names.length; i++) {
                 names[i] = labels.get((int) predicted[i]);

@@ -185,6 +185,53 @@ class ProblemTypeLossTest {
         }
     }
 
+    /**
+     * The validation metrics: multi-label [mean BCE with pos_weight, subset accuracy at 0.5],
+     * regression [mean squared error], from the model's logits by hand.
+     */
+    @Test
+    void validationMetricsMatchHandComputations() {
+        float[][] multi = {{1, 0, 0}, {0, 1, 0}, {0, 1, 1}, {1, 0, 1}};
+        float[][] values = {{1.5f}, {-0.5f}, {2.0f}, {0.25f}};
+        double[] pw = {2.0, 0.5, 1.0};
+        try (HfTokenizer tok =
+                        HfTokenizer.fromDirectory(
+                                Fixtures.tinyBert(), TokenizerOptions.defaults());
+                BertModel m = tinyAs(ProblemType.MULTI_LABEL, 3);
+                BertModel r = tinyAs(ProblemType.REGRESSION, 1);
+                NDManager state = NDManager.newBaseManager(Device.cpu())) {
+            Trainer t = new Trainer(TrainingConfig.builder().build());
+            Trainer.Examples ex = t.encode(tok, TEXTS, null, multi);
+            float[][] z = ClassifierHead.POOLER.logits(m, ex.encodings());
+            // batches of 3: the loss is averaged over examples, whatever the batching
+            double[] got =
+                    Loss.evaluate(
+                            m, ClassifierHead.POOLER, ex, state, 3, pw, ProblemType.MULTI_LABEL);
+            assertEquals(bce(flat(z), flat(multi), pw), got[0], 1e-5);
+            int exact = 0;
+            for (int i = 0; i < 4; i++) {
+                boolean all = true;
+                for (int c = 0; c < 3; c++) {
+                    all &= (z[i][c] > 0) == (multi[i][c] > 0);
+                }
+                exact += all ? 1 : 0;
+            }
+            assertEquals(exact / 4.0, got[1], 1e-12);
+
+            Trainer.Examples rx = t.encode(tok, TEXTS, null, values);
+            float[][] v = ClassifierHead.POOLER.logits(r, rx.encodings());
+            double[] reg =
+                    Loss.evaluate(
+                            r, ClassifierHead.POOLER, rx, state, 3, null, ProblemType.REGRESSION);
+            double mse = 0;
+            for (int i = 0; i < 4; i++) {
+                mse += (v[i][0] - (double) values[i][0]) * (v[i][0] - (double) values[i][0]) / 4;
+            }
+            assertEquals(1, reg.length);
+            assertEquals(mse, reg[0], 1e-5);
+        }
+    }
+
     @Test
     void optionsWithoutMeaningForTheProblemTypeAreRefused() {
         try (HfTokenizer tok =
