@@ -2,6 +2,7 @@ package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.HfExport;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -20,6 +21,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -42,6 +44,14 @@ import scala.Option;
  * classifier columns: {@code rawPredictionCol} (Vector of logits), {@code probabilityCol} (Vector,
  * softmax) and {@code predictionCol} (double class index, argmax of probability / thresholds as in
  * MLlib), so MLlib evaluators, {@code Pipeline} and {@code CrossValidator} work unchanged.
+ *
+ * <p><b>Problem types</b> ({@link #problemType()}, from the config.json's {@code problem_type}).
+ * Multi-label: {@code rawPredictionCol} the logits, {@code probabilityCol} a sigmoid per class
+ * (they do not sum to 1), {@code predictionCol} an array of the class indices (doubles, ascending)
+ * whose probability is strictly above its threshold ({@code thresholds[c]} when set, else {@code
+ * threshold}, default 0.5), as MLlib's {@code MultilabelClassificationEvaluator} reads it.
+ * Regression: {@code predictionCol} alone, the head's single output, like MLlib's regressors. For
+ * windowed texts both are computed from the logits averaged over the windows.
  *
  * <p><b>Scoring.</b> Through {@link PartitionScorer}: each partition is read in windows of rows,
  * tokenized, cut into length-bucketed batches of at most {@code batchSize} rows and scored in the
@@ -95,6 +105,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final IntParam stride;
     private final IntParam windowSize;
     private final Param<String> handleInvalid;
+    private final DoubleParam threshold;
+    private transient ProblemType problemType;
 
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
@@ -138,6 +150,8 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
         setDefault(handleInvalid, "error");
+        threshold = SharedParams.threshold(this);
+        setDefault(threshold, 0.5);
     }
 
     @Override
@@ -176,6 +190,31 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     /** The pooling of the classification head: pooler, cls or mean. */
     public String pooling() {
         return payload.pooling;
+    }
+
+    /**
+     * What the head predicts, from its config.json's {@code problem_type} (a head with one output
+     * and no problem_type is a regression, as in HF; otherwise single-label).
+     */
+    public ProblemType problemType() {
+        if (problemType == null) {
+            problemType = ProblemType.of(BertConfig.parse(payload.configJson, stageName()));
+        }
+        return problemType;
+    }
+
+    /** Multi-label: the probability above which a class is predicted (default 0.5). */
+    public DoubleParam threshold() {
+        return threshold;
+    }
+
+    public double getThreshold() {
+        return (Double) $(threshold);
+    }
+
+    public BertClassificationModel setThreshold(double v) {
+        set(threshold, v);
+        return this;
     }
 
     /** The id of this set of weights (the executor cache key). */
@@ -394,8 +433,10 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
             SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
         }
         SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
-        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
-        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        if (problemType() != ProblemType.REGRESSION) {
+            SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+            SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        }
         if (isDefined(thresholds) && getThresholds().length != payload.numClasses) {
             throw new IllegalArgumentException(
                     stage
@@ -407,6 +448,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         }
         return SharedParams.withOutputs(
                 schema,
+                problemType(),
                 getPredictionCol(),
                 getProbabilityCol(),
                 getRawPredictionCol(),
@@ -440,6 +482,12 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         double[] th = isDefined(thresholds) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
+        ProblemType type = problemType();
+        if (type != ProblemType.SINGLE_LABEL) {
+            double t = getThreshold();
+            return PartitionScorer.transform(
+                    input, spec, appended, score -> ProblemOutputs.row(score, type, th, t));
+        }
         return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));
     }
 

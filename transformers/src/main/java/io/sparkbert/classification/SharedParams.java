@@ -1,5 +1,6 @@
 package io.sparkbert.classification;
 
+import io.sparkbert.bert.ProblemType;
 import java.util.Arrays;
 import java.util.Locale;
 import org.apache.spark.ml.attribute.Attribute;
@@ -7,6 +8,7 @@ import org.apache.spark.ml.attribute.AttributeGroup;
 import org.apache.spark.ml.attribute.NominalAttribute;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
@@ -68,9 +70,19 @@ final class SharedParams {
                 owner,
                 "thresholds",
                 "per-class thresholds: the prediction is the class with the largest"
-                        + " probability/threshold, as in MLlib; >= 0, at most one 0 (default:"
-                        + " unset, plain argmax)",
+                        + " probability/threshold, as in MLlib (multi-label: every class whose"
+                        + " probability is above its threshold); >= 0, at most one 0 (default:"
+                        + " unset, plain argmax; multi-label: threshold)",
                 new ValidThresholds());
+    }
+
+    static DoubleParam threshold(Params owner) {
+        return new DoubleParam(
+                owner,
+                "threshold",
+                "multi-label only: a class is predicted when its sigmoid probability is above this;"
+                        + " per-class values in thresholds override it; in [0, 1] (default 0.5)",
+                ParamValidators.inRange(0, 1));
     }
 
     static IntParam batchSize(Params owner) {
@@ -204,6 +216,38 @@ final class SharedParams {
                         : Metadata.empty();
         StructType out =
                 schema.add(new StructField(prediction, DataTypes.DoubleType, nullable, predMeta));
+        out = out.add(vectorField(probability, k, nullable));
+        return out.add(vectorField(raw, k, nullable));
+    }
+
+    /**
+     * Appends the output columns of {@code type}: single-label as {@link #withOutputs}; multi-label
+     * the prediction as an array of class indices (array&lt;double&gt;, what MLlib's {@code
+     * MultilabelClassificationEvaluator} reads) plus the probability and logit Vectors; regression
+     * the predicted value alone (MLlib regressors have only a prediction column).
+     */
+    static StructType withOutputs(
+            StructType schema,
+            ProblemType type,
+            String prediction,
+            String probability,
+            String raw,
+            int k,
+            boolean nullable) {
+        if (type == ProblemType.SINGLE_LABEL) {
+            return withOutputs(schema, prediction, probability, raw, k, nullable);
+        }
+        if (type == ProblemType.REGRESSION) {
+            return schema.add(
+                    new StructField(prediction, DataTypes.DoubleType, nullable, Metadata.empty()));
+        }
+        StructType out =
+                schema.add(
+                        new StructField(
+                                prediction,
+                                DataTypes.createArrayType(DataTypes.DoubleType, false),
+                                nullable,
+                                Metadata.empty()));
         out = out.add(vectorField(probability, k, nullable));
         return out.add(vectorField(raw, k, nullable));
     }
