@@ -110,7 +110,12 @@ class ProblemTypeJobsTest {
                         "--format", format));
         return format.equals("json")
                 ? spark.read().json(out.toString()).orderBy("id").collectAsList()
-                : spark.read().option("header", "true").csv(out.toString()).collectAsList();
+                // read as the job writes CSV: quotes inside a field are doubled
+                : spark.read()
+                        .option("header", "true")
+                        .option("escape", "\"")
+                        .csv(out.toString())
+                        .collectAsList();
     }
 
     private JsonNode evaluate(Path model, Path input, String label) throws IOException {
