@@ -19,7 +19,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.DoubleArrayParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -65,7 +64,8 @@ import scala.Option;
  * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
  * from several threads.
  */
-public class BertClassificationModel extends Model<BertClassificationModel> implements MLWritable {
+public class BertClassificationModel extends Model<BertClassificationModel>
+        implements MLWritable, ClassifierParams<BertClassificationModel> {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -82,33 +82,22 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final TrainingSummary summary;
     private transient ModelSource source;
 
-    private final Param<String> textCol;
-    private final Param<String> textPairCol;
-    private final Param<String> predictionCol;
-    private final Param<String> probabilityCol;
-    private final Param<String> rawPredictionCol;
-    private final DoubleArrayParam thresholds;
+    private final ClassifierParams.Declared shared;
     private final IntParam batchSize;
     private final IntParam maxLength;
-    private final Param<String> device;
     private final Param<String> overflow;
     private final IntParam stride;
     private final IntParam windowSize;
     private final Param<String> handleInvalid;
 
+    @SuppressWarnings("unchecked")
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
         this.payload = payload;
         this.summary = summary;
-        textCol = SharedParams.textCol(this);
-        textPairCol = SharedParams.textPairCol(this);
-        predictionCol = SharedParams.predictionCol(this);
-        probabilityCol = SharedParams.probabilityCol(this);
-        rawPredictionCol = SharedParams.rawPredictionCol(this);
-        thresholds = SharedParams.thresholds(this);
+        shared = new ClassifierParams.Declared(this);
         batchSize = SharedParams.batchSize(this);
         maxLength = SharedParams.maxLength(this);
-        device = SharedParams.device(this);
         overflow =
                 new Param<>(
                         this,
@@ -126,14 +115,9 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         ParamValidators.gtEq(0));
         windowSize = ScoringSpec.windowSizeParam(this);
         handleInvalid = ScoringSpec.handleInvalidParam(this);
-        setDefault(textCol, "text");
-        setDefault(textPairCol, "");
-        setDefault(predictionCol, "prediction");
-        setDefault(probabilityCol, "probability");
-        setDefault(rawPredictionCol, "rawPrediction");
+        shared.defaults().forEach((p, v) -> setDefault((Param<Object>) p, v));
         setDefault(batchSize, 16);
         setDefault(maxLength, 128);
-        setDefault(device, "auto");
         setDefault(overflow, "truncate");
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
@@ -185,34 +169,9 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     // ------------------------------------------------------------------ params
 
-    /** Input text column. */
-    public Param<String> textCol() {
-        return textCol;
-    }
-
-    /** Optional second-text column ("" = single texts). */
-    public Param<String> textPairCol() {
-        return textPairCol;
-    }
-
-    /** Prediction output column. */
-    public Param<String> predictionCol() {
-        return predictionCol;
-    }
-
-    /** Probability output column. */
-    public Param<String> probabilityCol() {
-        return probabilityCol;
-    }
-
-    /** Logits output column. */
-    public Param<String> rawPredictionCol() {
-        return rawPredictionCol;
-    }
-
-    /** Per-class thresholds. */
-    public DoubleArrayParam thresholds() {
-        return thresholds;
+    @Override
+    public ClassifierParams.Declared classifierParams() {
+        return shared;
     }
 
     /** Texts per forward pass. */
@@ -281,34 +240,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return this;
     }
 
-    public Param<String> device() {
-        return device;
-    }
-
-    public String getTextCol() {
-        return $(textCol);
-    }
-
-    public String getTextPairCol() {
-        return $(textPairCol);
-    }
-
-    public String getPredictionCol() {
-        return $(predictionCol);
-    }
-
-    public String getProbabilityCol() {
-        return $(probabilityCol);
-    }
-
-    public String getRawPredictionCol() {
-        return $(rawPredictionCol);
-    }
-
-    public double[] getThresholds() {
-        return $(thresholds);
-    }
-
     public int getBatchSize() {
         return (Integer) $(batchSize);
     }
@@ -317,40 +248,12 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return (Integer) $(maxLength);
     }
 
-    public String getDevice() {
-        return $(device);
-    }
-
-    public BertClassificationModel setTextCol(String v) {
-        set(textCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setTextPairCol(String v) {
-        set(textPairCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setPredictionCol(String v) {
-        set(predictionCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setProbabilityCol(String v) {
-        set(probabilityCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setRawPredictionCol(String v) {
-        set(rawPredictionCol, v);
-        return this;
-    }
-
     /**
      * Sets per-class thresholds.
      *
      * @throws IllegalArgumentException when their number differs from the number of classes
      */
+    @Override
     public BertClassificationModel setThresholds(double[] v) {
         if (v != null && v.length != payload.numClasses) {
             throw new IllegalArgumentException(
@@ -361,7 +264,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                             + payload.numClasses
                             + " classes.");
         }
-        set(thresholds, v);
+        set(thresholds(), v);
         return this;
     }
 
@@ -375,11 +278,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return this;
     }
 
-    public BertClassificationModel setDevice(String v) {
-        set(device, v);
-        return this;
-    }
-
     private String stageName() {
         return "BertClassificationModel[" + uid + "]";
     }
@@ -389,14 +287,9 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     @Override
     public StructType transformSchema(StructType schema) {
         String stage = stageName();
-        SharedParams.requireString(schema, getTextCol(), "textCol", stage);
-        if (!getTextPairCol().isEmpty()) {
-            SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
-        }
-        SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
-        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
-        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
-        if (isDefined(thresholds) && getThresholds().length != payload.numClasses) {
+        SharedParams.requireTexts(schema, this, stage);
+        SharedParams.requireOutputsAbsent(schema, this, stage);
+        if (isDefined(thresholds()) && getThresholds().length != payload.numClasses) {
             throw new IllegalArgumentException(
                     stage
                             + ": thresholds has "
@@ -406,12 +299,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                             + " classes.");
         }
         return SharedParams.withOutputs(
-                schema,
-                getPredictionCol(),
-                getProbabilityCol(),
-                getRawPredictionCol(),
-                payload.numClasses,
-                getHandleInvalid().equals("keep"));
+                schema, this, payload.numClasses, getHandleInvalid().equals("keep"));
     }
 
     @Override
@@ -437,7 +325,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         if (getHandleInvalid().equals("skip")) {
             input = dataset.filter(TextColumns.scorable(getTextCol(), pairCol));
         }
-        double[] th = isDefined(thresholds) ? getThresholds() : null;
+        double[] th = isDefined(thresholds()) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
         return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));

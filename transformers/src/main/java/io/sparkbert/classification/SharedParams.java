@@ -6,9 +6,7 @@ import org.apache.spark.ml.attribute.Attribute;
 import org.apache.spark.ml.attribute.AttributeGroup;
 import org.apache.spark.ml.attribute.NominalAttribute;
 import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.ml.param.DoubleArrayParam;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.sql.types.DataTypes;
@@ -17,61 +15,12 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The params that {@link BertClassifier} and {@link BertClassificationModel} share, created for a
- * given owner so that both stages carry the same names, docs and validators (Spark copies values
- * between them by name), plus the schema checks both run. Stateless and thread-safe.
+ * Param factories and validators for {@link BertClassifier} and {@link BertClassificationModel}
+ * (the params they share are in {@link ClassifierParams}), plus the schema checks both run.
+ * Stateless and thread-safe.
  */
 final class SharedParams {
     private SharedParams() {}
-
-    static Param<String> textCol(Params owner) {
-        return new Param<>(
-                owner, "textCol", "input column of text (string) (default \"text\")", nonBlank());
-    }
-
-    static Param<String> textPairCol(Params owner) {
-        return new Param<>(
-                owner,
-                "textPairCol",
-                "optional column with the second text of a sentence pair (string); \"\" for"
-                        + " single texts (default \"\")",
-                new NotNull());
-    }
-
-    static Param<String> predictionCol(Params owner) {
-        return new Param<>(
-                owner,
-                "predictionCol",
-                "output column of the predicted class index (double)" + " (default \"prediction\")",
-                nonBlank());
-    }
-
-    static Param<String> probabilityCol(Params owner) {
-        return new Param<>(
-                owner,
-                "probabilityCol",
-                "output column of class probabilities (Vector, softmax of the logits)"
-                        + " (default \"probability\")",
-                nonBlank());
-    }
-
-    static Param<String> rawPredictionCol(Params owner) {
-        return new Param<>(
-                owner,
-                "rawPredictionCol",
-                "output column of the logits (Vector) (default \"rawPrediction\")",
-                nonBlank());
-    }
-
-    static DoubleArrayParam thresholds(Params owner) {
-        return new DoubleArrayParam(
-                owner,
-                "thresholds",
-                "per-class thresholds: the prediction is the class with the largest"
-                        + " probability/threshold, as in MLlib; >= 0, at most one 0 (default:"
-                        + " unset, plain argmax)",
-                new ValidThresholds());
-    }
 
     static IntParam batchSize(Params owner) {
         return new IntParam(
@@ -90,17 +39,16 @@ final class SharedParams {
                 ParamValidators.gtEq(2));
     }
 
-    static Param<String> device(Params owner) {
-        return new Param<>(
-                owner,
-                "device",
-                "where training and scoring run: auto (a GPU when there is one), cpu or gpu"
-                        + " (default auto)",
-                ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
-    }
-
     static scala.Function1<String, Object> nonBlank() {
         return new NonBlank();
+    }
+
+    static scala.Function1<String, Object> notNull() {
+        return new NotNull();
+    }
+
+    static scala.Function1<double[], Object> validThresholds() {
+        return new ValidThresholds();
     }
 
     /** A serializable "non-null, non-blank string" validator. */
@@ -137,6 +85,21 @@ final class SharedParams {
                     && Arrays.stream(t).allMatch(x -> x >= 0 && Double.isFinite(x))
                     && Arrays.stream(t).filter(x -> x == 0).count() <= 1;
         }
+    }
+
+    /** Checks that the text column (and the pair column when set) exist and are strings. */
+    static void requireTexts(StructType schema, ClassifierParams<?> p, String stage) {
+        requireString(schema, p.getTextCol(), "textCol", stage);
+        if (!p.getTextPairCol().isEmpty()) {
+            requireString(schema, p.getTextPairCol(), "textPairCol", stage);
+        }
+    }
+
+    /** Checks that the three output columns are not in the schema yet. */
+    static void requireOutputsAbsent(StructType schema, ClassifierParams<?> p, String stage) {
+        requireAbsent(schema, p.getPredictionCol(), "predictionCol", stage);
+        requireAbsent(schema, p.getProbabilityCol(), "probabilityCol", stage);
+        requireAbsent(schema, p.getRawPredictionCol(), "rawPredictionCol", stage);
     }
 
     /** Checks that a column exists and is a string; names stage, param and column. */
@@ -189,12 +152,8 @@ final class SharedParams {
      * when rows with invalid input are kept with null outputs.
      */
     static StructType withOutputs(
-            StructType schema,
-            String prediction,
-            String probability,
-            String raw,
-            int k,
-            boolean nullable) {
+            StructType schema, ClassifierParams<?> p, int k, boolean nullable) {
+        String prediction = p.getPredictionCol();
         Metadata predMeta =
                 k > 0
                         ? NominalAttribute.defaultAttr()
@@ -204,8 +163,8 @@ final class SharedParams {
                         : Metadata.empty();
         StructType out =
                 schema.add(new StructField(prediction, DataTypes.DoubleType, nullable, predMeta));
-        out = out.add(vectorField(probability, k, nullable));
-        return out.add(vectorField(raw, k, nullable));
+        out = out.add(vectorField(p.getProbabilityCol(), k, nullable));
+        return out.add(vectorField(p.getRawPredictionCol(), k, nullable));
     }
 
     private static StructField vectorField(String name, int k, boolean nullable) {
