@@ -39,12 +39,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * -Float.MAX_VALUE} (HF's {@code torch.finfo(float32).min}), so their softmax weight is exactly 0
  * and a fully masked row stays finite (uniform) instead of NaN.
  *
- * <p>Thread-safety: {@link #forward} and the Java-array helpers only read the parameters and create
- * every intermediate in a scope that belongs to the call, so several threads may run inference on
- * one model concurrently (PyTorch ops on shared read-only tensors are re-entrant; grad mode is a
- * per-thread setting). A test runs four threads against one model and compares with single-thread
- * results. Training (updating {@link #parameters()} in place) must not overlap with other calls.
- * {@link #close()} is idempotent and must not race with running calls.
+ * <p>Thread-safety: {@link #forward} only reads the parameters and creates every intermediate in a
+ * scope that belongs to the call, so several threads may run inference on one model concurrently
+ * (PyTorch ops on shared read-only tensors are re-entrant; grad mode is a per-thread setting). A
+ * test runs four threads against one model and compares with single-thread results. Training
+ * (updating {@link #parameters()} in place) must not overlap with other calls. {@link #close()} is
+ * idempotent and must not race with running calls.
  */
 public final class BertModel implements AutoCloseable {
     static final String PREFIX = "bert.";
@@ -337,7 +337,6 @@ public final class BertModel implements AutoCloseable {
      *
      * <p>Shapes and the sequence length are checked here; token values are not (that would cost a
      * device sync per batch): an id outside the vocabulary surfaces as the engine's index error.
-     * The Java-array helpers below check values and name the offending cell.
      *
      * @param scope the manager that receives all results and intermediates
      * @param inputIds [batch, seq] int64 (or int32) token ids
@@ -529,93 +528,6 @@ public final class BertModel implements AutoCloseable {
         return vectors.div(vectors.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
     }
 
-    // ---------------------------------------------------------------- Java-array helpers
-
-    /**
-     * Sentence embeddings for a padded batch; manages its own scope.
-     *
-     * @param ids [batch][seq] token ids
-     * @param typeIds [batch][seq] segment ids, or null for zeros
-     * @param mask [batch][seq] attention mask, or null for ones
-     * @param pooling CLS or MEAN
-     * @param normalize whether to L2-normalise
-     * @return [batch][hidden]
-     */
-    public float[][] embed(
-            long[][] ids, long[][] typeIds, long[][] mask, Pooling pooling, boolean normalize) {
-        if (pooling == null) {
-            throw new IllegalArgumentException("pooling must be one of [CLS, MEAN], got null");
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            BertOutputs out = forward(scope, in[0], in[1], in[2], false);
-            NDArray v = sentenceVectors(out.lastHiddenState(), in[2], pooling);
-            if (normalize) {
-                v = l2Normalize(v);
-            }
-            return to2d(v);
-        }
-    }
-
-    /**
-     * The HF pooler output for a padded batch.
-     *
-     * @return [batch][hidden]
-     * @throws IllegalStateException when the model has no pooler
-     */
-    public float[][] pooler(long[][] ids, long[][] typeIds, long[][] mask) {
-        if (!hasPooler) {
-            pool(null); // throws the explanatory IllegalStateException
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            return to2d(forward(scope, in[0], in[1], in[2], false).pooledOutput());
-        }
-    }
-
-    /**
-     * Classification logits for a padded batch.
-     *
-     * @return [batch][numLabels]
-     * @throws IllegalStateException when the model has no head
-     */
-    public float[][] logits(long[][] ids, long[][] typeIds, long[][] mask) {
-        if (!hasClassifier) {
-            classify(null, false); // throws the explanatory IllegalStateException
-        }
-        if (!hasPooler) {
-            pool(null); // a mean- or cls-pooled head: see ClassifierHead
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            return to2d(forward(scope, in[0], in[1], in[2], false).logits());
-        }
-    }
-
-    /**
-     * The last hidden state for a padded batch (padding positions included).
-     *
-     * @return [batch][seq][hidden]
-     */
-    public float[][][] lastHiddenState(long[][] ids, long[][] typeIds, long[][] mask) {
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            NDArray h = forward(scope, in[0], in[1], in[2], false).lastHiddenState();
-            Shape s = h.getShape();
-            int b = (int) s.get(0);
-            int n = (int) s.get(1);
-            int d = (int) s.get(2);
-            float[] flat = h.toFloatArray();
-            float[][][] out = new float[b][n][d];
-            for (int i = 0; i < b; i++) {
-                for (int j = 0; j < n; j++) {
-                    System.arraycopy(flat, (i * n + j) * d, out[i][j], 0, d);
-                }
-            }
-            return out;
-        }
-    }
-
     /**
      * The manager a new model's parameters live in; first makes sure MKL's fast kernels are in
      * place ({@link MklDispatch}), since every model is built through here before its first GEMM.
@@ -623,93 +535,6 @@ public final class BertModel implements AutoCloseable {
     static NDManager parameterManager(Device device) {
         MklDispatch.install();
         return NDManager.newBaseManager(device);
-    }
-
-    private NDManager newScope() {
-        checkOpen();
-        return NDManager.newBaseManager(device);
-    }
-
-    private NDArray[] inputs(NDManager scope, long[][] ids, long[][] typeIds, long[][] mask) {
-        if (ids == null || ids.length == 0) {
-            throw new IllegalArgumentException("ids must hold at least one sequence");
-        }
-        int seq = ids[0].length;
-        long[] flatIds = flatten("ids", ids, ids.length, seq, 0, config.vocabSize(), "vocab_size");
-        long[] flatTypes =
-                typeIds == null
-                        ? null
-                        : flatten(
-                                "typeIds",
-                                typeIds,
-                                ids.length,
-                                seq,
-                                0,
-                                config.typeVocabSize(),
-                                "type_vocab_size");
-        long[] flatMask = mask == null ? null : flatten("mask", mask, ids.length, seq, 0, 2, "2");
-        Shape shape = new Shape(ids.length, seq);
-        return new NDArray[] {
-            scope.create(flatIds, shape),
-            flatTypes == null ? null : scope.create(flatTypes, shape),
-            flatMask == null ? null : scope.create(flatMask, shape)
-        };
-    }
-
-    private static long[] flatten(
-            String name, long[][] rows, int batch, int seq, long lo, long hi, String hiName) {
-        if (rows.length != batch) {
-            throw new IllegalArgumentException(
-                    name + " has " + rows.length + " rows but ids has " + batch);
-        }
-        long[] flat = new long[batch * seq];
-        for (int i = 0; i < batch; i++) {
-            if (rows[i] == null || rows[i].length != seq) {
-                throw new IllegalArgumentException(
-                        name
-                                + " row "
-                                + i
-                                + " has length "
-                                + (rows[i] == null ? null : rows[i].length)
-                                + " but row 0 of ids has "
-                                + seq
-                                + ": pad the batch to one length");
-            }
-            for (int j = 0; j < seq; j++) {
-                long v = rows[i][j];
-                if (v < lo || v >= hi) {
-                    throw new IllegalArgumentException(
-                            name
-                                    + "["
-                                    + i
-                                    + "]["
-                                    + j
-                                    + "]="
-                                    + v
-                                    + " is outside ["
-                                    + lo
-                                    + ", "
-                                    + hiName
-                                    + "="
-                                    + hi
-                                    + ")");
-                }
-                flat[i * seq + j] = v;
-            }
-        }
-        return flat;
-    }
-
-    static float[][] to2d(NDArray a) {
-        Shape s = a.getShape();
-        int rows = (int) s.get(0);
-        int cols = (int) s.get(1);
-        float[] flat = a.toFloatArray();
-        float[][] out = new float[rows][cols];
-        for (int i = 0; i < rows; i++) {
-            System.arraycopy(flat, i * cols, out[i], 0, cols);
-        }
-        return out;
     }
 
     // ---------------------------------------------------------------- accessors
