@@ -241,10 +241,10 @@ class CheckpointsTest {
                 assertEquals(2, logits(m)[0].length);
             }
         }
-        assertEquals(1.0f, Checkpoints.halfToFloat((short) 0x3C00));
-        assertEquals(-2.0f, Checkpoints.halfToFloat((short) 0xC000));
-        assertEquals(0x1p-24f, Checkpoints.halfToFloat((short) 0x0001));
-        assertEquals(65504f, Checkpoints.halfToFloat((short) 0x7BFF));
+        assertEquals(1.0f, SafetensorsBytes.halfToFloat((short) 0x3C00));
+        assertEquals(-2.0f, SafetensorsBytes.halfToFloat((short) 0xC000));
+        assertEquals(0x1p-24f, SafetensorsBytes.halfToFloat((short) 0x0001));
+        assertEquals(65504f, SafetensorsBytes.halfToFloat((short) 0x7BFF));
     }
 
     @Test
