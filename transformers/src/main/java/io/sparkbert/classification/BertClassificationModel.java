@@ -9,22 +9,17 @@ import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
-import io.sparkbert.persistence.HadoopFiles;
 import io.sparkbert.persistence.HfFolders;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
-import org.apache.spark.ml.util.DefaultParamsReader;
-import org.apache.spark.ml.util.DefaultParamsWriter;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -34,7 +29,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import scala.Option;
 
 /**
  * A fine-tuned BERT sequence classifier, produced by {@link BertClassifier#fit}. Adds MLlib's
@@ -394,7 +388,7 @@ public class BertClassificationModel extends Model<BertClassificationModel>
 
     @Override
     public MLWriter write() {
-        return new Writer(this);
+        return new ClassificationModelFiles.Writer(this);
     }
 
     @Override
@@ -404,7 +398,7 @@ public class BertClassificationModel extends Model<BertClassificationModel>
 
     /** The reader for saved models (also used by PipelineModel.load). */
     public static MLReader<BertClassificationModel> read() {
-        return new Reader();
+        return new ClassificationModelFiles.Reader();
     }
 
     /** Loads a saved model. */
@@ -426,114 +420,6 @@ public class BertClassificationModel extends Model<BertClassificationModel>
 
     ClassifierPayload payload() {
         return payload;
-    }
-
-    /** Writes metadata plus the HF files; see the class comment for the layout. */
-    private static final class Writer extends MLWriter {
-        private final BertClassificationModel instance;
-
-        Writer(BertClassificationModel instance) {
-            this.instance = instance;
-        }
-
-        @Override
-        public void saveImpl(String path) {
-            DefaultParamsWriter.saveMetadata(instance, path, sc(), Option.empty(), Option.empty());
-            Configuration conf = sc().hadoopConfiguration();
-            ClassifierPayload p = instance.payload;
-            HfExport.classifierFiles(p.configJson, p.weights, p.tokenizerJson, p.pooling)
-                    .forEach((name, data) -> write(conf, new Path(path, HF + "/" + name), data));
-            com.google.gson.JsonObject info = new com.google.gson.JsonObject();
-            info.addProperty("formatVersion", FORMAT_VERSION);
-            info.addProperty("modelId", p.modelId);
-            info.addProperty("pooling", p.pooling);
-            info.addProperty("numClasses", p.numClasses);
-            write(conf, new Path(path, "sparkbert.json"), bytes(info.toString()));
-            if (instance.summary != null) {
-                write(
-                        conf,
-                        new Path(path, "training-summary.json"),
-                        bytes(instance.summary.toJson()));
-            }
-        }
-
-        private static byte[] bytes(String s) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
-
-        private static void write(Configuration conf, Path file, byte[] data) {
-            HadoopFiles.write(conf, file, data);
-        }
-    }
-
-    /** Reads what {@link Writer} wrote, checking the format version. */
-    private static final class Reader extends MLReader<BertClassificationModel> {
-        @Override
-        public BertClassificationModel load(String path) {
-            DefaultParamsReader.Metadata meta =
-                    DefaultParamsReader.loadMetadata(
-                            path, sc(), BertClassificationModel.class.getName());
-            Configuration conf = sc().hadoopConfiguration();
-            com.google.gson.JsonObject info =
-                    com.google.gson.JsonParser.parseString(
-                                    text(conf, new Path(path, "sparkbert.json")))
-                            .getAsJsonObject();
-            int version = info.has("formatVersion") ? info.get("formatVersion").getAsInt() : -1;
-            if (version != FORMAT_VERSION && version != 1) {
-                throw new IllegalArgumentException(
-                        "BertClassificationModel at "
-                                + path
-                                + " has format version "
-                                + version
-                                + " but this spark-bert reads versions 1 to "
-                                + FORMAT_VERSION
-                                + ": load it with the spark-bert version that wrote it.");
-            }
-            Path hf = HfFolders.of(path, info);
-            String configJson = text(conf, new Path(hf, HfExport.CONFIG));
-            Path headFile = new Path(hf, HfExport.HEAD);
-            byte[] weights =
-                    HfExport.classifierWeights(
-                            read(conf, new Path(hf, HfExport.WEIGHTS)),
-                            exists(conf, headFile) ? read(conf, headFile) : null,
-                            hf.toString());
-            HfExport.warnIfMisleading(configJson, path);
-            ClassifierPayload payload =
-                    new ClassifierPayload(
-                            info.get("modelId").getAsString(),
-                            configJson,
-                            weights,
-                            text(conf, new Path(hf, HfExport.TOKENIZER)),
-                            HfExport.pooling(configJson),
-                            info.get("numClasses").getAsInt());
-            Path summaryFile = new Path(path, "training-summary.json");
-            TrainingSummary summary = null;
-            if (exists(conf, summaryFile)) {
-                summary = TrainingSummary.fromJson(text(conf, summaryFile));
-            }
-            BertClassificationModel model =
-                    new BertClassificationModel(meta.uid(), payload, summary);
-            meta.getAndSetParams(model, Option.empty());
-            return model;
-        }
-
-        private static boolean exists(Configuration conf, Path file) {
-            return HadoopFiles.exists(conf, file);
-        }
-
-        private static String text(Configuration conf, Path file) {
-            return new String(read(conf, file), StandardCharsets.UTF_8);
-        }
-
-        private static byte[] read(Configuration conf, Path file) {
-            if (!HadoopFiles.exists(conf, file)) {
-                throw new IllegalArgumentException(
-                        "Saved BertClassificationModel is incomplete: "
-                                + file
-                                + " is missing; save the model again.");
-            }
-            return HadoopFiles.readBytes(conf, file);
-        }
     }
 
     /**
