@@ -76,6 +76,7 @@ public final class HfTokenizer implements AutoCloseable {
     private final String padToken;
     private final long maxId;
     private final String source;
+    private final TruncationRules rules;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private HfTokenizer(
@@ -110,6 +111,7 @@ public final class HfTokenizer implements AutoCloseable {
                                 && padding.getAsJsonObject().has("pad_token")
                         ? padding.getAsJsonObject().get("pad_token").getAsString()
                         : "[PAD]";
+        this.rules = new TruncationRules(options, maxLength, padId, padToken, source);
         // Record the model maximum in the document so that fromJson(toJson()) restores it.
         doc.add("truncation", WordPieceJson.truncation(modelMaxLength));
         this.json = GSON.toJson(doc);
@@ -230,9 +232,11 @@ public final class HfTokenizer implements AutoCloseable {
         requireText(text, "text");
         checkOpen();
         try {
-            return checked(convert(encoder.encode(text, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.encode(text, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 1);
+            throw rules.translate(e, 1);
         }
     }
 
@@ -247,9 +251,11 @@ public final class HfTokenizer implements AutoCloseable {
         requireText(b, "second text");
         checkOpen();
         try {
-            return checked(convert(encoder.encode(a, b, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.encode(a, b, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 2);
+            throw rules.translate(e, 2);
         }
     }
 
@@ -266,17 +272,19 @@ public final class HfTokenizer implements AutoCloseable {
         if (array.length == 0) {
             return new Encoding[0];
         }
-        if (!nativeBatchIsSafe()) {
+        if (!rules.nativeBatchIsSafe()) {
             Encoding[] out = new Encoding[array.length];
             for (int i = 0; i < array.length; i++) {
                 out[i] = encode(array[i]);
             }
-            return padToLongest(out);
+            return rules.padToLongest(out);
         }
         try {
-            return checked(convert(encoder.batchEncode(array, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.batchEncode(array, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 1);
+            throw rules.translate(e, 1);
         }
     }
 
@@ -299,17 +307,19 @@ public final class HfTokenizer implements AutoCloseable {
         if (a.isEmpty()) {
             return new Encoding[0];
         }
-        if (!nativeBatchIsSafe()) {
+        if (!rules.nativeBatchIsSafe()) {
             Encoding[] out = new Encoding[a.size()];
             for (int i = 0; i < out.length; i++) {
                 out[i] = encode(a.get(i), b.get(i));
             }
-            return padToLongest(out);
+            return rules.padToLongest(out);
         }
         try {
-            return checked(convert(encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 2);
+            throw rules.translate(e, 2);
         }
     }
 
@@ -441,44 +451,6 @@ public final class HfTokenizer implements AutoCloseable {
         }
     }
 
-    /**
-     * DJL 0.36's native batch calls unwrap the truncation result: where only_first/only_second
-     * cannot fit a sequence, the Rust code panics and the whole JVM aborts (the single-sequence
-     * calls report the same condition as an exception). Batches with those strategies are therefore
-     * encoded one by one here and padded in Java; longest_first and none never fail that way and
-     * keep the faster native batch.
-     */
-    private boolean nativeBatchIsSafe() {
-        return options.truncation() == Truncation.LONGEST_FIRST
-                || options.truncation() == Truncation.NONE;
-    }
-
-    /** Right-pads encodings to the longest one, as the native batch padding does. */
-    private Encoding[] padToLongest(Encoding[] encodings) {
-        if (options.padding() != Padding.LONGEST) {
-            return encodings;
-        }
-        int target = 0;
-        for (Encoding e : encodings) {
-            target = Math.max(target, e.length());
-        }
-        for (int i = 0; i < encodings.length; i++) {
-            Encoding e = encodings[i];
-            int n = e.length();
-            if (n == target) {
-                continue;
-            }
-            long[] ids = Arrays.copyOf(e.inputIds(), target);
-            long[] types = Arrays.copyOf(e.tokenTypeIds(), target);
-            long[] mask = Arrays.copyOf(e.attentionMask(), target);
-            String[] tokens = Arrays.copyOf(e.tokens(), target);
-            Arrays.fill(ids, n, target, padId);
-            Arrays.fill(tokens, n, target, padToken);
-            encodings[i] = new Encoding(ids, types, mask, tokens);
-        }
-        return encodings;
-    }
-
     private void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("Tokenizer " + source + " has been closed");
@@ -490,59 +462,5 @@ public final class HfTokenizer implements AutoCloseable {
             throw new IllegalArgumentException(
                     what + " is null: pass a string (empty is allowed) or filter out nulls");
         }
-    }
-
-    private static Encoding convert(ai.djl.huggingface.tokenizers.Encoding e) {
-        return new Encoding(e.getIds(), e.getTypeIds(), e.getAttentionMask(), e.getTokens());
-    }
-
-    private static Encoding[] convert(ai.djl.huggingface.tokenizers.Encoding[] es) {
-        Encoding[] out = new Encoding[es.length];
-        for (int i = 0; i < es.length; i++) {
-            out[i] = convert(es[i]);
-        }
-        return out;
-    }
-
-    /**
-     * The native library silently skips truncation when maxLength cannot even hold the special
-     * tokens; refuse that instead of returning an over-long encoding.
-     */
-    private Encoding checked(Encoding e) {
-        if (options.truncation() != Truncation.NONE && e.length() > maxLength) {
-            throw new IllegalArgumentException(
-                    "maxLength "
-                            + maxLength
-                            + " is too small to hold the special tokens plus at least one token"
-                            + " per sequence: raise maxLength.");
-        }
-        return e;
-    }
-
-    private Encoding[] checked(Encoding[] es) {
-        for (Encoding e : es) {
-            checked(e);
-        }
-        return es;
-    }
-
-    private RuntimeException translate(RuntimeException e, int sequences) {
-        if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-            return e;
-        }
-        String msg = String.valueOf(e.getMessage());
-        if (msg.contains("Truncation error")) {
-            String hint =
-                    sequences == 1 && options.truncation() == Truncation.ONLY_SECOND
-                            ? "truncation only_second needs a second text; use longest_first or"
-                                    + " only_first for single texts"
-                            : "truncation "
-                                    + options.truncation().hfName()
-                                    + " cannot shorten that sequence enough to fit maxLength "
-                                    + maxLength
-                                    + "; use longest_first or a larger maxLength";
-            return new IllegalArgumentException(hint + " (tokenizers: " + msg + ")", e);
-        }
-        return new IllegalStateException("Tokenizer " + source + " failed: " + msg, e);
     }
 }
