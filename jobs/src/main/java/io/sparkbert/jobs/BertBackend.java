@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.Checkpoints;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
@@ -50,22 +52,10 @@ public final class BertBackend implements ModelBackend {
 
     @Override
     public Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf) {
-        ModelLocation location = ModelLocation.of(model);
-        if (location.builtIn() != null) {
-            return Optional.empty();
-        }
-        Path dir;
-        try {
-            // A file: URI is the local directory; a remote one is copied into the model cache,
-            // where the fit that follows finds it.
-            dir = location.toLocalDirectory(hadoopConf);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
-        }
-        Path config = dir.resolve("config.json");
         // HF configs name LABEL_0/LABEL_1 even for an encoder without a head; only a trained
         // head's classes constrain the labels (a new head takes the data's).
-        if (!Files.isRegularFile(config) || !hasClassifierHead(dir)) {
+        Path config = headConfig(model, hadoopConf);
+        if (config == null) {
             return Optional.empty();
         }
         try {
@@ -85,6 +75,37 @@ public final class BertBackend implements ModelBackend {
         }
     }
 
+    @Override
+    public Optional<String> checkpointProblemType(String model, Configuration hadoopConf) {
+        Path config = headConfig(model, hadoopConf);
+        if (config == null) {
+            return Optional.empty();
+        }
+        ProblemType t = ProblemType.declaredBy(BertConfig.load(config), true);
+        return Optional.ofNullable(t).map(ProblemType::hfName);
+    }
+
+    /**
+     * The config.json of the checkpoint {@code --model} names when it has a trained head, else null
+     * (a built-in, no config, no head).
+     */
+    private static Path headConfig(String model, Configuration hadoopConf) {
+        ModelLocation location = ModelLocation.of(model);
+        if (location.builtIn() != null) {
+            return null;
+        }
+        Path dir;
+        try {
+            // A file: URI is the local directory; a remote one is copied into the model cache,
+            // where the fit that follows finds it.
+            dir = location.toLocalDirectory(hadoopConf);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage(), e);
+        }
+        Path config = dir.resolve("config.json");
+        return Files.isRegularFile(config) && hasClassifierHead(dir) ? config : null;
+    }
+
     /**
      * Whether the checkpoint has a trained head; unreadable weights are named as {@code --model}.
      */
@@ -99,16 +120,19 @@ public final class BertBackend implements ModelBackend {
     @Override
     public Fitted fit(
             Dataset<Row> data, List<String> labels, boolean hasPair, TrainSettings settings) {
+        // Multi-label and regression labels go as they are; the classifier names the classes.
         Dataset<Row> withNames =
-                data.withColumn(
-                        LABEL,
-                        data.col(LABEL)
-                                .as(
-                                        LABEL,
-                                        NominalAttribute.defaultAttr()
-                                                .withName(LABEL)
-                                                .withValues(labels.toArray(new String[0]))
-                                                .toMetadata()));
+                labels.isEmpty()
+                        ? data
+                        : data.withColumn(
+                                LABEL,
+                                data.col(LABEL)
+                                        .as(
+                                                LABEL,
+                                                NominalAttribute.defaultAttr()
+                                                        .withName(LABEL)
+                                                        .withValues(labels.toArray(new String[0]))
+                                                        .toMetadata()));
         BertClassifier c =
                 TrainingFlags.apply(
                         settings,

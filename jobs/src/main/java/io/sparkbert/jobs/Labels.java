@@ -79,6 +79,15 @@ record Labels(List<String> names, Column index) {
     }
 
     /**
+     * The label column as it is, for a multi-label (arrays of class names or indices) or regression
+     * (numbers) fit, whose classifier reads and checks it itself: no names.
+     */
+    static Labels asTargets(Dataset<Row> df, String column) {
+        Inputs.field(df.schema(), column, "label-col");
+        return new Labels(List.of(), TextColumns.named(column));
+    }
+
+    /**
      * Plans the mapping for evaluation against a trained model's names.
      *
      * @throws IllegalArgumentException for nulls or labels the model does not know

@@ -49,10 +49,20 @@ public interface ModelBackend {
     Optional<List<String>> checkpointLabels(String model, Configuration hadoopConf);
 
     /**
+     * The {@code problem_type} the starting checkpoint's head declares ({@code
+     * single_label_classification}, {@code multi_label_classification} or {@code regression}, as in
+     * HF config.json; a head with one output is a regression), if it has a head that says.
+     */
+    default Optional<String> checkpointProblemType(String model, Configuration hadoopConf) {
+        return Optional.empty();
+    }
+
+    /**
      * Fits a pipeline.
      *
      * @param data rows with {@link #TEXT}, optionally {@link #PAIR}, and {@link #LABEL}
-     * @param labels the class names, index = class id
+     * @param labels the class names, index = class id; empty when {@link #LABEL} holds multi-label
+     *     arrays or regression values as the user gave them
      * @param hasPair whether {@link #PAIR} is present
      * @param settings the checkpoint, device and training options, checked
      */

@@ -1,9 +1,7 @@
 package io.sparkbert.jobs;
 
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,12 +27,13 @@ import org.apache.spark.sql.SparkSession;
  * classification head). The output keeps the input columns and adds {@code prediction} (double),
  * the class name ({@code predictedLabel}, renamable with {@code --label-out-col}; an input {@code
  * label} column passes through untouched), {@code probability} and {@code rawPrediction} (arrays of
- * doubles; in CSV a JSON array string such as {@code "[0.1,0.9]"}, since CSV has no array type).
- * Rows with a null or blank (whitespace-only) text are kept with null outputs and counted ({@code
- * null_texts}, {@code blank_texts}); with {@code --pair-col}, so are rows whose pair text is null
- * or blank ({@code null_pairs}, {@code blank_pairs}, counted whatever the first text is). {@code
- * unscored_rows} counts the rows kept without outputs, each once, and the throughput counts the
- * other rows only.
+ * doubles; in CSV a JSON array string such as {@code "[0.1,0.9]"}, since CSV has no array type). A
+ * multi-label model gives {@code prediction} and the class name column as arrays (the classes over
+ * 0.5); a regression model gives {@code prediction} (the value) alone. Rows with a null or blank
+ * (whitespace-only) text are kept with null outputs and counted ({@code null_texts}, {@code
+ * blank_texts}); with {@code --pair-col}, so are rows whose pair text is null or blank ({@code
+ * null_pairs}, {@code blank_pairs}, counted whatever the first text is). {@code unscored_rows}
+ * counts the rows kept without outputs, each once, and the throughput counts the other rows only.
  *
  * <p>Commit protocol: an exclusive lock file {@code <output>.lock} for the whole run (a second
  * concurrent run fails at once).
@@ -365,9 +364,7 @@ public final class ScoreJob extends SparkJob {
         }
         String fmt = o.require("format");
         if (fmt.equals("csv")) {
-            scored =
-                    scored.withColumn(Scorer.PROBABILITY, to_json(col(Scorer.PROBABILITY)))
-                            .withColumn(Scorer.RAW_PREDICTION, to_json(col(Scorer.RAW_PREDICTION)));
+            scored = Scorer.forCsv(scored);
         }
         Written w = writeChecked(spark, scored, fmt, dir, inputRows, "Scoring " + source, t0);
         long outputRows = w.rows();

@@ -5,8 +5,12 @@ import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.bert.ProblemType;
+import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.HadoopFiles;
 import io.sparkbert.persistence.ModelLocation;
@@ -15,16 +19,21 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.Transformer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 
 /**
  * A loaded classifier applied to input rows: keeps the input columns and adds {@value #PREDICTION}
  * (double), the class name column, {@value #PROBABILITY} and {@value #RAW_PREDICTION} (arrays of
- * doubles). Rows whose text is null or blank (whitespace only) are kept with null outputs.
+ * doubles). Rows whose text is null or blank (whitespace only) are kept with null outputs. A
+ * multi-label model gives {@value #PREDICTION} and the class name column as arrays (the classes
+ * over their thresholds); a regression model gives {@value #PREDICTION} (the value) alone.
  *
  * <p>Immutable and thread-safe (Spark plans only).
  *
@@ -187,6 +196,31 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         Column valid = col(VALID);
         Column[] names = labels.stream().map(l -> lit(l)).toArray(Column[]::new);
         List<Column> scoredCols = new ArrayList<>(keep);
+        ProblemType type = problemType();
+        if (type == ProblemType.REGRESSION) {
+            scoredCols.add(when(valid, col(PREDICTION)).as(PREDICTION));
+            return model.transform(withText).select(scoredCols.toArray(new Column[0]));
+        }
+        if (type == ProblemType.MULTI_LABEL) {
+            // prediction: the class indices over their thresholds; the names of those classes.
+            scoredCols.add(when(valid, col(PREDICTION)).as(PREDICTION));
+            scoredCols.add(
+                    when(
+                                    valid,
+                                    transform(
+                                            col(PREDICTION),
+                                            c ->
+                                                    element_at(
+                                                            array(names),
+                                                            c.cast(DataTypes.IntegerType).plus(1))))
+                            .as(labelOut));
+            scoredCols.add(
+                    when(valid, vector_to_array(col(PROBABILITY), "float64")).as(PROBABILITY));
+            scoredCols.add(
+                    when(valid, vector_to_array(col(RAW_PREDICTION), "float64"))
+                            .as(RAW_PREDICTION));
+            return model.transform(withText).select(scoredCols.toArray(new Column[0]));
+        }
         scoredCols.add(when(valid, col(PREDICTION).cast(DataTypes.DoubleType)).as(PREDICTION));
         scoredCols.add(
                 when(
@@ -199,6 +233,30 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         scoredCols.add(
                 when(valid, vector_to_array(col(RAW_PREDICTION), "float64")).as(RAW_PREDICTION));
         return model.transform(withText).select(scoredCols.toArray(new Column[0]));
+    }
+
+    /** What the model predicts: its BERT stage's problem type (single-label for other backends). */
+    ProblemType problemType() {
+        for (Transformer t : model.stages()) {
+            if (t instanceof BertClassificationModel m) {
+                return m.problemType();
+            }
+        }
+        return ProblemType.SINGLE_LABEL;
+    }
+
+    /**
+     * {@code scored} for CSV, which has no array type: every array column as a JSON array string
+     * such as {@code "[0.1,0.9]"} (probabilities, logits, and a multi-label model's predicted
+     * indices and names).
+     */
+    static Dataset<Row> forCsv(Dataset<Row> scored) {
+        for (StructField f : scored.schema().fields()) {
+            if (f.dataType() instanceof ArrayType) {
+                scored = scored.withColumn(f.name(), to_json(TextColumns.named(f.name())));
+            }
+        }
+        return scored;
     }
 
     /** Hidden column: whether a row has the text(s) the model needs. */

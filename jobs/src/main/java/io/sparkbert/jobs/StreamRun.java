@@ -59,7 +59,7 @@ final class StreamRun {
     /** The source record inside the checkpoint dir: format, reader options, schema. */
     static final String SOURCE_RECORD = "sparkbert-source.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
     private static final String IN = "sparkbert_in";
     private static final String OUT = "sparkbert_out";
 
@@ -333,7 +333,14 @@ final class StreamRun {
         w = writerOptions.apply(w);
         Instant started = Instant.now();
         long t0 = System.nanoTime();
-        ObjectNode previous = previousManifest(conf, s);
+        ObjectNode previous =
+                StreamManifest.recover(
+                        spark,
+                        s,
+                        StreamManifest.read(conf, s),
+                        manifestBase,
+                        counts.conditions(),
+                        unscoredCount);
         RunListener listener =
                 new RunListener(conf, s, manifestBase, previous, started, unscoredCount);
         spark.streams().addListener(listener);
@@ -405,11 +412,6 @@ final class StreamRun {
         }
     }
 
-    private static ObjectNode previousManifest(Configuration conf, Settings s) {
-        Path p = new Path(s.output(), ScoreJob.MANIFEST);
-        return HadoopFiles.exists(conf, p) ? (ObjectNode) readJson(conf, p) : null;
-    }
-
     static JsonNode readJson(Configuration conf, Path p) {
         try {
             return JSON.readTree(HadoopFiles.readString(conf, p));
@@ -442,6 +444,7 @@ final class StreamRun {
         private final ArrayNode batches = JSON.createArrayNode();
         private volatile UUID queryId;
         private double seconds;
+        private long lastBatch = -1;
 
         RunListener(
                 Configuration conf,
@@ -476,6 +479,7 @@ final class StreamRun {
             double sec = p.batchDuration() / 1000.0;
             b.put("seconds", sec);
             seconds += sec;
+            lastBatch = Math.max(lastBatch, p.batchId());
             writeManifest();
         }
 
@@ -523,46 +527,23 @@ final class StreamRun {
             long scored =
                     sums.getOrDefault("output_rows", 0L) - sums.getOrDefault(unscoredCount, 0L);
             r.put("sentences_per_second", seconds > 0 ? scored / seconds : 0.0);
+            if (lastBatch >= 0) {
+                r.put("last_batch", lastBatch);
+            }
             r.set("micro_batches", batches.deepCopy());
             return r;
         }
 
-        /** Totals over earlier runs and this one, the runs' records; written in place. */
+        /** The earlier runs' records and this one's, with their totals. */
         private void writeManifest() {
-            ObjectNode m = base.deepCopy();
-            m.put("mode", "stream");
-            m.put("checkpoint", s.checkpoint().toString());
-            ArrayNode runs = m.putArray("runs");
+            List<JsonNode> runs = new ArrayList<>();
             if (previous != null) {
                 previous.path("runs").forEach(runs::add);
             }
             ObjectNode now = run();
             now.remove("micro_batches");
             runs.add(now);
-            Map<String, Long> totals = new LinkedHashMap<>();
-            double sec = 0;
-            for (JsonNode r : runs) {
-                r.fields()
-                        .forEachRemaining(
-                                e -> {
-                                    if (e.getValue().isIntegralNumber()
-                                            && !e.getKey().equals("batches")) {
-                                        totals.merge(e.getKey(), e.getValue().asLong(), Long::sum);
-                                    }
-                                });
-                sec += r.path("seconds").asDouble();
-            }
-            totals.forEach(m::put);
-            m.put("scoring_seconds", sec);
-            long scored =
-                    totals.getOrDefault("output_rows", 0L) - totals.getOrDefault(unscoredCount, 0L);
-            m.put("sentences_per_second", sec > 0 ? scored / sec : 0.0);
-            m.set("this_run", now);
-            Path target = new Path(s.output(), ScoreJob.MANIFEST);
-            Path tmp = new Path(s.output(), "_manifest.json.tmp-" + UUID.randomUUID());
-            HadoopFiles.writeString(conf, tmp, m.toPrettyString());
-            HadoopFiles.delete(conf, target);
-            HadoopFiles.rename(conf, tmp, target);
+            StreamManifest.write(conf, s, base, runs, unscoredCount);
         }
     }
 }

@@ -1,8 +1,6 @@
 package io.sparkbert.jobs;
 
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.not;
-import static org.apache.spark.sql.functions.to_json;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -118,13 +116,7 @@ final class StreamScoring {
                         d -> {
                             Dataset<Row> scored = scorer.score(d, textCol, pairCol, labelOut);
                             if (fmt.equals("csv")) {
-                                scored =
-                                        scored.withColumn(
-                                                        Scorer.PROBABILITY,
-                                                        to_json(col(Scorer.PROBABILITY)))
-                                                .withColumn(
-                                                        Scorer.RAW_PREDICTION,
-                                                        to_json(col(Scorer.RAW_PREDICTION)));
+                                scored = Scorer.forCsv(scored);
                             }
                             return scored;
                         },

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.HadoopFiles;
 import java.time.Instant;
@@ -18,6 +19,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
 
 /**
  * Fine-tunes a classifier on labelled texts and saves a model dir (see {@link ModelDir}): the
@@ -114,7 +116,10 @@ public final class TrainJob extends SparkJob {
         String labelCol = o.require("label-col");
         checkTexts(df, textCol, pairCol);
         String model = o.require("model");
-        Labels labels = Labels.forTraining(df, labelCol, backend.checkpointLabels(model, conf));
+        Labels labels =
+                targetLabels(df, labelCol, o, model, conf)
+                        ? Labels.asTargets(df, labelCol)
+                        : Labels.forTraining(df, labelCol, backend.checkpointLabels(model, conf));
         Dataset<Row> data = internalColumns(df, textCol, pairCol, labels);
         long rows = data.count();
 
@@ -153,12 +158,36 @@ public final class TrainJob extends SparkJob {
                     rows,
                     (System.nanoTime() - start) / 1e9,
                     output,
-                    names.size() + " classes" + (hf ? ", HF weights in hf/" : ""));
+                    (labels.names().isEmpty() && names.size() == 1
+                                    ? "1 output"
+                                    : names.size() + " classes")
+                            + (hf ? ", HF weights in hf/" : ""));
         } finally {
             if (HadoopFiles.exists(conf, staging)) {
                 HadoopFiles.delete(conf, staging);
             }
         }
+    }
+
+    /**
+     * Whether the label column goes to the classifier as it is (multi-label arrays, regression
+     * values) rather than as class indices: {@code --problem-type multi_label} or {@code
+     * regression}, or {@code auto} with an array column or a checkpoint whose head is a regression
+     * (the classifier's own auto rule, which then decides the rest).
+     */
+    private boolean targetLabels(
+            Dataset<Row> df, String labelCol, JobOptions o, String model, Configuration conf) {
+        String type = (String) TrainingFlags.value(o, TrainingOption.PROBLEM_TYPE);
+        if (type.equals("multi_label") || type.equals("regression")) {
+            return true;
+        }
+        boolean array =
+                Inputs.field(df.schema(), labelCol, "label-col").dataType() instanceof ArrayType;
+        return type.equals("auto")
+                && (array
+                        || backend.checkpointProblemType(model, conf)
+                                .map("regression"::equals)
+                                .orElse(false));
     }
 
     /** The backend's input: the user's columns under the internal names, labels as indices. */

@@ -187,6 +187,42 @@ class StreamScoreJobTest {
     }
 
     @Test
+    void rowsCommittedByARunThatStoppedBeforeItsManifestAreCountedByTheNextRun()
+            throws IOException {
+        Path in = tmp.resolve("in");
+        Path out = tmp.resolve("out");
+        Path manifest = out.resolve(ScoreJob.MANIFEST);
+        JobFixtures.write(in.resolve("a-0.jsonl"), file(0));
+        stream(in, out);
+        String afterFirst = Files.readString(manifest);
+        JobFixtures.write(in.resolve("a-1.jsonl"), file(1));
+        stream(in, out);
+        // the state a run leaves when killed after its micro-batch committed, before the manifest
+        Files.writeString(manifest, afterFirst);
+        Files.deleteIfExists(out.resolve("." + ScoreJob.MANIFEST + ".crc")); // Hadoop's checksum
+
+        JobFixtures.write(in.resolve("a-2.jsonl"), file(2));
+        assertEquals(ROWS, stream(in, out).rows());
+        JsonNode m = JSON.readTree(manifest.toFile());
+        assertEquals(3 * ROWS, m.get("output_rows").asLong());
+        assertEquals(3 * ROWS, m.get("input_rows").asLong());
+        assertEquals(
+                1, m.get("null_texts").asLong(), "file 1's null text, counted from the output");
+        assertEquals(1, m.get("unscored_rows").asLong());
+        assertEquals(2, m.get("last_batch").asLong());
+        JsonNode recovered = m.get("runs").get(1);
+        assertTrue(recovered.get("recovered").asBoolean(), recovered.toString());
+        assertEquals(ROWS, recovered.get("output_rows").asLong());
+        assertEquals(1, recovered.get("null_texts").asLong());
+        assertEquals(ROWS, m.get("this_run").get("output_rows").asLong());
+        assertEquals(3 * ROWS, rows(out, "parquet").size());
+
+        String settled = Files.readString(manifest);
+        assertEquals(0, stream(in, out).rows());
+        assertEquals(settled, Files.readString(manifest), "nothing new: nothing recounted");
+    }
+
+    @Test
     void invalidUtf8FailsTheBatchNamingTheLineAndAFixedFileGoesOn() throws IOException {
         Path in = tmp.resolve("in");
         Path out = tmp.resolve("out");

@@ -2,6 +2,7 @@ package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.HfExport;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.inference.ModelBytes;
 import io.sparkbert.inference.ModelSource;
@@ -35,6 +36,14 @@ import org.apache.spark.sql.types.StructType;
  * classifier columns: {@code rawPredictionCol} (Vector of logits), {@code probabilityCol} (Vector,
  * softmax) and {@code predictionCol} (double class index, argmax of probability / thresholds as in
  * MLlib), so MLlib evaluators, {@code Pipeline} and {@code CrossValidator} work unchanged.
+ *
+ * <p><b>Problem types</b> ({@link #problemType()}, from the config.json's {@code problem_type}).
+ * Multi-label: {@code rawPredictionCol} the logits, {@code probabilityCol} a sigmoid per class
+ * (they do not sum to 1), {@code predictionCol} an array of the class indices (doubles, ascending)
+ * whose probability is strictly above its threshold ({@code thresholds[c]} when set, else {@code
+ * threshold}, default 0.5), as MLlib's {@code MultilabelClassificationEvaluator} reads it.
+ * Regression: {@code predictionCol} alone, the head's single output, like MLlib's regressors. For
+ * windowed texts both are computed from the logits averaged over the windows.
  *
  * <p><b>Scoring.</b> Through {@link PartitionScorer}: each partition is read in windows of rows,
  * tokenized, cut into length-bucketed batches of at most {@code batchSize} rows and scored in the
@@ -83,6 +92,7 @@ public class BertClassificationModel extends Model<BertClassificationModel>
     private final IntParam stride;
     private final IntParam windowSize;
     private final Param<String> handleInvalid;
+    private transient ProblemType problemType;
 
     @SuppressWarnings("unchecked")
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
@@ -154,6 +164,17 @@ public class BertClassificationModel extends Model<BertClassificationModel>
     /** The pooling of the classification head: pooler, cls or mean. */
     public String pooling() {
         return payload.pooling;
+    }
+
+    /**
+     * What the head predicts, from its config.json's {@code problem_type} (a head with one output
+     * and no problem_type is a regression, as in HF; otherwise single-label).
+     */
+    public ProblemType problemType() {
+        if (problemType == null) {
+            problemType = ProblemType.of(BertConfig.parse(payload.configJson, stageName()));
+        }
+        return problemType;
     }
 
     /** The id of this set of weights (the executor cache key). */
@@ -282,7 +303,11 @@ public class BertClassificationModel extends Model<BertClassificationModel>
     public StructType transformSchema(StructType schema) {
         String stage = stageName();
         SharedParams.requireTexts(schema, this, stage);
-        SharedParams.requireOutputsAbsent(schema, this, stage);
+        SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
+        if (problemType() != ProblemType.REGRESSION) {
+            SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+            SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        }
         if (isDefined(thresholds()) && getThresholds().length != payload.numClasses) {
             throw new IllegalArgumentException(
                     stage
@@ -293,7 +318,13 @@ public class BertClassificationModel extends Model<BertClassificationModel>
                             + " classes.");
         }
         return SharedParams.withOutputs(
-                schema, this, payload.numClasses, getHandleInvalid().equals("keep"));
+                schema,
+                problemType(),
+                getPredictionCol(),
+                getProbabilityCol(),
+                getRawPredictionCol(),
+                payload.numClasses,
+                getHandleInvalid().equals("keep"));
     }
 
     @Override
@@ -322,6 +353,12 @@ public class BertClassificationModel extends Model<BertClassificationModel>
         double[] th = isDefined(thresholds()) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
+        ProblemType type = problemType();
+        if (type != ProblemType.SINGLE_LABEL) {
+            double t = getThreshold();
+            return PartitionScorer.transform(
+                    input, spec, appended, score -> ProblemOutputs.row(score, type, th, t));
+        }
         return PartitionScorer.transform(input, spec, appended, score -> outputs(score, th));
     }
 

@@ -8,6 +8,7 @@ import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Devices;
 import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.bert.train.OptionException;
 import io.sparkbert.bert.train.Trainer;
@@ -16,6 +17,7 @@ import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.persistence.ModelLocation;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -47,6 +49,19 @@ import org.apache.spark.sql.types.StructType;
  * fractional labels, labels outside the head's range, a single class for a new head, null or blank
  * (whitespace-only) texts or pair texts (which a trained model refuses too) and an empty DataFrame
  * are errors naming the column.
+ *
+ * <p><b>Problem types</b> ({@code problemType}, as HF's {@code problem_type}). {@code auto} (the
+ * default): a label column of arrays is multi-label; a numeric column is what the checkpoint's own
+ * head declares in its config.json ({@code problem_type}, or regression for a head with one
+ * output), else single-label, so a numeric 0/1 or 0.0/1.0 column is single-label classification as
+ * it always was. A numeric column never turns into a regression on its own: set {@code
+ * problemType=regression} (or start from a regression checkpoint). {@code multi_label}: the label
+ * column holds arrays of class names (strings; a new head's classes are the sorted distinct names,
+ * a checkpoint's head keeps its names and an unknown name is an error) or of class indices; an
+ * empty array means no class; loss {@code BCEWithLogitsLoss} with the class weights as {@code
+ * pos_weight}. {@code regression}: a numeric label column, one output, loss {@code MSELoss}; class
+ * weights, thresholds and label smoothing are refused. The trained config.json records {@code
+ * problem_type} for all three, as HF's {@code save_pretrained} does.
  *
  * <p><b>Class names</b> come from the label column's NominalAttribute values (as {@code
  * StringIndexer} writes them) and are saved as the config's {@code id2label}/{@code label2id}, for
@@ -101,7 +116,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 new Param<>(
                         this,
                         "labelCol",
-                        "label column: class indices 0..k-1, numeric (default \"label\")",
+                        "label column: class indices 0..k-1, numeric; multi_label: arrays of"
+                                + " class names or indices; regression: numbers (default"
+                                + " \"label\")",
                         SharedParams.nonBlank());
         model =
                 new Param<>(
@@ -243,6 +260,24 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireTexts(schema, this, stage);
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
+        ProblemType type = ProblemTargets.forSchema(problemTypeOption(), label.dataType());
+        if (type != ProblemType.SINGLE_LABEL) {
+            ProblemTargets.checkType(type, label, getLabelCol(), stage);
+            SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
+            if (type == ProblemType.MULTI_LABEL) {
+                SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+                SharedParams.requireAbsent(
+                        schema, getRawPredictionCol(), "rawPredictionCol", stage);
+            }
+            return SharedParams.withOutputs(
+                    schema,
+                    type,
+                    getPredictionCol(),
+                    getProbabilityCol(),
+                    getRawPredictionCol(),
+                    -1,
+                    false);
+        }
         if (!(label.dataType() instanceof NumericType)) {
             throw ColumnException.label(
                     stage,
@@ -251,8 +286,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             + label.dataType().simpleString()
                             + "; index string labels with StringIndexer first.");
         }
-        SharedParams.requireOutputsAbsent(schema, this, stage);
-        return SharedParams.withOutputs(schema, this, -1, false);
+        SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
+        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
+        return SharedParams.withOutputs(
+                schema, getPredictionCol(), getProbabilityCol(), getRawPredictionCol(), -1, false);
     }
 
     @Override
@@ -270,16 +308,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             + " needs validation data: set validationFraction > 0 (e.g. 0.1).");
         }
         boolean pair = !getTextPairCol().isEmpty();
-        TrainingRows data =
-                TrainingRows.collect(
-                        dataset,
-                        getTextCol(),
-                        pair ? getTextPairCol() : null,
-                        getLabelCol(),
-                        getMaxTrainingRows(),
-                        stage);
-        int maxLabel = data.maxLabel();
-
         Device dev = Devices.resolve(getDevice());
         ModelLocation location = ModelLocation.of(getModel());
         BuiltInModel builtIn = location.builtIn();
@@ -300,15 +328,110 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                     "auto".equals(getPooling())
                             ? ClassifierHead.defaultFor(base)
                             : ClassifierHead.parse(getPooling());
+            ProblemType type =
+                    ProblemTargets.resolve(
+                            problemTypeOption(),
+                            schema.apply(getLabelCol()).dataType(),
+                            base.hasClassifier()
+                                    ? ProblemType.declaredBy(base.config(), true)
+                                    : null,
+                            getLabelCol(),
+                            stage);
+            if (type != ProblemType.SINGLE_LABEL) {
+                return fitTargets(dataset, base, head, tokenizer, type, config, stage);
+            }
+            TrainingRows data =
+                    TrainingRows.collect(
+                            dataset,
+                            getTextCol(),
+                            pair ? getTextPairCol() : null,
+                            getLabelCol(),
+                            getMaxTrainingRows(),
+                            stage,
+                            false);
+            int maxLabel = data.maxLabel();
             int k =
                     Heads.numClasses(
                             base, schema.apply(getLabelCol()), getLabelCol(), maxLabel, stage);
             checkPerClass(k, config, stage);
             try (BertModel model =
-                    Heads.withHead(
-                            base, k, schema.apply(getLabelCol()), getLabelCol(), config, stage)) {
-                return train(model, base.hasClassifier(), head, tokenizer, data, k, config);
+                    Heads.singleLabel(
+                            Heads.withHead(
+                                    base,
+                                    k,
+                                    schema.apply(getLabelCol()),
+                                    getLabelCol(),
+                                    config,
+                                    stage))) {
+                return train(model, base.hasClassifier(), head, tokenizer, data, null, k, config);
             }
+        }
+    }
+
+    /** problemType as set (lower case); auto when unset. */
+    private String problemTypeOption() {
+        return trainingConfig().problemType();
+    }
+
+    /**
+     * Fits a multi-label or regression head: the label column's arrays or numbers become target
+     * rows ({@link ProblemTargets}), and the head's config records the problem type.
+     */
+    private BertClassificationModel fitTargets(
+            Dataset<?> dataset,
+            BertModel base,
+            ClassifierHead head,
+            HfTokenizer tokenizer,
+            ProblemType type,
+            TrainingConfig config,
+            String stage) {
+        StructField label = dataset.schema().apply(getLabelCol());
+        ProblemTargets.checkType(type, label, getLabelCol(), stage);
+        TrainingRows data =
+                TrainingRows.collect(
+                        dataset,
+                        getTextCol(),
+                        getTextPairCol().isEmpty() ? null : getTextPairCol(),
+                        getLabelCol(),
+                        getMaxTrainingRows(),
+                        stage,
+                        true);
+        boolean ownHead = base.hasClassifier();
+        List<String> classes;
+        float[][] targets;
+        if (type == ProblemType.MULTI_LABEL) {
+            boolean names = ProblemTargets.namesClasses(label);
+            classes =
+                    ProblemTargets.classes(
+                            data.raw(),
+                            names,
+                            ownHead ? base.config().labels() : null,
+                            getLabelCol(),
+                            stage);
+            targets = ProblemTargets.multiHot(data.raw(), names, classes, getLabelCol(), stage);
+        } else {
+            if (ownHead && base.numLabels() != 1) {
+                throw new IllegalArgumentException(
+                        String.format(
+                                Locale.ROOT,
+                                "%s: problemType regression needs a head with one output but the"
+                                        + " checkpoint's head has %d; start from a checkpoint"
+                                        + " without a classification head.",
+                                stage,
+                                base.numLabels()));
+            }
+            if (isDefined(thresholds())) {
+                throw new IllegalArgumentException(
+                        stage
+                                + ": thresholds are set but problemType is regression, which"
+                                + " predicts a value: unset thresholds.");
+            }
+            classes = ownHead ? base.config().labels() : List.of("LABEL_0");
+            targets = ProblemTargets.values(data.raw(), getLabelCol(), stage);
+        }
+        checkPerClass(classes.size(), config, stage);
+        try (BertModel model = Heads.withProblemHead(base, classes, type, config.seed())) {
+            return train(model, ownHead, head, tokenizer, data, targets, classes.size(), config);
         }
     }
 
@@ -319,12 +442,16 @@ public class BertClassifier extends Estimator<BertClassificationModel>
             ClassifierHead head,
             HfTokenizer tokenizer,
             TrainingRows data,
+            float[][] targets,
             int k,
             TrainingConfig config) {
         // A checkpoint's own head is already trained: the probe would replace it.
         Trainer trainer =
                 new Trainer(ownHead ? config.toBuilder().linearProbe(false).build() : config);
-        Trainer.Examples all = trainer.encode(tokenizer, data.texts(), data.pairs(), data.labels());
+        Trainer.Examples all =
+                targets == null
+                        ? trainer.encode(tokenizer, data.texts(), data.pairs(), data.labels())
+                        : trainer.encode(tokenizer, data.texts(), data.pairs(), targets);
         Trainer.Examples[] split =
                 TrainingRows.split(all, config.validationFraction(), config.seed());
         TrainingSummary summary = trainer.train(model, head, split[0], split[1]);
@@ -376,9 +503,12 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         sb.addProperty("pooling", head.id());
         sb.addProperty("formatVersion", BertClassificationModel.FORMAT_VERSION);
         cfg.add("sparkbert", sb);
+        // As HF's save_pretrained after training: the config says how to read the logits.
+        cfg.addProperty("problem_type", ProblemType.of(model.config()).hfName());
         return cfg.toString();
     }
 
+    /** Multi-label: the probability above which a class is predicted (default 0.5). */
     @Override
     public BertClassifier copy(ParamMap extra) {
         return (BertClassifier) defaultCopy(extra);

@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.ml.param.DoubleArrayParam;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
@@ -56,6 +57,11 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
         return classifierParams().device;
     }
 
+    /** Multi-label: the probability above which a class is predicted (default 0.5). */
+    default DoubleParam threshold() {
+        return classifierParams().threshold;
+    }
+
     default String getTextCol() {
         return getOrDefault(textCol());
     }
@@ -82,6 +88,10 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
 
     default String getDevice() {
         return getOrDefault(device());
+    }
+
+    default double getThreshold() {
+        return (Double) getOrDefault(threshold());
     }
 
     default S setTextCol(String v) {
@@ -112,6 +122,10 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
         return setShared(device(), v);
     }
 
+    default S setThreshold(double v) {
+        return setShared(threshold(), v);
+    }
+
     @SuppressWarnings("unchecked")
     private <T> S setShared(Param<T> p, T v) {
         set(p, v);
@@ -132,6 +146,7 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
         final Param<String> rawPredictionCol;
         final DoubleArrayParam thresholds;
         final Param<String> device;
+        final DoubleParam threshold;
 
         Declared(Params owner) {
             textCol =
@@ -172,8 +187,10 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
                             owner,
                             "thresholds",
                             "per-class thresholds: the prediction is the class with the largest"
-                                    + " probability/threshold, as in MLlib; >= 0, at most one 0"
-                                    + " (default: unset, plain argmax)",
+                                    + " probability/threshold, as in MLlib (multi-label: every"
+                                    + " class whose probability is above its threshold); >= 0, at"
+                                    + " most one 0 (default: unset, plain argmax; multi-label:"
+                                    + " threshold)",
                             SharedParams.validThresholds());
             device =
                     new Param<>(
@@ -182,6 +199,14 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
                             "where training and scoring run: auto (a GPU when there is one), cpu"
                                     + " or gpu (default auto)",
                             ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
+            threshold =
+                    new DoubleParam(
+                            owner,
+                            "threshold",
+                            "multi-label only: a class is predicted when its sigmoid probability is"
+                                    + " above this; per-class values in thresholds override it; in"
+                                    + " [0, 1] (default 0.5)",
+                            ParamValidators.inRange(0, 1));
         }
 
         /** The defaults of these params (thresholds has none), for the stage's setDefault. */
@@ -193,6 +218,7 @@ public interface ClassifierParams<S extends ClassifierParams<S>> extends Params 
             d.put(probabilityCol, "probability");
             d.put(rawPredictionCol, "rawPrediction");
             d.put(device, "auto");
+            d.put(threshold, 0.5);
             return d;
         }
     }

@@ -1,6 +1,7 @@
 package io.sparkbert.classification;
 
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.TrainingConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -124,5 +125,40 @@ final class Heads {
                             own.subList(names.length, own.size())));
         }
         return labels;
+    }
+
+    /**
+     * {@code model} with its config's {@code problem_type} single-label (when a checkpoint declared
+     * another type and single-label was asked for); closes {@code model} when it makes a copy.
+     */
+    static BertModel singleLabel(BertModel model) {
+        if (ProblemType.of(model.config()) == ProblemType.SINGLE_LABEL) {
+            return model;
+        }
+        try (model) {
+            return BertModel.fromBytes(
+                    model.config().with("problem_type", ProblemType.SINGLE_LABEL.hfName()),
+                    model.toSafetensorsBytes(),
+                    model.device());
+        }
+    }
+
+    /**
+     * The model to train for a multi-label or regression problem: {@code base}'s own head, or a
+     * fresh one, with {@code classes} as its id2label and {@code type} as its {@code problem_type}.
+     */
+    static BertModel withProblemHead(
+            BertModel base, List<String> classes, ProblemType type, long seed) {
+        BertModel withHead = base.hasClassifier() ? base : base.withFreshClassifier(classes, seed);
+        try {
+            return BertModel.fromBytes(
+                    withHead.config().withLabels(classes).with("problem_type", type.hfName()),
+                    withHead.toSafetensorsBytes(),
+                    base.device());
+        } finally {
+            if (withHead != base) {
+                withHead.close();
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.sparkbert.classification;
 
+import io.sparkbert.bert.ProblemType;
 import java.util.Arrays;
 import java.util.Locale;
 import org.apache.spark.ml.attribute.Attribute;
@@ -95,13 +96,6 @@ final class SharedParams {
         }
     }
 
-    /** Checks that the three output columns are not in the schema yet. */
-    static void requireOutputsAbsent(StructType schema, ClassifierParams<?> p, String stage) {
-        requireAbsent(schema, p.getPredictionCol(), "predictionCol", stage);
-        requireAbsent(schema, p.getProbabilityCol(), "probabilityCol", stage);
-        requireAbsent(schema, p.getRawPredictionCol(), "rawPredictionCol", stage);
-    }
-
     /** Checks that a column exists and is a string; names stage, param and column. */
     static void requireString(StructType schema, String column, String param, String stage) {
         requireExists(schema, column, param, stage);
@@ -152,8 +146,12 @@ final class SharedParams {
      * when rows with invalid input are kept with null outputs.
      */
     static StructType withOutputs(
-            StructType schema, ClassifierParams<?> p, int k, boolean nullable) {
-        String prediction = p.getPredictionCol();
+            StructType schema,
+            String prediction,
+            String probability,
+            String raw,
+            int k,
+            boolean nullable) {
         Metadata predMeta =
                 k > 0
                         ? NominalAttribute.defaultAttr()
@@ -163,8 +161,40 @@ final class SharedParams {
                         : Metadata.empty();
         StructType out =
                 schema.add(new StructField(prediction, DataTypes.DoubleType, nullable, predMeta));
-        out = out.add(vectorField(p.getProbabilityCol(), k, nullable));
-        return out.add(vectorField(p.getRawPredictionCol(), k, nullable));
+        out = out.add(vectorField(probability, k, nullable));
+        return out.add(vectorField(raw, k, nullable));
+    }
+
+    /**
+     * Appends the output columns of {@code type}: single-label as {@link #withOutputs}; multi-label
+     * the prediction as an array of class indices (array&lt;double&gt;, what MLlib's {@code
+     * MultilabelClassificationEvaluator} reads) plus the probability and logit Vectors; regression
+     * the predicted value alone (MLlib regressors have only a prediction column).
+     */
+    static StructType withOutputs(
+            StructType schema,
+            ProblemType type,
+            String prediction,
+            String probability,
+            String raw,
+            int k,
+            boolean nullable) {
+        if (type == ProblemType.SINGLE_LABEL) {
+            return withOutputs(schema, prediction, probability, raw, k, nullable);
+        }
+        if (type == ProblemType.REGRESSION) {
+            return schema.add(
+                    new StructField(prediction, DataTypes.DoubleType, nullable, Metadata.empty()));
+        }
+        StructType out =
+                schema.add(
+                        new StructField(
+                                prediction,
+                                DataTypes.createArrayType(DataTypes.DoubleType, false),
+                                nullable,
+                                Metadata.empty()));
+        out = out.add(vectorField(probability, k, nullable));
+        return out.add(vectorField(raw, k, nullable));
     }
 
     private static StructField vectorField(String name, int k, boolean nullable) {

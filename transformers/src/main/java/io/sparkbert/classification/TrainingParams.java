@@ -29,6 +29,15 @@ public interface TrainingParams<S extends TrainingParams<S>> {
      */
     <T> S setOption(TrainingOption<T> option, T value);
 
+    @SuppressWarnings("unchecked")
+    default Param<String> problemType() {
+        return (Param<String>) trainingParam(PROBLEM_TYPE);
+    }
+
+    default S setProblemType(String v) {
+        return setOption(PROBLEM_TYPE, v);
+    }
+
     default IntParam epochs() {
         return (IntParam) trainingParam(EPOCHS);
     }

@@ -1,6 +1,5 @@
 package io.sparkbert.classification;
 
-import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.inference.TextColumns;
 import java.util.ArrayList;
@@ -17,14 +16,20 @@ import org.apache.spark.sql.Row;
  * validation hold-out. Immutable.
  *
  * @param pairs the second texts, or null for single texts
- * @param maxLabel the largest label
+ * @param labels the class ids (single-label), or null when {@code raw} holds the labels
+ * @param maxLabel the largest label (-1 with raw labels)
+ * @param raw the label column's values as collected (multi-label, regression), or null
  */
-record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int maxLabel) {
+record TrainingRows(
+        List<String> texts, List<String> pairs, int[] labels, int maxLabel, List<Object> raw) {
 
     /**
      * Collects and checks the rows of {@code dataset}.
      *
      * @param pairCol the text pair column, or null
+     * @param keepRaw keep the label column's values as Spark returns them (multi-label arrays as
+     *     Java lists, regression values), for {@link ProblemTargets} to read, instead of class ids
+     *     ({@code labels} is then null and {@code raw} holds them)
      * @throws IllegalArgumentException naming the stage, the column and the first bad row
      */
     static TrainingRows collect(
@@ -33,12 +38,14 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
             String pairCol,
             String labelCol,
             int max,
-            String stage) {
+            String stage,
+            boolean keepRaw) {
         boolean pair = pairCol != null;
         List<org.apache.spark.sql.Column> cols = new ArrayList<>();
         cols.add(TextColumns.named(textCol));
         cols.add(pair ? TextColumns.named(pairCol) : org.apache.spark.sql.functions.lit(null));
-        cols.add(TextColumns.named(labelCol).cast("double"));
+        cols.add(
+                keepRaw ? TextColumns.named(labelCol) : TextColumns.named(labelCol).cast("double"));
         List<Row> rows =
                 dataset.select(cols.toArray(new org.apache.spark.sql.Column[0]))
                         .limit(max + 1)
@@ -74,13 +81,24 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
         if (pair) {
             checkTexts(pairs, "text pair column", pairCol, "textPairCol", stage);
         }
+        if (keepRaw) {
+            List<Object> raw = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                // Arrays as Java lists (null stays null).
+                raw.add(
+                        r.isNullAt(2) || !(r.get(2) instanceof scala.collection.Seq)
+                                ? r.get(2)
+                                : r.getList(2));
+            }
+            return new TrainingRows(texts, pairs, null, -1, raw);
+        }
         int maxLabel = 0;
         for (int i = 0; i < rows.size(); i++) {
             labels[i] = label(rows.get(i), i, labelCol, stage);
             maxLabel = Math.max(maxLabel, labels[i]);
         }
 
-        return new TrainingRows(texts, pairs, labels, maxLabel);
+        return new TrainingRows(texts, pairs, labels, maxLabel, null);
     }
 
     /**
@@ -163,17 +181,7 @@ record TrainingRows(List<String> texts, List<String> pairs, int[] labels, int ma
         }
         Collections.shuffle(order, new Random(seed));
         return new Trainer.Examples[] {
-            subset(all, order.subList(nVal, n)), subset(all, order.subList(0, nVal))
+            all.subset(order.subList(nVal, n)), all.subset(order.subList(0, nVal))
         };
-    }
-
-    private static Trainer.Examples subset(Trainer.Examples all, List<Integer> idx) {
-        List<Encoding> enc = new ArrayList<>(idx.size());
-        int[] y = new int[idx.size()];
-        for (int i = 0; i < idx.size(); i++) {
-            enc.add(all.encodings().get(idx.get(i)));
-            y[i] = all.labels()[idx.get(i)];
-        }
-        return new Trainer.Examples(enc, y);
     }
 }

@@ -94,18 +94,12 @@ class BertClassifierTest {
 
     /** tinybert's encoder and pooler without a classification head, in a temp dir. */
     static Path headless() throws IOException {
-        Path dir = tmp.resolve("headless");
-        if (!Files.exists(dir)) {
-            try (BertModel m = BertModel.load(Fixtures.tinyBert(), Device.cpu());
-                    BertModel h = BertModel.initialize(m.config(), true, false, 3, Device.cpu())) {
-                h.save(dir);
-            }
-            Files.copy(Fixtures.tinyBert().resolve("vocab.txt"), dir.resolve("vocab.txt"));
-            Files.copy(
-                    Fixtures.tinyBert().resolve("tokenizer_config.json"),
-                    dir.resolve("tokenizer_config.json"));
-        }
-        return dir;
+        return headless(tmp);
+    }
+
+    /** Like {@link #headless()}, in {@code tmp}. */
+    static Path headless(Path tmp) throws IOException {
+        return Fixtures.headlessTinyBert(tmp.resolve("headless"));
     }
 
     static List<Row> sorted(Dataset<Row> out) {

@@ -75,7 +75,11 @@ class HfExportTest {
 
     /** Token ids as HF's tokenizer gives them from the folder's own tokenizer.json. */
     static long[][][] encode(Path hf) {
-        String[] texts = BertClassifierTest.TEXTS;
+        return encode(hf, BertClassifierTest.TEXTS);
+    }
+
+    /** Token ids of {@code texts} from the folder's own tokenizer.json. */
+    static long[][][] encode(Path hf, String[] texts) {
         long[][][] out = new long[3][texts.length][];
         try (HfTokenizer tok = HfTokenizer.fromDirectory(hf, TokenizerOptions.defaults())) {
             for (int i = 0; i < texts.length; i++) {

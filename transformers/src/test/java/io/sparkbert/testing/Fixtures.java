@@ -53,6 +53,27 @@ public final class Fixtures {
         return root().resolve("tinybert");
     }
 
+    /**
+     * A checkpoint in {@code dir} (made once) with tinybert's config, freshly initialised encoder
+     * and pooler weights (seed 3) and no classification head, and tinybert's vocabulary: a starting
+     * point on which a new head is trained.
+     */
+    public static Path headlessTinyBert(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) {
+            try (io.sparkbert.bert.BertModel m =
+                            io.sparkbert.bert.BertModel.load(tinyBert(), ai.djl.Device.cpu());
+                    io.sparkbert.bert.BertModel h =
+                            io.sparkbert.bert.BertModel.initialize(
+                                    m.config(), true, false, 3, ai.djl.Device.cpu())) {
+                h.save(dir);
+            }
+            for (String f : new String[] {"vocab.txt", "tokenizer_config.json"}) {
+                java.nio.file.Files.copy(tinyBert().resolve(f), dir.resolve(f));
+            }
+        }
+        return dir;
+    }
+
     /** The tokenizer golden cases file. */
     public static Path tokenizerGolden() {
         return root().resolve("tokenizer-golden.json");

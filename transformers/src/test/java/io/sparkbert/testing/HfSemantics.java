@@ -40,6 +40,7 @@ public final class HfSemantics {
     private final int layers;
     private final double eps;
     private final boolean hasPrefix;
+    private final JsonObject config;
 
     private HfSemantics(Path dir) throws IOException {
         JsonObject cfg =
@@ -50,6 +51,7 @@ public final class HfSemantics {
             throw new IllegalArgumentException(
                     "HF would not build a BERT model: model_type " + type);
         }
+        config = cfg;
         hidden = cfg.get("hidden_size").getAsInt();
         heads = cfg.get("num_attention_heads").getAsInt();
         layers = cfg.get("num_hidden_layers").getAsInt();
@@ -62,6 +64,35 @@ public final class HfSemantics {
     /** Reads {@code dir} (config.json and model.safetensors, nothing else) as HF would. */
     public static HfSemantics read(Path dir) throws IOException {
         return new HfSemantics(dir);
+    }
+
+    /**
+     * The loss HF's {@code BertForSequenceClassification} would train with, from config.json alone:
+     * {@code problem_type} when set, else {@code regression} for one label ({@code id2label} size,
+     * or {@code num_labels}), else null (HF then picks single- or multi-label from the label
+     * tensor's dtype). The outputs are plain logits whatever the type.
+     */
+    public String problemType() {
+        JsonElement p = config.get("problem_type");
+        if (p != null && !p.isJsonNull()) {
+            return p.getAsString();
+        }
+        return numLabels() == 1 ? "regression" : null;
+    }
+
+    /** HF's {@code num_labels}: the size of {@code id2label}, else {@code num_labels}, else 2. */
+    public int numLabels() {
+        JsonElement m = config.get("id2label");
+        if (m != null && m.isJsonObject()) {
+            return m.getAsJsonObject().size();
+        }
+        JsonElement n = config.get("num_labels");
+        return n == null ? 2 : n.getAsInt();
+    }
+
+    /** The class name of class id {@code i} in {@code id2label}. */
+    public String label(int i) {
+        return config.getAsJsonObject("id2label").get(Integer.toString(i)).getAsString();
     }
 
     /** Whether the weights file holds a tensor of this exact HF name. */

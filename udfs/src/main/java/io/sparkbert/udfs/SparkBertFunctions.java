@@ -6,7 +6,9 @@ import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.classification.ProblemOutputs;
 import io.sparkbert.inference.LoadedModel;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.ModelSource;
@@ -62,7 +64,11 @@ import scala.collection.Seq;
  *       checkpoint's id2label; named as the {@code score} job's column, so that {@code
  *       bert_classify(text).*} beside an input {@code label} column does not clash), {@code
  *       prediction} (double class index) and {@code probability} (array&lt;double&gt;); only for a
- *       model with a classification head, else calling it fails with a message that says so.
+ *       model with a classification head, else calling it fails with a message that says so. For a
+ *       multi-label model (config.json {@code problem_type}) the struct is {@code predictedLabels}
+ *       (array of the names whose sigmoid probability is above 0.5), {@code prediction} (their
+ *       indices) and {@code probability} (a sigmoid per class); for a regression model it is {@code
+ *       prediction}, the value.
  * </ul>
  *
  * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
@@ -124,6 +130,20 @@ public final class SparkBertFunctions {
                     .add("predictedLabel", DataTypes.StringType)
                     .add("prediction", DataTypes.DoubleType)
                     .add("probability", DataTypes.createArrayType(DataTypes.DoubleType, false));
+
+    /**
+     * The classify function's result type for a multi-label model: the classes whose sigmoid
+     * probability is above 0.5, by name and index (ascending), and every class's probability.
+     */
+    public static final StructType MULTI_LABEL_CLASSIFY_TYPE =
+            new StructType()
+                    .add("predictedLabels", DataTypes.createArrayType(DataTypes.StringType, false))
+                    .add("prediction", DataTypes.createArrayType(DataTypes.DoubleType, false))
+                    .add("probability", DataTypes.createArrayType(DataTypes.DoubleType, false));
+
+    /** The classify function's result type for a regression model: the predicted value. */
+    public static final StructType REGRESSION_CLASSIFY_TYPE =
+            new StructType().add("prediction", DataTypes.DoubleType);
 
     private SparkBertFunctions() {}
 
@@ -206,6 +226,17 @@ public final class SparkBertFunctions {
                             .device(device)
                             .handleInvalid("keep");
             List<String> labels = info.labels;
+            if (info.type != ProblemType.SINGLE_LABEL) {
+                registerModelFunction(
+                        spark,
+                        strategy,
+                        new BatchedCall(
+                                fn,
+                                spec,
+                                classifyType(info.type),
+                                problemStruct(info.type, labels)));
+                continue;
+            }
             BatchedCall.ValueMapper toStruct =
                     score -> {
                         if (score == null) {
@@ -223,6 +254,37 @@ public final class SparkBertFunctions {
             registerModelFunction(
                     spark, strategy, new BatchedCall(fn, spec, CLASSIFY_TYPE, toStruct));
         }
+    }
+
+    /**
+     * The result type of {@code bert_classify} for a model of {@code type}: {@link #CLASSIFY_TYPE}
+     * (single-label), {@link #MULTI_LABEL_CLASSIFY_TYPE} or {@link #REGRESSION_CLASSIFY_TYPE}.
+     */
+    public static StructType classifyType(ProblemType type) {
+        return switch (type) {
+            case SINGLE_LABEL -> CLASSIFY_TYPE;
+            case MULTI_LABEL -> MULTI_LABEL_CLASSIFY_TYPE;
+            case REGRESSION -> REGRESSION_CLASSIFY_TYPE;
+        };
+    }
+
+    /** The struct of one multi-label (classes over 0.5) or regression (the value) result. */
+    private static BatchedCall.ValueMapper problemStruct(ProblemType type, List<String> labels) {
+        return score -> {
+            if (score == null) {
+                return null;
+            }
+            if (type == ProblemType.REGRESSION) {
+                return RowFactory.create((double) score.values()[0]);
+            }
+            double[] p = ProblemOutputs.sigmoid(score.values());
+            double[] predicted = ProblemOutputs.predictLabels(p, null, 0.5);
+            String[] names = new String[predicted.length];
+            for (int i = 0; i < names.length; i++) {
+                names[i] = labels.get((int) predicted[i]);
+            }
+            return RowFactory.create(names, predicted, p);
+        };
     }
 
     private static void registerModelFunction(
@@ -422,10 +484,16 @@ public final class SparkBertFunctions {
     private static final class ModelInfo {
         final List<String> labels;
         final String head;
+        final ProblemType type;
 
         private ModelInfo(List<String> labels, String head) {
+            this(labels, head, ProblemType.SINGLE_LABEL);
+        }
+
+        private ModelInfo(List<String> labels, String head, ProblemType type) {
             this.labels = labels;
             this.head = head;
+            this.type = type;
         }
 
         static ModelInfo read(SparkSession spark, String location) {
@@ -451,7 +519,10 @@ public final class SparkBertFunctions {
                 if (!loaded.model().hasClassifier()) {
                     return new ModelInfo(null, head);
                 }
-                return new ModelInfo(loaded.model().config().labels(), head);
+                return new ModelInfo(
+                        loaded.model().config().labels(),
+                        head,
+                        ProblemType.of(loaded.model().config()));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + dir.resolve("config.json"), e);
             }

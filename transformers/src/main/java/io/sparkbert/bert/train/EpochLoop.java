@@ -18,7 +18,10 @@ final class EpochLoop {
         /** Trains on {@code batch} (indices into the training examples) at rate {@code lr}. */
         TrainingSummary.Step step(int[] batch, double lr, int step, int epoch);
 
-        /** [loss, accuracy] on the validation data, or null when there is none. */
+        /**
+         * [loss, accuracy] on the validation data ([loss] alone for regression), or null when there
+         * is none.
+         */
         double[] validate();
     }
 
@@ -132,7 +135,7 @@ final class EpochLoop {
                             epoch,
                             lossCount == 0 ? Double.NaN : lossSum / lossCount,
                             val == null ? null : val[0],
-                            val == null ? null : val[1],
+                            val == null || val.length < 2 ? null : val[1],
                             samples / Math.max(trainSecs, 1e-9),
                             (System.nanoTime() - e0) / 1e9);
             epochs.add(ep);

@@ -10,6 +10,7 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
+import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,6 +31,13 @@ import org.slf4j.LoggerFactory;
  * (per-parameter norms squared and summed in float64, so it cannot overflow), a sanity check,
  * clipping to {@code maxGradNorm} like {@code torch.nn.utils.clip_grad_norm_}, the AdamW update,
  * and zeroing of the gradients.
+ *
+ * <p><b>Problem types.</b> The loss follows the model config's {@code problem_type} ({@link
+ * ProblemType#of}): cross-entropy on class ids (single-label, the default), {@code
+ * BCEWithLogitsLoss} on 0/1 target rows with the class weights as {@code pos_weight} (multi-label),
+ * {@code MSELoss} on one value per example (regression; no class weights). Label smoothing belongs
+ * to single-label only. Validation reports the loss and accuracy (multi-label: subset accuracy at
+ * probability 0.5; regression: no accuracy).
  *
  * <p><b>Optimiser.</b> {@link AdamW}: {@code torch.optim.AdamW}'s update rule, in place with state
  * made once (a fused native loop on the CPU), the clip applied as its gradient scale. Parameters
@@ -90,29 +98,58 @@ public final class Trainer {
     }
 
     /**
-     * Labelled examples.
+     * Labelled examples: class ids for single-label classification, or per-example target rows for
+     * multi-label classification (0/1 per class) and regression (one value).
      *
      * @param encodings the encoded texts (any padding; the trainer pads per batch)
-     * @param labels class ids 0..k-1, one per encoding
+     * @param labels class ids 0..k-1, one per encoding; null when {@code targets} are given
+     * @param targets one row per encoding ({@code k} entries of 0 or 1 for multi-label, one value
+     *     for regression); null for single-label classification
      */
-    public record Examples(List<Encoding> encodings, int[] labels) {
-        /** Checks that both sides have the same size. */
+    public record Examples(List<Encoding> encodings, int[] labels, float[][] targets) {
+        /** Checks that exactly one kind of label is given, one per encoding. */
         public Examples {
-            if (encodings == null || labels == null) {
-                throw new IllegalArgumentException("encodings and labels must not be null");
-            }
-            if (encodings.size() != labels.length) {
+            if (encodings == null || (labels == null) == (targets == null)) {
                 throw new IllegalArgumentException(
-                        "encodings and labels differ in size: "
-                                + encodings.size()
-                                + " vs "
-                                + labels.length);
+                        "encodings and exactly one of labels and targets must be given");
             }
+            int n = labels != null ? labels.length : targets.length;
+            if (encodings.size() != n) {
+                throw new IllegalArgumentException(
+                        "encodings and labels differ in size: " + encodings.size() + " vs " + n);
+            }
+        }
+
+        /** Single-label examples. */
+        public Examples(List<Encoding> encodings, int[] labels) {
+            this(encodings, labels, null);
         }
 
         /** Number of examples. */
         public int size() {
-            return labels.length;
+            return encodings.size();
+        }
+
+        /** The same encodings with target rows instead of class ids. */
+        public Examples withTargets(float[][] rows) {
+            return new Examples(encodings, null, rows);
+        }
+
+        /** The examples at {@code idx}, in that order. */
+        public Examples subset(List<Integer> idx) {
+            List<Encoding> enc = new ArrayList<>(idx.size());
+            int[] y = labels == null ? null : new int[idx.size()];
+            float[][] t = targets == null ? null : new float[idx.size()][];
+            for (int i = 0; i < idx.size(); i++) {
+                int j = idx.get(i);
+                enc.add(encodings.get(j));
+                if (y != null) {
+                    y[i] = labels[j];
+                } else {
+                    t[i] = targets[j];
+                }
+            }
+            return new Examples(enc, y, t);
         }
     }
 
@@ -140,6 +177,15 @@ public final class Trainer {
     }
 
     /**
+     * Like {@link #encode(HfTokenizer, List, List, int[])} with target rows (multi-label or
+     * regression) instead of class ids.
+     */
+    public Examples encode(
+            HfTokenizer tokenizer, List<String> texts, List<String> pairs, float[][] targets) {
+        return encode(tokenizer, texts, pairs, new int[texts.size()]).withTargets(targets);
+    }
+
+    /**
      * Trains {@code model} in place.
      *
      * @param model a model with a classification head; its parameters are updated
@@ -162,7 +208,9 @@ public final class Trainer {
                             + " model.withFreshClassifier(numLabels, seed) before training");
         }
         int k = model.numLabels();
-        ExampleChecks.checkExamples(train, k, model.config().maxPositionEmbeddings(), "training");
+        ProblemType type = ProblemType.of(model.config());
+        ExampleChecks.checkExamples(
+                train, type, k, model.config().maxPositionEmbeddings(), "training");
         if (train.size() == 0) {
             throw new IllegalArgumentException(
                     "the training data is empty: pass at least one example");
@@ -172,7 +220,7 @@ public final class Trainer {
         }
         if (validation != null) {
             ExampleChecks.checkExamples(
-                    validation, k, model.config().maxPositionEmbeddings(), "validation");
+                    validation, type, k, model.config().maxPositionEmbeddings(), "validation");
         }
         double[] classWeights = config.classWeights();
         if (classWeights != null && classWeights.length != k) {
@@ -183,7 +231,10 @@ public final class Trainer {
                             + k
                             + " classes: give one weight per class.");
         }
-        ExampleChecks.checkSomeWeight(train, classWeights);
+        ExampleChecks.checkLossOptions(type, classWeights, config.labelSmoothing());
+        if (type == ProblemType.SINGLE_LABEL) {
+            ExampleChecks.checkSomeWeight(train, classWeights);
+        }
         int oldThreads = JniUtils.getNumThreads();
         JniUtils.setNumThreads(Runtime.getRuntime().availableProcessors());
         try {
@@ -193,7 +244,8 @@ public final class Trainer {
                                     model, head, train, config.linearProbeL2(), classWeights)
                             : null;
             TrainingSummary summary =
-                    new Run(model, head, train, validation, classWeights, config.seed()).run();
+                    new Run(model, head, train, validation, classWeights, config.seed(), type)
+                            .run();
             return probe == null ? summary : summary.withLinearProbe(probe);
         } finally {
             JniUtils.setNumThreads(oldThreads);
@@ -246,6 +298,7 @@ public final class Trainer {
         private final long seed;
         private final NDManager state;
         private final AdamW optimizer;
+        private final ProblemType type;
 
         Run(
                 BertModel model,
@@ -253,7 +306,9 @@ public final class Trainer {
                 Examples train,
                 Examples validation,
                 double[] classWeights,
-                long seed) {
+                long seed,
+                ProblemType type) {
+            this.type = type;
             this.model = model;
             this.head = head;
             this.train = train;
@@ -329,7 +384,8 @@ public final class Trainer {
                                     validation,
                                     state,
                                     Math.max(1, config.batchSize() * 2),
-                                    classWeights);
+                                    classWeights,
+                                    type);
                 }
             };
         }
@@ -446,7 +502,13 @@ public final class Trainer {
         }
 
         private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
-            return Loss.crossEntropy(scope, logits, labels, classWeights, config.labelSmoothing());
+            return switch (type) {
+                case SINGLE_LABEL ->
+                        Loss.crossEntropy(
+                                scope, logits, labels, classWeights, config.labelSmoothing());
+                case MULTI_LABEL -> Loss.bceWithLogits(scope, logits, labels, classWeights);
+                case REGRESSION -> Loss.mse(logits, labels);
+            };
         }
 
         private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {
@@ -490,7 +552,19 @@ public final class Trainer {
         };
     }
 
+    /**
+     * The batch's class ids [b] (single-label), or its target rows [b, k] (multi-label,
+     * regression).
+     */
     static NDArray labels(NDManager scope, Examples data, int[] batch) {
+        if (data.targets() != null) {
+            int k = data.targets()[batch[0]].length;
+            float[] t = new float[batch.length * k];
+            for (int i = 0; i < batch.length; i++) {
+                System.arraycopy(data.targets()[batch[i]], 0, t, i * k, k);
+            }
+            return scope.create(t, new Shape(batch.length, k));
+        }
         long[] y = new long[batch.length];
         for (int i = 0; i < batch.length; i++) {
             y[i] = data.labels()[batch[i]];

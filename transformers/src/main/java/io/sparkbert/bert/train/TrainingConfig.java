@@ -95,6 +95,15 @@ public final class TrainingConfig implements Serializable {
         return (T) (v instanceof double[] a ? a.clone() : v);
     }
 
+    /**
+     * The problem type as set: {@code auto}, {@code single_label}, {@code multi_label} or {@code
+     * regression} ({@link TrainingOption#PROBLEM_TYPE}); the estimator resolves {@code auto}, the
+     * {@link Trainer} follows the model config's {@code problem_type}.
+     */
+    public String problemType() {
+        return get(PROBLEM_TYPE).toLowerCase(Locale.ROOT);
+    }
+
     /** Passes over the training data (default 3). */
     public int epochs() {
         return get(EPOCHS);
@@ -290,6 +299,11 @@ public final class TrainingConfig implements Serializable {
         /** See {@link TrainingConfig#linearProbeL2()}. */
         public Builder linearProbeL2(double v) {
             return set(LINEAR_PROBE_L2, v);
+        }
+
+        /** See {@link TrainingConfig#problemType()}. */
+        public Builder problemType(String v) {
+            return set(PROBLEM_TYPE, v);
         }
 
         /** See {@link TrainingConfig#labelSmoothing()}. */

@@ -31,6 +31,23 @@ public final class TrainingOption<T> implements Serializable {
         DOUBLE_ARRAY
     }
 
+    public static final TrainingOption<String> PROBLEM_TYPE =
+            new TrainingOption<>(
+                    "problemType",
+                    Kind.CHOICE,
+                    "auto",
+                    0,
+                    true,
+                    0,
+                    true,
+                    List.of("auto", "single_label", "multi_label", "regression"),
+                    "what the head learns, as HF problem_type: single_label (one class per text,"
+                            + " cross-entropy), multi_label (a label column of arrays, any set of"
+                            + " classes per text, BCEWithLogits), regression (a numeric label, one"
+                            + " value, MSE); auto = multi_label for an array label column, else"
+                            + " what a checkpoint's head declares (regression for problem_type"
+                            + " regression or a single output), else single_label",
+                    false);
     public static final TrainingOption<Integer> EPOCHS =
             integer("epochs", 3, 1, 1000, "passes over the training data");
     public static final TrainingOption<Integer> BATCH_SIZE =
@@ -122,7 +139,8 @@ public final class TrainingOption<T> implements Serializable {
                     Double.POSITIVE_INFINITY,
                     false,
                     List.of(),
-                    "per-class cross-entropy weights, one per class; unset = unweighted",
+                    "per-class loss weights, one per class (multi_label: BCEWithLogits pos_weight;"
+                            + " not for regression); unset = unweighted",
                     false);
     public static final TrainingOption<Integer> LOG_EVERY_STEPS =
             integer(
@@ -204,6 +222,7 @@ public final class TrainingOption<T> implements Serializable {
     /** Every option, in the order of the docs and {@code --help}. */
     public static final List<TrainingOption<?>> ALL =
             List.of(
+                    PROBLEM_TYPE,
                     EPOCHS,
                     BATCH_SIZE,
                     LEARNING_RATE,
