@@ -1,13 +1,12 @@
 package io.sparkbert.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.Checkpoints;
 import io.sparkbert.bert.ProblemType;
-import io.sparkbert.bert.train.LinearProbe;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
@@ -180,53 +179,17 @@ public final class BertBackend implements ModelBackend {
     }
 
     /**
-     * The trainer's summary with {@code steps [{step, loss, lr, ...}]}, {@code epochs} and, when a
-     * new head was probed first, {@code linear_probe}.
+     * The trainer's summary in its one JSON format ({@link TrainingSummary#toJson()}: {@code
+     * steps}, {@code epochs}, {@code best_epoch}, ..., and {@code linear_probe} when a new head was
+     * probed first), after {@code "backend": "bert"}.
      */
     static ObjectNode summaryJson(TrainingSummary s) {
         ObjectNode n = JSON.createObjectNode();
         n.put("backend", "bert");
-        ArrayNode steps = n.putArray("steps");
-        for (TrainingSummary.Step st : s.steps()) {
-            steps.addObject()
-                    .put("step", st.step())
-                    .put("loss", st.loss())
-                    .put("lr", st.learningRate())
-                    .put("epoch", st.epoch())
-                    .put("grad_norm", st.gradNorm())
-                    .put("skipped", st.skipped());
-        }
-        ArrayNode epochs = n.putArray("epochs");
-        for (TrainingSummary.Epoch e : s.epochs()) {
-            ObjectNode en =
-                    epochs.addObject()
-                            .put("epoch", e.epoch())
-                            .put("train_loss", e.trainLoss())
-                            .put("samples_per_second", e.samplesPerSecond())
-                            .put("seconds", e.seconds());
-            if (e.valLoss() != null) {
-                en.put("val_loss", e.valLoss());
-            }
-            if (e.valAccuracy() != null) {
-                en.put("val_accuracy", e.valAccuracy());
-            }
-        }
-        n.put("best_epoch", s.bestEpoch());
-        n.put("train_examples", s.trainExamples());
-        n.put("validation_examples", s.validationExamples());
-        n.put("samples_per_second", s.samplesPerSecond());
-        n.put("device", s.device());
-        n.put("skipped_steps", s.skippedSteps());
-        LinearProbe.Result probe = s.linearProbe();
-        if (probe != null) {
-            n.putObject("linear_probe")
-                    .put("examples", probe.examples())
-                    .put("l2", probe.l2())
-                    .put("steps", probe.steps())
-                    .put("loss", probe.loss())
-                    .put("accuracy", probe.accuracy())
-                    .put("grad_norm", probe.gradNorm())
-                    .put("seconds", probe.seconds());
+        try {
+            n.setAll((ObjectNode) JSON.readTree(s.toJson()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("The training summary is not JSON: " + e, e);
         }
         return n;
     }

@@ -1,9 +1,8 @@
 package io.sparkbert.jobs;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
@@ -35,7 +34,7 @@ public final class TokenizeCommand {
                     + " [--truncation longest_first|only_first|only_second|none]"
                     + " [--padding none|longest|max_length] [--json] TEXT...";
 
-    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TokenizeCommand() {}
 
@@ -159,25 +158,22 @@ public final class TokenizeCommand {
     }
 
     static String toJson(String text, List<String> tokens, long[] ids, Encoding e, String decoded) {
-        JsonObject o = new JsonObject();
-        o.addProperty("text", text);
-        JsonArray t = new JsonArray();
+        ObjectNode o = JSON.createObjectNode();
+        o.put("text", text);
+        ArrayNode t = o.putArray("tokens");
         tokens.forEach(t::add);
-        o.add("tokens", t);
-        o.add("ids", array(ids));
-        o.add("input_ids", array(e.inputIds()));
-        o.add("token_type_ids", array(e.tokenTypeIds()));
-        o.add("attention_mask", array(e.attentionMask()));
-        o.addProperty("decoded", decoded);
-        return GSON.toJson(o);
+        array(o.putArray("ids"), ids);
+        array(o.putArray("input_ids"), e.inputIds());
+        array(o.putArray("token_type_ids"), e.tokenTypeIds());
+        array(o.putArray("attention_mask"), e.attentionMask());
+        o.put("decoded", decoded);
+        return o.toString();
     }
 
-    private static JsonArray array(long[] values) {
-        JsonArray a = new JsonArray();
+    private static void array(ArrayNode a, long[] values) {
         for (long v : values) {
             a.add(v);
         }
-        return a;
     }
 
     private static void printReadable(

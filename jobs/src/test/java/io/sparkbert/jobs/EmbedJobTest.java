@@ -14,6 +14,7 @@ import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.ModelSource;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -78,12 +79,13 @@ class EmbedJobTest {
             for (int i = 0; i < texts.size(); i++) {
                 Encoding e = tok.encode(texts.get(i));
                 float[] expected =
-                        model.embed(
-                                        new long[][] {e.inputIds()},
-                                        new long[][] {e.tokenTypeIds()},
-                                        new long[][] {e.attentionMask()},
-                                        Pooling.CLS,
-                                        false)[0];
+                        BertArrays.embed(
+                                model,
+                                new long[][] {e.inputIds()},
+                                new long[][] {e.tokenTypeIds()},
+                                new long[][] {e.attentionMask()},
+                                Pooling.CLS,
+                                false)[0];
                 List<Double> got = rows.get(i).getList(rows.get(i).fieldIndex("embedding"));
                 assertEquals(expected.length, got.size());
                 for (int k = 0; k < expected.length; k++) {

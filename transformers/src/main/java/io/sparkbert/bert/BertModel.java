@@ -6,20 +6,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.Activation;
-import ai.djl.nn.core.Embedding;
-import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
-import ai.djl.nn.norm.LayerNorm;
 import ai.djl.pytorch.jni.JniUtils;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -39,12 +30,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * -Float.MAX_VALUE} (HF's {@code torch.finfo(float32).min}), so their softmax weight is exactly 0
  * and a fully masked row stays finite (uniform) instead of NaN.
  *
- * <p>Thread-safety: {@link #forward} and the Java-array helpers only read the parameters and create
- * every intermediate in a scope that belongs to the call, so several threads may run inference on
- * one model concurrently (PyTorch ops on shared read-only tensors are re-entrant; grad mode is a
- * per-thread setting). A test runs four threads against one model and compares with single-thread
- * results. Training (updating {@link #parameters()} in place) must not overlap with other calls.
- * {@link #close()} is idempotent and must not race with running calls.
+ * <p>Thread-safety: {@link #forward} only reads the parameters and creates every intermediate in a
+ * scope that belongs to the call, so several threads may run inference on one model concurrently
+ * (PyTorch ops on shared read-only tensors are re-entrant; grad mode is a per-thread setting). A
+ * test runs four threads against one model and compares with single-thread results. Training
+ * (updating {@link #parameters()} in place) must not overlap with other calls. {@link #close()} is
+ * idempotent and must not race with running calls.
  */
 public final class BertModel implements AutoCloseable {
     static final String PREFIX = "bert.";
@@ -55,6 +46,7 @@ public final class BertModel implements AutoCloseable {
     private final Map<String, NDArray> params;
     private final boolean hasPooler;
     private final boolean hasClassifier;
+    private final BertLayers layers;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
@@ -67,57 +59,10 @@ public final class BertModel implements AutoCloseable {
         this.device = manager.getDevice();
         this.hasPooler = byName.containsKey("pooler.dense.weight");
         this.hasClassifier = byName.containsKey("classifier.weight");
-        Map<String, Shape> expected = expectedShapes(config, hasPooler, hasClassifier);
-        Map<String, NDArray> ordered = new LinkedHashMap<>();
-        for (Map.Entry<String, Shape> e : expected.entrySet()) {
-            NDArray a = byName.get(e.getKey());
-            if (a == null) {
-                throw new IllegalArgumentException(
-                        source
-                                + ": missing tensor "
-                                + e.getKey()
-                                + " (expected shape "
-                                + e.getValue()
-                                + ")");
-            }
-            if (!a.getShape().equals(e.getValue())) {
-                throw new IllegalArgumentException(
-                        source
-                                + ": tensor "
-                                + e.getKey()
-                                + " has shape "
-                                + a.getShape()
-                                + " but the config expects "
-                                + e.getValue());
-            }
-            if (a.getDataType() != DataType.FLOAT32) {
-                throw new IllegalArgumentException(
-                        source
-                                + ": tensor "
-                                + e.getKey()
-                                + " is "
-                                + a.getDataType()
-                                + ", expected float32");
-            }
-            a.setName(e.getKey());
-            ordered.put(e.getKey(), a);
-        }
-        for (String k : byName.keySet()) {
-            if (!expected.containsKey(k)) {
-                throw new IllegalArgumentException(source + ": unexpected tensor " + k);
-            }
-        }
-        // A mean- or cls-pooled classifier needs no pooler (HfExport writes it without one); an HF
-        // BertForSequenceClassification head does.
-        String pooling = config.headPooling();
-        if (!hasPooler && hasClassifier && !"mean".equals(pooling) && !"cls".equals(pooling)) {
-            throw new IllegalArgumentException(
-                    source
-                            + ": has classifier weights but no pooler (missing"
-                            + " pooler.dense.weight); a BertForSequenceClassification checkpoint"
-                            + " carries both.");
-        }
-        this.params = Collections.unmodifiableMap(ordered);
+        this.params =
+                Collections.unmodifiableMap(
+                        BertWeights.checked(config, byName, hasPooler, hasClassifier, source));
+        this.layers = new BertLayers(config, params);
     }
 
     /**
@@ -131,42 +76,7 @@ public final class BertModel implements AutoCloseable {
      */
     public static Map<String, Shape> expectedShapes(
             BertConfig config, boolean pooler, boolean classifier) {
-        long h = config.hiddenSize();
-        long i = config.intermediateSize();
-        Map<String, Shape> m = new LinkedHashMap<>();
-        m.put("embeddings.word_embeddings.weight", new Shape(config.vocabSize(), h));
-        m.put(
-                "embeddings.position_embeddings.weight",
-                new Shape(config.maxPositionEmbeddings(), h));
-        m.put("embeddings.token_type_embeddings.weight", new Shape(config.typeVocabSize(), h));
-        m.put("embeddings.LayerNorm.weight", new Shape(h));
-        m.put("embeddings.LayerNorm.bias", new Shape(h));
-        for (int l = 0; l < config.numHiddenLayers(); l++) {
-            String p = "encoder.layer." + l + ".";
-            for (String qkv : new String[] {"query", "key", "value"}) {
-                m.put(p + "attention.self." + qkv + ".weight", new Shape(h, h));
-                m.put(p + "attention.self." + qkv + ".bias", new Shape(h));
-            }
-            m.put(p + "attention.output.dense.weight", new Shape(h, h));
-            m.put(p + "attention.output.dense.bias", new Shape(h));
-            m.put(p + "attention.output.LayerNorm.weight", new Shape(h));
-            m.put(p + "attention.output.LayerNorm.bias", new Shape(h));
-            m.put(p + "intermediate.dense.weight", new Shape(i, h));
-            m.put(p + "intermediate.dense.bias", new Shape(i));
-            m.put(p + "output.dense.weight", new Shape(h, i));
-            m.put(p + "output.dense.bias", new Shape(h));
-            m.put(p + "output.LayerNorm.weight", new Shape(h));
-            m.put(p + "output.LayerNorm.bias", new Shape(h));
-        }
-        if (pooler) {
-            m.put("pooler.dense.weight", new Shape(h, h));
-            m.put("pooler.dense.bias", new Shape(h));
-        }
-        if (classifier) {
-            m.put("classifier.weight", new Shape(config.numLabels(), h));
-            m.put("classifier.bias", new Shape(config.numLabels()));
-        }
-        return m;
+        return BertWeights.expectedShapes(config, pooler, classifier);
     }
 
     // ---------------------------------------------------------------- factories
@@ -238,47 +148,7 @@ public final class BertModel implements AutoCloseable {
             boolean withClassifier,
             long seed,
             Device device) {
-        if (withClassifier && !withPooler) {
-            throw new IllegalArgumentException("withClassifier=true needs withPooler=true");
-        }
-        NDManager m = parameterManager(device);
-        try {
-            Random rnd = new Random(seed);
-            Map<String, NDArray> p = new LinkedHashMap<>();
-            for (Map.Entry<String, Shape> e :
-                    expectedShapes(config, withPooler, withClassifier).entrySet()) {
-                p.put(e.getKey(), initTensor(m, config, e.getKey(), e.getValue(), rnd));
-            }
-            return new BertModel(config, m, p, "initialised model");
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
-    }
-
-    private static NDArray initTensor(
-            NDManager m, BertConfig config, String name, Shape shape, Random rnd) {
-        float[] v = new float[Math.toIntExact(shape.size())];
-        if (name.endsWith("LayerNorm.weight")) {
-            java.util.Arrays.fill(v, 1f);
-        } else if (name.endsWith(".weight")) {
-            double std = config.initializerRange();
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rnd.nextGaussian() * std);
-            }
-            if (name.equals("embeddings.word_embeddings.weight")) {
-                String pad = config.rawValue("pad_token_id");
-                int padId = pad == null || "null".equals(pad) ? 0 : (int) Double.parseDouble(pad);
-                if (padId >= 0 && padId < shape.get(0)) {
-                    java.util.Arrays.fill(
-                            v,
-                            (int) (padId * shape.get(1)),
-                            (int) ((padId + 1) * shape.get(1)),
-                            0f);
-                }
-            }
-        }
-        return m.create(FloatBuffer.wrap(v), shape);
+        return BertWeights.initialize(config, withPooler, withClassifier, seed, device);
     }
 
     /**
@@ -303,27 +173,7 @@ public final class BertModel implements AutoCloseable {
      */
     public BertModel withFreshClassifier(List<String> labels, long seed) {
         checkOpen();
-        BertConfig newConfig = config.withLabels(labels);
-        NDManager m = parameterManager(device);
-        try {
-            Random rnd = new Random(seed);
-            Map<String, NDArray> p = new LinkedHashMap<>();
-            for (Map.Entry<String, Shape> e : expectedShapes(newConfig, true, true).entrySet()) {
-                String k = e.getKey();
-                NDArray existing = k.startsWith("classifier.") ? null : params.get(k);
-                if (existing != null) {
-                    NDArray copy = existing.duplicate();
-                    copy.attach(m);
-                    p.put(k, copy);
-                } else {
-                    p.put(k, initTensor(m, newConfig, k, e.getValue(), rnd));
-                }
-            }
-            return new BertModel(newConfig, m, p, "model with fresh classifier");
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return BertWeights.withFreshClassifier(this, labels, seed);
     }
 
     // ---------------------------------------------------------------- forward
@@ -337,7 +187,6 @@ public final class BertModel implements AutoCloseable {
      *
      * <p>Shapes and the sequence length are checked here; token values are not (that would cost a
      * device sync per batch): an id outside the vocabulary surfaces as the engine's index error.
-     * The Java-array helpers below check values and name the offending cell.
      *
      * @param scope the manager that receives all results and intermediates
      * @param inputIds [batch, seq] int64 (or int32) token ids
@@ -360,7 +209,7 @@ public final class BertModel implements AutoCloseable {
             restoreGrad = true;
         }
         try {
-            NDArray hidden = encode(scope, inputIds, tokenTypeIds, attentionMask, training);
+            NDArray hidden = layers.encode(scope, inputIds, tokenTypeIds, attentionMask, training);
             NDArray pooled = null;
             NDArray logits = null;
             if (hasPooler) {
@@ -377,93 +226,6 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    private NDArray encode(
-            NDManager scope, NDArray ids, NDArray types, NDArray mask, boolean training) {
-        if (ids == null || ids.getShape().dimension() != 2) {
-            throw new IllegalArgumentException(
-                    "inputIds must be [batch, seq], got " + (ids == null ? null : ids.getShape()));
-        }
-        Shape shape = ids.getShape();
-        long batch = shape.get(0);
-        long seq = shape.get(1);
-        if (seq < 1 || seq > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException(
-                    "sequence length "
-                            + seq
-                            + " is outside 1.."
-                            + config.maxPositionEmbeddings()
-                            + " (max_position_embeddings); truncate the input.");
-        }
-        checkSame("tokenTypeIds", types, shape);
-        checkSame("attentionMask", mask, shape);
-        NDArray x = inScope(scope, ids).toType(DataType.INT64, false);
-        NDArray tt =
-                types == null
-                        ? scope.zeros(shape, DataType.INT64)
-                        : inScope(scope, types).toType(DataType.INT64, false);
-        NDArray positions = scope.arange(0, (int) seq, 1, DataType.INT64).reshape(1, seq);
-        NDArray keep =
-                mask == null
-                        ? scope.ones(shape, DataType.FLOAT32)
-                        : inScope(scope, mask).toType(DataType.FLOAT32, false);
-        // [batch, 1, 1, seq]: 0 where attended, finfo(float32).min where masked.
-        NDArray additiveMask = keep.neg().add(1f).mul(-Float.MAX_VALUE).reshape(batch, 1, 1, seq);
-
-        NDArray h =
-                Embedding.embedding(x, p("embeddings.word_embeddings.weight"), SparseFormat.DENSE)
-                        .singletonOrThrow()
-                        .add(
-                                Embedding.embedding(
-                                                positions,
-                                                p("embeddings.position_embeddings.weight"),
-                                                SparseFormat.DENSE)
-                                        .singletonOrThrow())
-                        .add(
-                                Embedding.embedding(
-                                                tt,
-                                                p("embeddings.token_type_embeddings.weight"),
-                                                SparseFormat.DENSE)
-                                        .singletonOrThrow());
-        h = layerNorm(h, "embeddings.LayerNorm");
-        h = dropout(h, config.hiddenDropoutProb(), training);
-        NDArray scoreScale = ownedScalar(scope, (float) (1.0 / Math.sqrt(config.headSize())));
-        for (int l = 0; l < config.numHiddenLayers(); l++) {
-            // Per-layer scope: the layer's intermediates are released as soon as it is done
-            // (autograd keeps its own references to what backward needs).
-            try (NDManager layerScope = scope.newSubManager()) {
-                h.attach(layerScope);
-                NDArray out =
-                        layer(h, additiveMask, scoreScale, "encoder.layer." + l + ".", training);
-                out.attach(scope);
-                h = out;
-            }
-        }
-        return h;
-    }
-
-    private NDArray layer(
-            NDArray h, NDArray additiveMask, NDArray scoreScale, String p, boolean training) {
-        Shape s = h.getShape();
-        long b = s.get(0);
-        long n = s.get(1);
-        int heads = config.numAttentionHeads();
-        int hd = config.headSize();
-        String a = p + "attention.self.";
-        NDArray q = linear(h, a + "query").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
-        NDArray kT = linear(h, a + "key").reshape(b, n, heads, hd).transpose(0, 2, 3, 1);
-        NDArray v = linear(h, a + "value").reshape(b, n, heads, hd).transpose(0, 2, 1, 3);
-        NDArray scores = q.matMul(kT).mul(scoreScale).add(additiveMask);
-        NDArray probs = dropout(scores.softmax(-1), config.attentionProbsDropoutProb(), training);
-        NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, n, (long) heads * hd);
-        NDArray attn = linear(context, p + "attention.output.dense");
-        attn = dropout(attn, config.hiddenDropoutProb(), training);
-        attn = layerNorm(attn.add(h), p + "attention.output.LayerNorm");
-        NDArray inter = Activation.gelu(linear(attn, p + "intermediate.dense"));
-        NDArray out = linear(inter, p + "output.dense");
-        out = dropout(out, config.hiddenDropoutProb(), training);
-        return layerNorm(out.add(attn), p + "output.LayerNorm");
-    }
-
     /**
      * The HF pooler: tanh(dense(h[:, 0])).
      *
@@ -476,7 +238,7 @@ public final class BertModel implements AutoCloseable {
                     "this model has no pooler; use withFreshClassifier(...) or pool with"
                             + " Pooling.MEAN / CLS instead");
         }
-        return linear(lastHiddenState.get(":, 0, :"), "pooler.dense").tanh();
+        return layers.linear(lastHiddenState.get(":, 0, :"), "pooler.dense").tanh();
     }
 
     /**
@@ -492,7 +254,8 @@ public final class BertModel implements AutoCloseable {
                     "this model has no classification head; use withFreshClassifier(numLabels,"
                             + " seed)");
         }
-        return linear(dropout(features, config.classifierDropout(), training), "classifier");
+        return layers.linear(
+                BertLayers.dropout(features, config.classifierDropout(), training), "classifier");
     }
 
     /**
@@ -511,7 +274,7 @@ public final class BertModel implements AutoCloseable {
                     : lastHiddenState.mean(new int[] {1});
         }
         NDArray m =
-                inScope(lastHiddenState.getManager(), attentionMask)
+                BertLayers.inScope(lastHiddenState.getManager(), attentionMask)
                         .toType(DataType.FLOAT32, false)
                         .expandDims(2);
         NDArray sum = lastHiddenState.mul(m).sum(new int[] {1});
@@ -529,93 +292,6 @@ public final class BertModel implements AutoCloseable {
         return vectors.div(vectors.norm(new int[] {1}, true).clip(1e-12f, Float.MAX_VALUE));
     }
 
-    // ---------------------------------------------------------------- Java-array helpers
-
-    /**
-     * Sentence embeddings for a padded batch; manages its own scope.
-     *
-     * @param ids [batch][seq] token ids
-     * @param typeIds [batch][seq] segment ids, or null for zeros
-     * @param mask [batch][seq] attention mask, or null for ones
-     * @param pooling CLS or MEAN
-     * @param normalize whether to L2-normalise
-     * @return [batch][hidden]
-     */
-    public float[][] embed(
-            long[][] ids, long[][] typeIds, long[][] mask, Pooling pooling, boolean normalize) {
-        if (pooling == null) {
-            throw new IllegalArgumentException("pooling must be one of [CLS, MEAN], got null");
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            BertOutputs out = forward(scope, in[0], in[1], in[2], false);
-            NDArray v = sentenceVectors(out.lastHiddenState(), in[2], pooling);
-            if (normalize) {
-                v = l2Normalize(v);
-            }
-            return to2d(v);
-        }
-    }
-
-    /**
-     * The HF pooler output for a padded batch.
-     *
-     * @return [batch][hidden]
-     * @throws IllegalStateException when the model has no pooler
-     */
-    public float[][] pooler(long[][] ids, long[][] typeIds, long[][] mask) {
-        if (!hasPooler) {
-            pool(null); // throws the explanatory IllegalStateException
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            return to2d(forward(scope, in[0], in[1], in[2], false).pooledOutput());
-        }
-    }
-
-    /**
-     * Classification logits for a padded batch.
-     *
-     * @return [batch][numLabels]
-     * @throws IllegalStateException when the model has no head
-     */
-    public float[][] logits(long[][] ids, long[][] typeIds, long[][] mask) {
-        if (!hasClassifier) {
-            classify(null, false); // throws the explanatory IllegalStateException
-        }
-        if (!hasPooler) {
-            pool(null); // a mean- or cls-pooled head: see ClassifierHead
-        }
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            return to2d(forward(scope, in[0], in[1], in[2], false).logits());
-        }
-    }
-
-    /**
-     * The last hidden state for a padded batch (padding positions included).
-     *
-     * @return [batch][seq][hidden]
-     */
-    public float[][][] lastHiddenState(long[][] ids, long[][] typeIds, long[][] mask) {
-        try (NDManager scope = newScope()) {
-            NDArray[] in = inputs(scope, ids, typeIds, mask);
-            NDArray h = forward(scope, in[0], in[1], in[2], false).lastHiddenState();
-            Shape s = h.getShape();
-            int b = (int) s.get(0);
-            int n = (int) s.get(1);
-            int d = (int) s.get(2);
-            float[] flat = h.toFloatArray();
-            float[][][] out = new float[b][n][d];
-            for (int i = 0; i < b; i++) {
-                for (int j = 0; j < n; j++) {
-                    System.arraycopy(flat, (i * n + j) * d, out[i][j], 0, d);
-                }
-            }
-            return out;
-        }
-    }
-
     /**
      * The manager a new model's parameters live in; first makes sure MKL's fast kernels are in
      * place ({@link MklDispatch}), since every model is built through here before its first GEMM.
@@ -623,93 +299,6 @@ public final class BertModel implements AutoCloseable {
     static NDManager parameterManager(Device device) {
         MklDispatch.install();
         return NDManager.newBaseManager(device);
-    }
-
-    private NDManager newScope() {
-        checkOpen();
-        return NDManager.newBaseManager(device);
-    }
-
-    private NDArray[] inputs(NDManager scope, long[][] ids, long[][] typeIds, long[][] mask) {
-        if (ids == null || ids.length == 0) {
-            throw new IllegalArgumentException("ids must hold at least one sequence");
-        }
-        int seq = ids[0].length;
-        long[] flatIds = flatten("ids", ids, ids.length, seq, 0, config.vocabSize(), "vocab_size");
-        long[] flatTypes =
-                typeIds == null
-                        ? null
-                        : flatten(
-                                "typeIds",
-                                typeIds,
-                                ids.length,
-                                seq,
-                                0,
-                                config.typeVocabSize(),
-                                "type_vocab_size");
-        long[] flatMask = mask == null ? null : flatten("mask", mask, ids.length, seq, 0, 2, "2");
-        Shape shape = new Shape(ids.length, seq);
-        return new NDArray[] {
-            scope.create(flatIds, shape),
-            flatTypes == null ? null : scope.create(flatTypes, shape),
-            flatMask == null ? null : scope.create(flatMask, shape)
-        };
-    }
-
-    private static long[] flatten(
-            String name, long[][] rows, int batch, int seq, long lo, long hi, String hiName) {
-        if (rows.length != batch) {
-            throw new IllegalArgumentException(
-                    name + " has " + rows.length + " rows but ids has " + batch);
-        }
-        long[] flat = new long[batch * seq];
-        for (int i = 0; i < batch; i++) {
-            if (rows[i] == null || rows[i].length != seq) {
-                throw new IllegalArgumentException(
-                        name
-                                + " row "
-                                + i
-                                + " has length "
-                                + (rows[i] == null ? null : rows[i].length)
-                                + " but row 0 of ids has "
-                                + seq
-                                + ": pad the batch to one length");
-            }
-            for (int j = 0; j < seq; j++) {
-                long v = rows[i][j];
-                if (v < lo || v >= hi) {
-                    throw new IllegalArgumentException(
-                            name
-                                    + "["
-                                    + i
-                                    + "]["
-                                    + j
-                                    + "]="
-                                    + v
-                                    + " is outside ["
-                                    + lo
-                                    + ", "
-                                    + hiName
-                                    + "="
-                                    + hi
-                                    + ")");
-                }
-                flat[i * seq + j] = v;
-            }
-        }
-        return flat;
-    }
-
-    static float[][] to2d(NDArray a) {
-        Shape s = a.getShape();
-        int rows = (int) s.get(0);
-        int cols = (int) s.get(1);
-        float[] flat = a.toFloatArray();
-        float[][] out = new float[rows][cols];
-        for (int i = 0; i < rows; i++) {
-            System.arraycopy(flat, i * cols, out[i], 0, cols);
-        }
-        return out;
     }
 
     // ---------------------------------------------------------------- accessors
@@ -812,31 +401,6 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    private NDArray p(String name) {
-        return params.get(name);
-    }
-
-    private NDArray linear(NDArray x, String prefix) {
-        return Linear.linear(x, p(prefix + ".weight"), p(prefix + ".bias")).singletonOrThrow();
-    }
-
-    private NDArray layerNorm(NDArray x, String prefix) {
-        return LayerNorm.layerNorm(
-                        x,
-                        new Shape(config.hiddenSize()),
-                        p(prefix + ".weight"),
-                        p(prefix + ".bias"),
-                        (float) config.layerNormEps())
-                .singletonOrThrow();
-    }
-
-    private static NDArray dropout(NDArray x, double rate, boolean training) {
-        if (!training || rate == 0) {
-            return x;
-        }
-        return Dropout.dropout(x, (float) rate, true).singletonOrThrow();
-    }
-
     /**
      * A 0-d float tensor whose memory libtorch owns. Never multiply a tensor that autograd tracks
      * by a Java number through DJL ({@code x.mul(0.125f)}): DJL wraps the number in a tensor over a
@@ -849,22 +413,6 @@ public final class BertModel implements AutoCloseable {
     public static NDArray ownedScalar(NDManager scope, float value) {
         try (NDArray javaBacked = scope.create(value)) {
             return javaBacked.duplicate();
-        }
-    }
-
-    private static NDArray inScope(NDManager scope, NDArray a) {
-        if (a.getManager() == scope) {
-            return a;
-        }
-        NDArray copy = a.duplicate();
-        copy.attach(scope);
-        return copy;
-    }
-
-    private static void checkSame(String name, NDArray a, Shape expected) {
-        if (a != null && !a.getShape().equals(expected)) {
-            throw new IllegalArgumentException(
-                    name + " has shape " + a.getShape() + " but inputIds has " + expected);
         }
     }
 

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -24,7 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -257,88 +255,9 @@ public final class Checkpoints {
         }
     }
 
-    /**
-     * A safetensors buffer holding the given entries of {@code src} under new names (map key), data
-     * copied as it is, with HF's {@code __metadata__ {"format": "pt"}}.
-     */
-    static byte[] select(byte[] src, Header h, Map<String, Entry> byNewName) {
-        List<Part> parts = new ArrayList<>();
-        byNewName.forEach((name, e) -> parts.add(new Part(name, src, h, e)));
-        return assemble(parts);
-    }
-
-    /**
-     * Two safetensors buffers as one (every entry of both; a name in both is refused, naming the
-     * files).
-     */
-    static byte[] concat(byte[] a, String aName, byte[] b, String bName) {
-        Header ha = parseHeader(a, aName);
-        Header hb = parseHeader(b, bName);
-        List<Part> parts = new ArrayList<>();
-        for (Entry e : ha.entries.values()) {
-            parts.add(new Part(e.key, a, ha, e));
-        }
-        for (Entry e : hb.entries.values()) {
-            if (ha.entries.containsKey(e.key)) {
-                throw new IllegalArgumentException(
-                        bName + ": tensor " + e.key + " is in " + aName + " too");
-            }
-            parts.add(new Part(e.key, b, hb, e));
-        }
-        return assemble(parts);
-    }
-
-    private record Part(String name, byte[] src, Header h, Entry e) {}
-
-    private static byte[] assemble(List<Part> parts) {
-        JsonObject header = new JsonObject();
-        JsonObject meta = new JsonObject();
-        meta.addProperty("format", "pt");
-        header.add("__metadata__", meta);
-        long offset = 0;
-        for (Part p : parts) {
-            JsonObject o = new JsonObject();
-            o.addProperty("dtype", p.e.dtype);
-            JsonArray shape = new JsonArray();
-            for (long d : p.e.shape) {
-                shape.add(d);
-            }
-            o.add("shape", shape);
-            JsonArray off = new JsonArray();
-            off.add(offset);
-            offset += p.e.end - p.e.begin;
-            off.add(offset);
-            o.add("data_offsets", off);
-            header.add(p.name, o);
-        }
-        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        long total = 8L + padded + offset;
-        if (total > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException(
-                    "safetensors buffer too large to assemble in memory (" + total + " bytes)");
-        }
-        ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        out.putLong(padded);
-        out.put(json);
-        for (int i = json.length; i < padded; i++) {
-            out.put((byte) ' ');
-        }
-        for (Part p : parts) {
-            out.put(p.src, (int) (p.h.dataStart + p.e.begin), (int) (p.e.end - p.e.begin));
-        }
-        return out.array();
-    }
-
     // ---------------------------------------------------------------- loading internals
 
     private record Source(String name, byte[] bytes) {}
-
-    /** One tensor entry of a safetensors header. */
-    record Entry(String key, String dtype, long[] shape, long begin, long end) {}
-
-    /** A parsed safetensors header: tensor entries and where their data starts. */
-    record Header(Map<String, Entry> entries, int dataStart) {}
 
     private static List<Path> shardsOf(Path index) {
         JsonObject root;
@@ -379,14 +298,14 @@ public final class Checkpoints {
     private static BertModel build(
             BertConfig config, List<Source> sources, Device device, String what) {
         // 1. Validate every header and pick the tensors the model needs.
-        Map<String, Entry> chosen = new LinkedHashMap<>();
+        Map<String, SafetensorsBytes.Entry> chosen = new LinkedHashMap<>();
         Map<String, Source> fileOf = new LinkedHashMap<>();
-        Map<Source, Header> headers = new LinkedHashMap<>();
+        Map<Source, SafetensorsBytes.Header> headers = new LinkedHashMap<>();
         for (Source s : sources) {
-            Header h = parseHeader(s.bytes, s.name);
+            SafetensorsBytes.Header h = SafetensorsBytes.parseHeader(s.bytes, s.name);
             headers.put(s, h);
-            for (Entry e : h.entries.values()) {
-                String name = normalize(e.key);
+            for (SafetensorsBytes.Entry e : h.entries().values()) {
+                String name = normalize(e.key());
                 if (ignorable(name)) {
                     continue;
                 }
@@ -394,9 +313,9 @@ public final class Checkpoints {
                     throw new IllegalArgumentException(
                             s.name
                                     + ": tensor "
-                                    + e.key
+                                    + e.key()
                                     + " appears twice (as "
-                                    + chosen.get(name).key
+                                    + chosen.get(name).key()
                                     + " too)");
                 }
                 chosen.put(name, e);
@@ -406,14 +325,14 @@ public final class Checkpoints {
         boolean pooler = chosen.containsKey("pooler.dense.weight");
         boolean classifier = chosen.containsKey("classifier.weight");
         String allFiles = sources.size() == 1 ? sources.get(0).name : what;
-        Entry words = chosen.get("embeddings.word_embeddings.weight");
-        if (words != null && words.shape.length == 2 && words.shape[0] != config.vocabSize()) {
+        SafetensorsBytes.Entry words = chosen.get("embeddings.word_embeddings.weight");
+        if (words != null && words.shape().length == 2 && words.shape()[0] != config.vocabSize()) {
             throw new IllegalArgumentException(
                     fileOf.get("embeddings.word_embeddings.weight").name
                             + ": tensor "
-                            + words.key
+                            + words.key()
                             + " has "
-                            + words.shape[0]
+                            + words.shape()[0]
                             + " rows but config.json says vocab_size="
                             + config.vocabSize()
                             + "; the config and weights belong to different models (or the"
@@ -421,7 +340,7 @@ public final class Checkpoints {
         }
         Map<String, Shape> expected = BertModel.expectedShapes(config, pooler, classifier);
         for (Map.Entry<String, Shape> x : expected.entrySet()) {
-            Entry e = chosen.get(x.getKey());
+            SafetensorsBytes.Entry e = chosen.get(x.getKey());
             if (e == null) {
                 throw new IllegalArgumentException(
                         allFiles
@@ -432,23 +351,23 @@ public final class Checkpoints {
                                 + "), expected shape "
                                 + x.getValue());
             }
-            if (!new Shape(e.shape).equals(x.getValue())) {
+            if (!new Shape(e.shape()).equals(x.getValue())) {
                 throw new IllegalArgumentException(
                         fileOf.get(x.getKey()).name
                                 + ": tensor "
-                                + e.key
+                                + e.key()
                                 + " has shape "
-                                + new Shape(e.shape)
+                                + new Shape(e.shape())
                                 + " but config.json implies "
                                 + x.getValue());
             }
-            if (!isFloat(e.dtype)) {
+            if (!SafetensorsBytes.isFloat(e.dtype())) {
                 throw new IllegalArgumentException(
                         fileOf.get(x.getKey()).name
                                 + ": tensor "
-                                + e.key
+                                + e.key()
                                 + " has dtype "
-                                + e.dtype
+                                + e.dtype()
                                 + "; weights must be F32, F16, BF16 or F64");
             }
         }
@@ -457,7 +376,7 @@ public final class Checkpoints {
                 LOG.warn(
                         "{}: ignoring tensor {} that BERT does not use",
                         what,
-                        chosen.get(name).key);
+                        chosen.get(name).key());
             }
         }
         // 2. Decode each source (rewritten as pure F32 when needed) into the model's manager.
@@ -465,21 +384,21 @@ public final class Checkpoints {
         try {
             Map<String, NDArray> byName = new LinkedHashMap<>();
             for (Source s : sources) {
-                Header h = headers.get(s);
-                List<Entry> keep = new ArrayList<>();
-                for (Entry e : h.entries.values()) {
-                    if (expected.containsKey(normalize(e.key))) {
+                SafetensorsBytes.Header h = headers.get(s);
+                List<SafetensorsBytes.Entry> keep = new ArrayList<>();
+                for (SafetensorsBytes.Entry e : h.entries().values()) {
+                    if (expected.containsKey(normalize(e.key()))) {
                         keep.add(e);
                     }
                 }
                 if (keep.isEmpty()) {
                     continue;
                 }
-                boolean rewrite = keep.size() != h.entries.size();
-                for (Entry e : keep) {
-                    rewrite |= !"F32".equals(e.dtype);
+                boolean rewrite = keep.size() != h.entries().size();
+                for (SafetensorsBytes.Entry e : keep) {
+                    rewrite |= !"F32".equals(e.dtype());
                 }
-                byte[] bytes = rewrite ? toF32(s.bytes, h, keep) : s.bytes;
+                byte[] bytes = rewrite ? SafetensorsBytes.toF32(s.bytes, h, keep) : s.bytes;
                 NDList list = NDList.decode(manager, new ByteArrayInputStream(bytes));
                 for (NDArray a : list) {
                     byName.put(normalize(a.getName()), a);
@@ -514,208 +433,5 @@ public final class Checkpoints {
     private static boolean ignorable(String name) {
         // Buffers saved by older transformers versions, and the pre-training heads.
         return name.endsWith("position_ids") || name.startsWith("cls.");
-    }
-
-    private static boolean isFloat(String dtype) {
-        return "F32".equals(dtype)
-                || "F16".equals(dtype)
-                || "BF16".equals(dtype)
-                || "F64".equals(dtype);
-    }
-
-    private static int dtypeSize(String dtype) {
-        switch (dtype) {
-            case "F64":
-            case "I64":
-            case "U64":
-                return 8;
-            case "F32":
-            case "I32":
-            case "U32":
-                return 4;
-            case "F16":
-            case "BF16":
-            case "I16":
-            case "U16":
-                return 2;
-            case "I8":
-            case "U8":
-            case "BOOL":
-                return 1;
-            default:
-                return -1;
-        }
-    }
-
-    /** Parses and validates a safetensors header against the buffer length. */
-    static Header parseHeader(byte[] bytes, String file) {
-        if (bytes.length < 8) {
-            throw new IllegalArgumentException(
-                    file + " is truncated: " + bytes.length + " bytes, not a safetensors file");
-        }
-        long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        if (n <= 1 || n > bytes.length - 8L) {
-            throw new IllegalArgumentException(
-                    file
-                            + " is truncated or not a safetensors file: header length "
-                            + n
-                            + " but the file has "
-                            + bytes.length
-                            + " bytes");
-        }
-        int dataStart = (int) (8 + n);
-        JsonObject json;
-        try {
-            json =
-                    JsonParser.parseString(new String(bytes, 8, (int) n, StandardCharsets.UTF_8))
-                            .getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new IllegalArgumentException(
-                    file + " has a malformed safetensors header: " + e.getMessage(), e);
-        }
-        long dataLength = bytes.length - (long) dataStart;
-        Map<String, Entry> entries = new TreeMap<>();
-        for (Map.Entry<String, JsonElement> kv : json.entrySet()) {
-            if ("__metadata__".equals(kv.getKey())) {
-                continue;
-            }
-            String key = kv.getKey();
-            try {
-                JsonObject o = kv.getValue().getAsJsonObject();
-                String dtype = o.get("dtype").getAsString();
-                JsonArray shapeJson = o.getAsJsonArray("shape");
-                JsonArray offsets = o.getAsJsonArray("data_offsets");
-                long[] shape = new long[shapeJson.size()];
-                long numel = 1;
-                for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeJson.get(i).getAsLong();
-                    numel *= shape[i];
-                }
-                long begin = offsets.get(0).getAsLong();
-                long end = offsets.get(1).getAsLong();
-                int size = dtypeSize(dtype);
-                if (size < 0) {
-                    throw new IllegalArgumentException(
-                            file
-                                    + ": tensor "
-                                    + key
-                                    + " has unknown dtype "
-                                    + dtype
-                                    + " (supported: F32, F16, BF16, F64 for weights)");
-                }
-                if (begin < 0 || end < begin || end - begin != numel * size) {
-                    throw new IllegalArgumentException(
-                            file
-                                    + ": tensor "
-                                    + key
-                                    + " has data_offsets ["
-                                    + begin
-                                    + ", "
-                                    + end
-                                    + "] that do not fit its shape "
-                                    + new Shape(shape)
-                                    + " and dtype "
-                                    + dtype);
-                }
-                if (end > dataLength) {
-                    throw new IllegalArgumentException(
-                            file
-                                    + " is truncated: tensor "
-                                    + key
-                                    + " needs data up to byte "
-                                    + (dataStart + end)
-                                    + " but the file has "
-                                    + bytes.length
-                                    + " bytes");
-                }
-                entries.put(key, new Entry(key, dtype, shape, begin, end));
-            } catch (NullPointerException | IllegalStateException | ClassCastException e) {
-                throw new IllegalArgumentException(
-                        file + ": malformed safetensors header entry for tensor " + key, e);
-            }
-        }
-        return new Header(entries, dataStart);
-    }
-
-    /** Rewrites the chosen tensors as an all-F32 safetensors buffer. */
-    private static byte[] toF32(byte[] src, Header h, List<Entry> keep) {
-        JsonObject header = new JsonObject();
-        long offset = 0;
-        for (Entry e : keep) {
-            long numel = (e.end - e.begin) / dtypeSize(e.dtype);
-            JsonObject o = new JsonObject();
-            o.addProperty("dtype", "F32");
-            JsonArray shape = new JsonArray();
-            for (long d : e.shape) {
-                shape.add(d);
-            }
-            o.add("shape", shape);
-            JsonArray off = new JsonArray();
-            off.add(offset);
-            off.add(offset + numel * 4);
-            o.add("data_offsets", off);
-            header.add(e.key, o);
-            offset += numel * 4;
-        }
-        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        long total = 8L + padded + offset;
-        if (total > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException(
-                    "checkpoint shard too large to convert in memory (" + total + " bytes)");
-        }
-        ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
-        out.putLong(padded);
-        out.put(json);
-        for (int i = json.length; i < padded; i++) {
-            out.put((byte) ' ');
-        }
-        ByteBuffer in = ByteBuffer.wrap(src).order(ByteOrder.LITTLE_ENDIAN);
-        for (Entry e : keep) {
-            int pos = (int) (h.dataStart + e.begin);
-            int end = (int) (h.dataStart + e.end);
-            switch (e.dtype) {
-                case "F32":
-                    out.put(src, pos, end - pos);
-                    break;
-                case "BF16":
-                    for (int p = pos; p < end; p += 2) {
-                        out.putInt((in.getShort(p) & 0xFFFF) << 16);
-                    }
-                    break;
-                case "F16":
-                    for (int p = pos; p < end; p += 2) {
-                        out.putFloat(halfToFloat(in.getShort(p)));
-                    }
-                    break;
-                case "F64":
-                    for (int p = pos; p < end; p += 8) {
-                        out.putFloat((float) in.getDouble(p));
-                    }
-                    break;
-                default:
-                    throw new IllegalStateException("unexpected dtype " + e.dtype);
-            }
-        }
-        return out.array();
-    }
-
-    /** IEEE 754 binary16 to float32 (exact: every half value is representable). */
-    static float halfToFloat(short half) {
-        int h = half & 0xFFFF;
-        int sign = (h & 0x8000) << 16;
-        int exp = (h >>> 10) & 0x1F;
-        int mant = h & 0x3FF;
-        if (exp == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
-        }
-        if (exp == 0) {
-            if (mant == 0) {
-                return Float.intBitsToFloat(sign);
-            }
-            float v = mant * 0x1p-24f;
-            return sign == 0 ? v : -v;
-        }
-        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 }

@@ -2,8 +2,6 @@ package io.sparkbert.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -67,52 +65,6 @@ public enum ClassifierHead {
     /** Whether the pooler weights take part in the logits. */
     public boolean usesPooler() {
         return this == POOLER;
-    }
-
-    /**
-     * The logits of encoded texts, computed in one batch padded to its longest encoding, without
-     * dropout or gradients; every NDArray lives in a scope closed before returning.
-     *
-     * @param model a model with a classification head
-     * @param batch the encodings (any lengths; padding is added here)
-     * @return [batch.size()][numLabels]
-     */
-    public float[][] logits(BertModel model, List<Encoding> batch) {
-        if (batch.isEmpty()) {
-            return new float[0][];
-        }
-        int longest = 1;
-        for (Encoding e : batch) {
-            longest = Math.max(longest, e.length());
-        }
-        int n = batch.size();
-        long[] ids = new long[n * longest];
-        long[] types = new long[n * longest];
-        long[] mask = new long[n * longest];
-        for (int r = 0; r < n; r++) {
-            Encoding e = batch.get(r);
-            System.arraycopy(e.inputIds(), 0, ids, r * longest, e.length());
-            System.arraycopy(e.tokenTypeIds(), 0, types, r * longest, e.length());
-            System.arraycopy(e.attentionMask(), 0, mask, r * longest, e.length());
-        }
-        Shape shape = new Shape(n, longest);
-        try (NDManager scope = NDManager.newBaseManager(model.device())) {
-            NDArray out =
-                    logits(
-                            model,
-                            scope,
-                            scope.create(ids, shape),
-                            scope.create(types, shape),
-                            scope.create(mask, shape),
-                            false);
-            int k = (int) out.getShape().get(1);
-            float[] flat = out.toFloatArray();
-            float[][] rows = new float[n][k];
-            for (int r = 0; r < n; r++) {
-                System.arraycopy(flat, r * k, rows[r], 0, k);
-            }
-            return rows;
-        }
     }
 
     /**

@@ -85,10 +85,11 @@ public final class HfExport {
         if (pooler) {
             files.put(WEIGHTS, weights);
         } else {
-            Checkpoints.Header h = Checkpoints.parseHeader(weights, "the classifier's weights");
-            Map<String, Checkpoints.Entry> encoder = new LinkedHashMap<>();
-            Map<String, Checkpoints.Entry> head = new LinkedHashMap<>();
-            for (Checkpoints.Entry e : h.entries().values()) {
+            SafetensorsBytes.Header h =
+                    SafetensorsBytes.parseHeader(weights, "the classifier's weights");
+            Map<String, SafetensorsBytes.Entry> encoder = new LinkedHashMap<>();
+            Map<String, SafetensorsBytes.Entry> head = new LinkedHashMap<>();
+            for (SafetensorsBytes.Entry e : h.entries().values()) {
                 String name = Checkpoints.normalize(e.key());
                 if (name.startsWith("classifier.")) {
                     head.put(name, e);
@@ -97,8 +98,8 @@ public final class HfExport {
                     encoder.put(name, e);
                 }
             }
-            files.put(WEIGHTS, Checkpoints.select(weights, h, encoder));
-            files.put(HEAD, Checkpoints.select(weights, h, head));
+            files.put(WEIGHTS, SafetensorsBytes.select(weights, h, encoder));
+            files.put(HEAD, SafetensorsBytes.select(weights, h, head));
         }
         files.put(TOKENIZER, bytes(tokenizerJson));
         return files;
@@ -117,7 +118,7 @@ public final class HfExport {
         if (head == null) {
             return model;
         }
-        return Checkpoints.concat(model, where + "/" + WEIGHTS, head, where + "/" + HEAD);
+        return SafetensorsBytes.concat(model, where + "/" + WEIGHTS, head, where + "/" + HEAD);
     }
 
     /**

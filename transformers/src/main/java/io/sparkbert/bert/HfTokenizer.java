@@ -5,10 +5,7 @@ import ai.djl.util.PairList;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
-import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import io.sparkbert.bert.TokenizerOptions.Padding;
 import io.sparkbert.bert.TokenizerOptions.Truncation;
 import java.io.ByteArrayInputStream;
@@ -16,9 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -81,6 +76,7 @@ public final class HfTokenizer implements AutoCloseable {
     private final String padToken;
     private final long maxId;
     private final String source;
+    private final TruncationRules rules;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private HfTokenizer(
@@ -92,8 +88,8 @@ public final class HfTokenizer implements AutoCloseable {
         this.options = options;
         this.modelMaxLength = modelMaxLength;
         this.maxLength = Math.min(options.maxLength(), modelMaxLength);
-        JsonObject model = object(doc, "model", source);
-        this.vocab = readVocab(model, source);
+        JsonObject model = TokenizerFiles.object(doc, "model", source);
+        this.vocab = TokenizerFiles.readVocab(model, source);
         this.addedTokens = new HashMap<>();
         long max = vocab.values().stream().mapToLong(Integer::longValue).max().orElse(-1);
         JsonElement added = doc.get("added_tokens");
@@ -106,8 +102,8 @@ public final class HfTokenizer implements AutoCloseable {
             }
         }
         this.maxId = max;
-        this.unkId = readUnkId(model);
-        this.padId = readPadId(doc);
+        this.unkId = TokenizerFiles.readUnkId(model, addedTokens, vocab);
+        this.padId = TokenizerFiles.readPadId(doc, addedTokens, vocab);
         JsonElement padding = doc.get("padding");
         this.padToken =
                 padding != null
@@ -115,6 +111,7 @@ public final class HfTokenizer implements AutoCloseable {
                                 && padding.getAsJsonObject().has("pad_token")
                         ? padding.getAsJsonObject().get("pad_token").getAsString()
                         : "[PAD]";
+        this.rules = new TruncationRules(options, maxLength, padId, padToken, source);
         // Record the model maximum in the document so that fromJson(toJson()) restores it.
         doc.add("truncation", WordPieceJson.truncation(modelMaxLength));
         this.json = GSON.toJson(doc);
@@ -163,57 +160,8 @@ public final class HfTokenizer implements AutoCloseable {
      *     or unreadable
      */
     public static HfTokenizer fromDirectory(Path dir, TokenizerOptions options) {
-        if (dir == null) {
-            throw new IllegalArgumentException("Tokenizer directory must not be null");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(
-                    "Tokenizer directory "
-                            + dir
-                            + " does not exist or is not a directory: pass a model directory"
-                            + " holding tokenizer.json or vocab.txt.");
-        }
-        JsonObject config = readOptionalJson(dir.resolve("tokenizer_config.json"));
-        JsonObject modelConfig = readOptionalJson(dir.resolve("config.json"));
-        Integer configured = positiveInt(config, "model_max_length");
-        Integer positions = positiveInt(modelConfig, "max_position_embeddings");
-        Integer fromConfigs = configured;
-        if (positions != null) {
-            fromConfigs =
-                    configured == null
-                            ? positions
-                            : Integer.valueOf(Math.min(configured, positions));
-        }
-        Path tokenizerJson = dir.resolve("tokenizer.json");
-        if (Files.isRegularFile(tokenizerJson)) {
-            JsonObject doc = parse(readString(tokenizerJson), tokenizerJson.toString());
-            int max = fromConfigs != null ? fromConfigs : recordedMaxLength(doc);
-            return new HfTokenizer(doc, max, options, tokenizerJson.toString());
-        }
-        Path vocabFile = dir.resolve("vocab.txt");
-        if (!Files.isRegularFile(vocabFile)) {
-            throw new IllegalArgumentException(
-                    "Tokenizer directory "
-                            + dir
-                            + " has neither tokenizer.json nor vocab.txt: save the tokenizer"
-                            + " with the model (HF save_pretrained writes both).");
-        }
-        WordPieceJson.Settings settings = settings(config);
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(vocabFile, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(
-                    "Cannot read vocabulary " + vocabFile + ": " + e.getMessage(), e);
-        }
-        if (lines.isEmpty()) {
-            throw new IllegalArgumentException("Vocabulary " + vocabFile + " is empty");
-        }
-        int max = fromConfigs != null ? fromConfigs : FALLBACK_MODEL_MAX_LENGTH;
-        JsonObject doc =
-                WordPieceJson.build(
-                        WordPieceJson.vocabulary(lines), settings, max, vocabFile.toString());
-        return new HfTokenizer(doc, max, options, vocabFile.toString());
+        TokenizerFiles.Found found = TokenizerFiles.read(dir);
+        return new HfTokenizer(found.doc(), found.modelMaxLength(), options, found.source());
     }
 
     /**
@@ -244,7 +192,10 @@ public final class HfTokenizer implements AutoCloseable {
             throw new UncheckedIOException("Cannot read " + resource, e);
         }
         return new HfTokenizer(
-                parse(text, resource), BUILT_IN_MODEL_MAX_LENGTH, options, "built-in " + resource);
+                TokenizerFiles.parse(text, resource),
+                BUILT_IN_MODEL_MAX_LENGTH,
+                options,
+                "built-in " + resource);
     }
 
     /**
@@ -257,8 +208,9 @@ public final class HfTokenizer implements AutoCloseable {
         if (tokenizerJson == null) {
             throw new IllegalArgumentException("tokenizer.json text must not be null");
         }
-        JsonObject doc = parse(tokenizerJson, "(tokenizer.json text)");
-        return new HfTokenizer(doc, recordedMaxLength(doc), options, "(tokenizer.json text)");
+        JsonObject doc = TokenizerFiles.parse(tokenizerJson, "(tokenizer.json text)");
+        return new HfTokenizer(
+                doc, TokenizerFiles.recordedMaxLength(doc), options, "(tokenizer.json text)");
     }
 
     /**
@@ -280,9 +232,11 @@ public final class HfTokenizer implements AutoCloseable {
         requireText(text, "text");
         checkOpen();
         try {
-            return checked(convert(encoder.encode(text, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.encode(text, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 1);
+            throw rules.translate(e, 1);
         }
     }
 
@@ -297,9 +251,11 @@ public final class HfTokenizer implements AutoCloseable {
         requireText(b, "second text");
         checkOpen();
         try {
-            return checked(convert(encoder.encode(a, b, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.encode(a, b, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 2);
+            throw rules.translate(e, 2);
         }
     }
 
@@ -316,17 +272,19 @@ public final class HfTokenizer implements AutoCloseable {
         if (array.length == 0) {
             return new Encoding[0];
         }
-        if (!nativeBatchIsSafe()) {
+        if (!rules.nativeBatchIsSafe()) {
             Encoding[] out = new Encoding[array.length];
             for (int i = 0; i < array.length; i++) {
                 out[i] = encode(array[i]);
             }
-            return padToLongest(out);
+            return rules.padToLongest(out);
         }
         try {
-            return checked(convert(encoder.batchEncode(array, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.batchEncode(array, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 1);
+            throw rules.translate(e, 1);
         }
     }
 
@@ -349,17 +307,19 @@ public final class HfTokenizer implements AutoCloseable {
         if (a.isEmpty()) {
             return new Encoding[0];
         }
-        if (!nativeBatchIsSafe()) {
+        if (!rules.nativeBatchIsSafe()) {
             Encoding[] out = new Encoding[a.size()];
             for (int i = 0; i < out.length; i++) {
                 out[i] = encode(a.get(i), b.get(i));
             }
-            return padToLongest(out);
+            return rules.padToLongest(out);
         }
         try {
-            return checked(convert(encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
+            return rules.checked(
+                    TruncationRules.convert(
+                            encoder.batchEncode(pairs, options.addSpecialTokens(), false)));
         } catch (RuntimeException e) {
-            throw translate(e, 2);
+            throw rules.translate(e, 2);
         }
     }
 
@@ -491,44 +451,6 @@ public final class HfTokenizer implements AutoCloseable {
         }
     }
 
-    /**
-     * DJL 0.36's native batch calls unwrap the truncation result: where only_first/only_second
-     * cannot fit a sequence, the Rust code panics and the whole JVM aborts (the single-sequence
-     * calls report the same condition as an exception). Batches with those strategies are therefore
-     * encoded one by one here and padded in Java; longest_first and none never fail that way and
-     * keep the faster native batch.
-     */
-    private boolean nativeBatchIsSafe() {
-        return options.truncation() == Truncation.LONGEST_FIRST
-                || options.truncation() == Truncation.NONE;
-    }
-
-    /** Right-pads encodings to the longest one, as the native batch padding does. */
-    private Encoding[] padToLongest(Encoding[] encodings) {
-        if (options.padding() != Padding.LONGEST) {
-            return encodings;
-        }
-        int target = 0;
-        for (Encoding e : encodings) {
-            target = Math.max(target, e.length());
-        }
-        for (int i = 0; i < encodings.length; i++) {
-            Encoding e = encodings[i];
-            int n = e.length();
-            if (n == target) {
-                continue;
-            }
-            long[] ids = Arrays.copyOf(e.inputIds(), target);
-            long[] types = Arrays.copyOf(e.tokenTypeIds(), target);
-            long[] mask = Arrays.copyOf(e.attentionMask(), target);
-            String[] tokens = Arrays.copyOf(e.tokens(), target);
-            Arrays.fill(ids, n, target, padId);
-            Arrays.fill(tokens, n, target, padToken);
-            encodings[i] = new Encoding(ids, types, mask, tokens);
-        }
-        return encodings;
-    }
-
     private void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("Tokenizer " + source + " has been closed");
@@ -540,225 +462,5 @@ public final class HfTokenizer implements AutoCloseable {
             throw new IllegalArgumentException(
                     what + " is null: pass a string (empty is allowed) or filter out nulls");
         }
-    }
-
-    private static Encoding convert(ai.djl.huggingface.tokenizers.Encoding e) {
-        return new Encoding(e.getIds(), e.getTypeIds(), e.getAttentionMask(), e.getTokens());
-    }
-
-    private static Encoding[] convert(ai.djl.huggingface.tokenizers.Encoding[] es) {
-        Encoding[] out = new Encoding[es.length];
-        for (int i = 0; i < es.length; i++) {
-            out[i] = convert(es[i]);
-        }
-        return out;
-    }
-
-    /**
-     * The native library silently skips truncation when maxLength cannot even hold the special
-     * tokens; refuse that instead of returning an over-long encoding.
-     */
-    private Encoding checked(Encoding e) {
-        if (options.truncation() != Truncation.NONE && e.length() > maxLength) {
-            throw new IllegalArgumentException(
-                    "maxLength "
-                            + maxLength
-                            + " is too small to hold the special tokens plus at least one token"
-                            + " per sequence: raise maxLength.");
-        }
-        return e;
-    }
-
-    private Encoding[] checked(Encoding[] es) {
-        for (Encoding e : es) {
-            checked(e);
-        }
-        return es;
-    }
-
-    private RuntimeException translate(RuntimeException e, int sequences) {
-        if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-            return e;
-        }
-        String msg = String.valueOf(e.getMessage());
-        if (msg.contains("Truncation error")) {
-            String hint =
-                    sequences == 1 && options.truncation() == Truncation.ONLY_SECOND
-                            ? "truncation only_second needs a second text; use longest_first or"
-                                    + " only_first for single texts"
-                            : "truncation "
-                                    + options.truncation().hfName()
-                                    + " cannot shorten that sequence enough to fit maxLength "
-                                    + maxLength
-                                    + "; use longest_first or a larger maxLength";
-            return new IllegalArgumentException(hint + " (tokenizers: " + msg + ")", e);
-        }
-        return new IllegalStateException("Tokenizer " + source + " failed: " + msg, e);
-    }
-
-    private static JsonObject parse(String text, String source) {
-        try {
-            JsonElement e = JsonParser.parseString(text);
-            if (!e.isJsonObject() || !e.getAsJsonObject().has("model")) {
-                throw new IllegalArgumentException(
-                        "Tokenizer file "
-                                + source
-                                + " is not a tokenizer.json document (no \"model\" object)");
-            }
-            return e.getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new IllegalArgumentException(
-                    "Tokenizer file " + source + " is not valid JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static String readString(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("Cannot read " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static JsonObject readOptionalJson(Path file) {
-        if (!Files.isRegularFile(file)) {
-            return null;
-        }
-        try {
-            JsonElement e = JsonParser.parseString(readString(file));
-            if (!e.isJsonObject()) {
-                throw new IllegalArgumentException(file + " is not a JSON object");
-            }
-            return e.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getMessage(), e);
-        }
-    }
-
-    /** A positive integer setting; HF's "no limit" (1e30) and non-numbers count as absent. */
-    private static Integer positiveInt(JsonObject o, String key) {
-        if (o == null || !o.has(key) || !o.get(key).isJsonPrimitive()) {
-            return null;
-        }
-        try {
-            double v = o.get(key).getAsDouble();
-            return v >= 1 && v <= Integer.MAX_VALUE ? (int) v : null;
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
-    private static int recordedMaxLength(JsonObject doc) {
-        JsonElement t = doc.get("truncation");
-        if (t != null && t.isJsonObject()) {
-            Integer v = positiveInt(t.getAsJsonObject(), "max_length");
-            if (v != null) {
-                return v;
-            }
-        }
-        return FALLBACK_MODEL_MAX_LENGTH;
-    }
-
-    private static WordPieceJson.Settings settings(JsonObject config) {
-        WordPieceJson.Settings s = new WordPieceJson.Settings();
-        if (config == null) {
-            return s;
-        }
-        s.doLowerCase = bool(config, "do_lower_case", true);
-        JsonElement strip = config.get("strip_accents");
-        s.stripAccents =
-                strip == null || strip.isJsonNull() ? null : Boolean.valueOf(strip.getAsBoolean());
-        s.tokenizeChineseChars = bool(config, "tokenize_chinese_chars", true);
-        s.unkToken = token(config, "unk_token", s.unkToken);
-        s.clsToken = token(config, "cls_token", s.clsToken);
-        s.sepToken = token(config, "sep_token", s.sepToken);
-        s.padToken = token(config, "pad_token", s.padToken);
-        s.maskToken = token(config, "mask_token", s.maskToken);
-        return s;
-    }
-
-    private static boolean bool(JsonObject o, String key, boolean dflt) {
-        JsonElement e = o.get(key);
-        return e == null || e.isJsonNull() ? dflt : e.getAsBoolean();
-    }
-
-    /** A special token name: a string, or an AddedToken object with "content". */
-    private static String token(JsonObject o, String key, String dflt) {
-        JsonElement e = o.get(key);
-        if (e == null || e.isJsonNull()) {
-            return dflt;
-        }
-        if (e.isJsonObject() && e.getAsJsonObject().has("content")) {
-            return e.getAsJsonObject().get("content").getAsString();
-        }
-        return e.getAsString();
-    }
-
-    private static JsonObject object(JsonObject doc, String key, String source) {
-        JsonElement e = doc.get(key);
-        if (e == null || !e.isJsonObject()) {
-            throw new IllegalArgumentException(
-                    "Tokenizer " + source + " has no \"" + key + "\" object");
-        }
-        return e.getAsJsonObject();
-    }
-
-    /** WordPiece/BPE vocabularies are objects token→id; Unigram ones are [token, score] lists. */
-    private static Map<String, Integer> readVocab(JsonObject model, String source) {
-        JsonElement v = model.get("vocab");
-        Map<String, Integer> out = new HashMap<>();
-        if (v != null && v.isJsonObject()) {
-            for (Map.Entry<String, JsonElement> e : v.getAsJsonObject().entrySet()) {
-                out.put(e.getKey(), e.getValue().getAsInt());
-            }
-        } else if (v != null && v.isJsonArray()) {
-            List<JsonElement> list = new ArrayList<>();
-            v.getAsJsonArray().forEach(list::add);
-            for (int i = 0; i < list.size(); i++) {
-                JsonElement entry = list.get(i);
-                String token =
-                        entry.isJsonArray()
-                                ? entry.getAsJsonArray().get(0).getAsString()
-                                : entry.getAsString();
-                out.put(token, i);
-            }
-        } else {
-            throw new IllegalArgumentException("Tokenizer " + source + " has no model vocabulary");
-        }
-        return out;
-    }
-
-    private long readUnkId(JsonObject model) {
-        JsonElement unk = model.get("unk_token");
-        if (unk != null && unk.isJsonPrimitive()) {
-            Integer id = addedTokens.getOrDefault(unk.getAsString(), vocab.get(unk.getAsString()));
-            return id == null ? -1 : id;
-        }
-        JsonElement unkIdElement = model.get("unk_id");
-        if (unkIdElement != null && unkIdElement.isJsonPrimitive()) {
-            return unkIdElement.getAsLong();
-        }
-        return -1;
-    }
-
-    private long readPadId(JsonObject doc) {
-        JsonElement padding = doc.get("padding");
-        if (padding != null && padding.isJsonObject() && padding.getAsJsonObject().has("pad_id")) {
-            return padding.getAsJsonObject().get("pad_id").getAsLong();
-        }
-        Integer id = addedTokens.getOrDefault("[PAD]", vocab.get("[PAD]"));
-        if (id != null) {
-            // Let the native padding use the same id.
-            JsonObject p = new JsonObject();
-            p.add("strategy", JsonParser.parseString("\"BatchLongest\""));
-            p.addProperty("direction", "Right");
-            p.add("pad_to_multiple_of", JsonNull.INSTANCE);
-            p.addProperty("pad_id", id);
-            p.addProperty("pad_type_id", 0);
-            p.addProperty("pad_token", "[PAD]");
-            doc.add("padding", p);
-            return id;
-        }
-        return 0;
     }
 }

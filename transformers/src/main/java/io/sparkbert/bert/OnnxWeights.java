@@ -61,16 +61,6 @@ final class OnnxWeights {
 
     private static final Map<BuiltInModel, Loaded> CACHE = new ConcurrentHashMap<>();
 
-    /** The built-in MiniLM config: hidden 384, 6 layers, 12 heads, intermediate 1536. */
-    static BertConfig builtInConfig() {
-        return builtIn(BuiltInModel.MINILM_L6_V2).config();
-    }
-
-    /** The parsed built-in MiniLM weights (HF names, no prefix), parsed on first use. */
-    static Map<String, Tensor> builtInWeights() {
-        return builtIn(BuiltInModel.MINILM_L6_V2).weights();
-    }
-
     /** A built-in's config and weights, parsed on first use and cached for the JVM. */
     static Loaded builtIn(BuiltInModel which) {
         return CACHE.computeIfAbsent(which, OnnxWeights::parseBuiltIn);

@@ -7,6 +7,6 @@
  * io.sparkbert.bert.train}.
  *
  * <p>Nothing in this package imports Spark or Scala. Every NDArray a method creates lives in a
- * scope the caller (or the method itself) closes; results leave as Java arrays.
+ * scope the caller (or the method itself) closes.
  */
 package io.sparkbert.bert;

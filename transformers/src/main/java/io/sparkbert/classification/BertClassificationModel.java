@@ -10,24 +10,17 @@ import io.sparkbert.inference.PartitionScorer;
 import io.sparkbert.inference.Score;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TextColumns;
-import io.sparkbert.persistence.HadoopFiles;
 import io.sparkbert.persistence.HfFolders;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.linalg.Vectors;
-import org.apache.spark.ml.param.DoubleArrayParam;
-import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
-import org.apache.spark.ml.util.DefaultParamsReader;
-import org.apache.spark.ml.util.DefaultParamsWriter;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
@@ -37,7 +30,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import scala.Option;
 
 /**
  * A fine-tuned BERT sequence classifier, produced by {@link BertClassifier#fit}. Adds MLlib's
@@ -75,7 +67,8 @@ import scala.Option;
  * <p>Not thread-safe for concurrent param changes, like every Spark stage; transform may be called
  * from several threads.
  */
-public class BertClassificationModel extends Model<BertClassificationModel> implements MLWritable {
+public class BertClassificationModel extends Model<BertClassificationModel>
+        implements MLWritable, ClassifierParams<BertClassificationModel> {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -92,35 +85,23 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     private final TrainingSummary summary;
     private transient ModelSource source;
 
-    private final Param<String> textCol;
-    private final Param<String> textPairCol;
-    private final Param<String> predictionCol;
-    private final Param<String> probabilityCol;
-    private final Param<String> rawPredictionCol;
-    private final DoubleArrayParam thresholds;
+    private final ClassifierParams.Declared shared;
     private final IntParam batchSize;
     private final IntParam maxLength;
-    private final Param<String> device;
     private final Param<String> overflow;
     private final IntParam stride;
     private final IntParam windowSize;
     private final Param<String> handleInvalid;
-    private final DoubleParam threshold;
     private transient ProblemType problemType;
 
+    @SuppressWarnings("unchecked")
     BertClassificationModel(String uid, ClassifierPayload payload, TrainingSummary summary) {
         this.uid = uid;
         this.payload = payload;
         this.summary = summary;
-        textCol = SharedParams.textCol(this);
-        textPairCol = SharedParams.textPairCol(this);
-        predictionCol = SharedParams.predictionCol(this);
-        probabilityCol = SharedParams.probabilityCol(this);
-        rawPredictionCol = SharedParams.rawPredictionCol(this);
-        thresholds = SharedParams.thresholds(this);
+        shared = new ClassifierParams.Declared(this);
         batchSize = SharedParams.batchSize(this);
         maxLength = SharedParams.maxLength(this);
-        device = SharedParams.device(this);
         overflow =
                 new Param<>(
                         this,
@@ -138,20 +119,13 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                         ParamValidators.gtEq(0));
         windowSize = ScoringSpec.windowSizeParam(this);
         handleInvalid = ScoringSpec.handleInvalidParam(this);
-        setDefault(textCol, "text");
-        setDefault(textPairCol, "");
-        setDefault(predictionCol, "prediction");
-        setDefault(probabilityCol, "probability");
-        setDefault(rawPredictionCol, "rawPrediction");
+        shared.defaults().forEach((p, v) -> setDefault((Param<Object>) p, v));
         setDefault(batchSize, 16);
         setDefault(maxLength, 128);
-        setDefault(device, "auto");
         setDefault(overflow, "truncate");
         setDefault(stride, 32);
         setDefault(windowSize, ScoringSpec.DEFAULT_WINDOW_SIZE);
         setDefault(handleInvalid, "error");
-        threshold = SharedParams.threshold(this);
-        setDefault(threshold, 0.5);
     }
 
     @Override
@@ -203,20 +177,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return problemType;
     }
 
-    /** Multi-label: the probability above which a class is predicted (default 0.5). */
-    public DoubleParam threshold() {
-        return threshold;
-    }
-
-    public double getThreshold() {
-        return (Double) $(threshold);
-    }
-
-    public BertClassificationModel setThreshold(double v) {
-        set(threshold, v);
-        return this;
-    }
-
     /** The id of this set of weights (the executor cache key). */
     public String modelId() {
         return payload.modelId;
@@ -224,34 +184,9 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     // ------------------------------------------------------------------ params
 
-    /** Input text column. */
-    public Param<String> textCol() {
-        return textCol;
-    }
-
-    /** Optional second-text column ("" = single texts). */
-    public Param<String> textPairCol() {
-        return textPairCol;
-    }
-
-    /** Prediction output column. */
-    public Param<String> predictionCol() {
-        return predictionCol;
-    }
-
-    /** Probability output column. */
-    public Param<String> probabilityCol() {
-        return probabilityCol;
-    }
-
-    /** Logits output column. */
-    public Param<String> rawPredictionCol() {
-        return rawPredictionCol;
-    }
-
-    /** Per-class thresholds. */
-    public DoubleArrayParam thresholds() {
-        return thresholds;
+    @Override
+    public ClassifierParams.Declared classifierParams() {
+        return shared;
     }
 
     /** Texts per forward pass. */
@@ -320,34 +255,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return this;
     }
 
-    public Param<String> device() {
-        return device;
-    }
-
-    public String getTextCol() {
-        return $(textCol);
-    }
-
-    public String getTextPairCol() {
-        return $(textPairCol);
-    }
-
-    public String getPredictionCol() {
-        return $(predictionCol);
-    }
-
-    public String getProbabilityCol() {
-        return $(probabilityCol);
-    }
-
-    public String getRawPredictionCol() {
-        return $(rawPredictionCol);
-    }
-
-    public double[] getThresholds() {
-        return $(thresholds);
-    }
-
     public int getBatchSize() {
         return (Integer) $(batchSize);
     }
@@ -356,40 +263,12 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return (Integer) $(maxLength);
     }
 
-    public String getDevice() {
-        return $(device);
-    }
-
-    public BertClassificationModel setTextCol(String v) {
-        set(textCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setTextPairCol(String v) {
-        set(textPairCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setPredictionCol(String v) {
-        set(predictionCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setProbabilityCol(String v) {
-        set(probabilityCol, v);
-        return this;
-    }
-
-    public BertClassificationModel setRawPredictionCol(String v) {
-        set(rawPredictionCol, v);
-        return this;
-    }
-
     /**
      * Sets per-class thresholds.
      *
      * @throws IllegalArgumentException when their number differs from the number of classes
      */
+    @Override
     public BertClassificationModel setThresholds(double[] v) {
         if (v != null && v.length != payload.numClasses) {
             throw new IllegalArgumentException(
@@ -400,7 +279,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
                             + payload.numClasses
                             + " classes.");
         }
-        set(thresholds, v);
+        set(thresholds(), v);
         return this;
     }
 
@@ -414,11 +293,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         return this;
     }
 
-    public BertClassificationModel setDevice(String v) {
-        set(device, v);
-        return this;
-    }
-
     private String stageName() {
         return "BertClassificationModel[" + uid + "]";
     }
@@ -428,16 +302,13 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
     @Override
     public StructType transformSchema(StructType schema) {
         String stage = stageName();
-        SharedParams.requireString(schema, getTextCol(), "textCol", stage);
-        if (!getTextPairCol().isEmpty()) {
-            SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
-        }
+        SharedParams.requireTexts(schema, this, stage);
         SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
         if (problemType() != ProblemType.REGRESSION) {
             SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
             SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
         }
-        if (isDefined(thresholds) && getThresholds().length != payload.numClasses) {
+        if (isDefined(thresholds()) && getThresholds().length != payload.numClasses) {
             throw new IllegalArgumentException(
                     stage
                             + ": thresholds has "
@@ -479,7 +350,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
         if (getHandleInvalid().equals("skip")) {
             input = dataset.filter(TextColumns.scorable(getTextCol(), pairCol));
         }
-        double[] th = isDefined(thresholds) ? getThresholds() : null;
+        double[] th = isDefined(thresholds()) ? getThresholds() : null;
         StructField[] appended =
                 Arrays.copyOfRange(out.fields(), dataset.schema().size(), out.size());
         ProblemType type = problemType();
@@ -554,7 +425,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     @Override
     public MLWriter write() {
-        return new Writer(this);
+        return new ClassificationModelFiles.Writer(this);
     }
 
     @Override
@@ -564,7 +435,7 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     /** The reader for saved models (also used by PipelineModel.load). */
     public static MLReader<BertClassificationModel> read() {
-        return new Reader();
+        return new ClassificationModelFiles.Reader();
     }
 
     /** Loads a saved model. */
@@ -586,114 +457,6 @@ public class BertClassificationModel extends Model<BertClassificationModel> impl
 
     ClassifierPayload payload() {
         return payload;
-    }
-
-    /** Writes metadata plus the HF files; see the class comment for the layout. */
-    private static final class Writer extends MLWriter {
-        private final BertClassificationModel instance;
-
-        Writer(BertClassificationModel instance) {
-            this.instance = instance;
-        }
-
-        @Override
-        public void saveImpl(String path) {
-            DefaultParamsWriter.saveMetadata(instance, path, sc(), Option.empty(), Option.empty());
-            Configuration conf = sc().hadoopConfiguration();
-            ClassifierPayload p = instance.payload;
-            HfExport.classifierFiles(p.configJson, p.weights, p.tokenizerJson, p.pooling)
-                    .forEach((name, data) -> write(conf, new Path(path, HF + "/" + name), data));
-            com.google.gson.JsonObject info = new com.google.gson.JsonObject();
-            info.addProperty("formatVersion", FORMAT_VERSION);
-            info.addProperty("modelId", p.modelId);
-            info.addProperty("pooling", p.pooling);
-            info.addProperty("numClasses", p.numClasses);
-            write(conf, new Path(path, "sparkbert.json"), bytes(info.toString()));
-            if (instance.summary != null) {
-                write(
-                        conf,
-                        new Path(path, "training-summary.json"),
-                        bytes(instance.summary.toJson()));
-            }
-        }
-
-        private static byte[] bytes(String s) {
-            return s.getBytes(StandardCharsets.UTF_8);
-        }
-
-        private static void write(Configuration conf, Path file, byte[] data) {
-            HadoopFiles.write(conf, file, data);
-        }
-    }
-
-    /** Reads what {@link Writer} wrote, checking the format version. */
-    private static final class Reader extends MLReader<BertClassificationModel> {
-        @Override
-        public BertClassificationModel load(String path) {
-            DefaultParamsReader.Metadata meta =
-                    DefaultParamsReader.loadMetadata(
-                            path, sc(), BertClassificationModel.class.getName());
-            Configuration conf = sc().hadoopConfiguration();
-            com.google.gson.JsonObject info =
-                    com.google.gson.JsonParser.parseString(
-                                    text(conf, new Path(path, "sparkbert.json")))
-                            .getAsJsonObject();
-            int version = info.has("formatVersion") ? info.get("formatVersion").getAsInt() : -1;
-            if (version != FORMAT_VERSION && version != 1) {
-                throw new IllegalArgumentException(
-                        "BertClassificationModel at "
-                                + path
-                                + " has format version "
-                                + version
-                                + " but this spark-bert reads versions 1 to "
-                                + FORMAT_VERSION
-                                + ": load it with the spark-bert version that wrote it.");
-            }
-            Path hf = HfFolders.of(path, info);
-            String configJson = text(conf, new Path(hf, HfExport.CONFIG));
-            Path headFile = new Path(hf, HfExport.HEAD);
-            byte[] weights =
-                    HfExport.classifierWeights(
-                            read(conf, new Path(hf, HfExport.WEIGHTS)),
-                            exists(conf, headFile) ? read(conf, headFile) : null,
-                            hf.toString());
-            HfExport.warnIfMisleading(configJson, path);
-            ClassifierPayload payload =
-                    new ClassifierPayload(
-                            info.get("modelId").getAsString(),
-                            configJson,
-                            weights,
-                            text(conf, new Path(hf, HfExport.TOKENIZER)),
-                            HfExport.pooling(configJson),
-                            info.get("numClasses").getAsInt());
-            Path summaryFile = new Path(path, "training-summary.json");
-            TrainingSummary summary = null;
-            if (exists(conf, summaryFile)) {
-                summary = TrainingSummary.fromJson(text(conf, summaryFile));
-            }
-            BertClassificationModel model =
-                    new BertClassificationModel(meta.uid(), payload, summary);
-            meta.getAndSetParams(model, Option.empty());
-            return model;
-        }
-
-        private static boolean exists(Configuration conf, Path file) {
-            return HadoopFiles.exists(conf, file);
-        }
-
-        private static String text(Configuration conf, Path file) {
-            return new String(read(conf, file), StandardCharsets.UTF_8);
-        }
-
-        private static byte[] read(Configuration conf, Path file) {
-            if (!HadoopFiles.exists(conf, file)) {
-                throw new IllegalArgumentException(
-                        "Saved BertClassificationModel is incomplete: "
-                                + file
-                                + " is missing; save the model again.");
-            }
-            return HadoopFiles.readBytes(conf, file);
-        }
     }
 
     /**

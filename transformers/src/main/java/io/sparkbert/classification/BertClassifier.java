@@ -22,8 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.spark.ml.Estimator;
-import org.apache.spark.ml.param.DoubleArrayParam;
-import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
@@ -86,23 +84,18 @@ import org.apache.spark.sql.types.StructType;
  * <p>Not thread-safe for concurrent param changes, like every Spark stage.
  */
 public class BertClassifier extends Estimator<BertClassificationModel>
-        implements DefaultParamsWritable, TrainingParams<BertClassifier> {
+        implements DefaultParamsWritable,
+                TrainingParams<BertClassifier>,
+                ClassifierParams<BertClassifier> {
     private static final long serialVersionUID = 1L;
 
     private final String uid;
 
-    private final Param<String> textCol;
-    private final Param<String> textPairCol;
+    private final ClassifierParams.Declared shared;
     private final Param<String> labelCol;
-    private final Param<String> predictionCol;
-    private final Param<String> probabilityCol;
-    private final Param<String> rawPredictionCol;
-    private final DoubleArrayParam thresholds;
     private final Param<String> model;
     private final Param<String> pooling;
-    private final Param<String> device;
     private final IntParam maxTrainingRows;
-    private final DoubleParam threshold;
     // The params of the training options (TrainingOption), by name.
     private final Map<String, Param<?>> training;
 
@@ -118,8 +111,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
             throw new IllegalArgumentException("uid must not be null or empty");
         }
         this.uid = uid;
-        textCol = SharedParams.textCol(this);
-        textPairCol = SharedParams.textPairCol(this);
+        shared = new ClassifierParams.Declared(this);
         labelCol =
                 new Param<>(
                         this,
@@ -128,10 +120,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " class names or indices; regression: numbers (default"
                                 + " \"label\")",
                         SharedParams.nonBlank());
-        predictionCol = SharedParams.predictionCol(this);
-        probabilityCol = SharedParams.probabilityCol(this);
-        rawPredictionCol = SharedParams.rawPredictionCol(this);
-        thresholds = SharedParams.thresholds(this);
         model =
                 new Param<>(
                         this,
@@ -149,7 +137,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 + " new head gets pooler), pooler (HF"
                                 + " BertForSequenceClassification), cls or mean (default auto)",
                         ParamValidators.inArray(new String[] {"auto", "pooler", "cls", "mean"}));
-        device = SharedParams.device(this);
         maxTrainingRows =
                 new IntParam(
                         this,
@@ -157,18 +144,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         "most rows fit() collects to the driver; more is an error (default"
                                 + " 100000)",
                         ParamValidators.gtEq(1));
-        setDefault(textCol, "text");
-        setDefault(textPairCol, "");
+        shared.defaults().forEach((p, v) -> setDefault((Param<Object>) p, v));
         setDefault(labelCol, "label");
-        setDefault(predictionCol, "prediction");
-        setDefault(probabilityCol, "probability");
-        setDefault(rawPredictionCol, "rawPrediction");
         setDefault(model, ModelLocation.DEFAULT);
         setDefault(pooling, "auto");
-        setDefault(device, "auto");
         setDefault(maxTrainingRows, 100_000);
-        threshold = SharedParams.threshold(this);
-        setDefault(threshold, 0.5);
         training = OptionParams.create(this);
         for (TrainingOption<?> o : TrainingOption.ALL) {
             Param<?> p = training.get(o.name());
@@ -181,6 +161,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     @Override
     public String uid() {
         return uid;
+    }
+
+    @Override
+    public ClassifierParams.Declared classifierParams() {
+        return shared;
     }
 
     @Override
@@ -202,32 +187,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     // ------------------------------------------------------------ accessors
 
-    public Param<String> textCol() {
-        return textCol;
-    }
-
-    public Param<String> textPairCol() {
-        return textPairCol;
-    }
-
     public Param<String> labelCol() {
         return labelCol;
-    }
-
-    public Param<String> predictionCol() {
-        return predictionCol;
-    }
-
-    public Param<String> probabilityCol() {
-        return probabilityCol;
-    }
-
-    public Param<String> rawPredictionCol() {
-        return rawPredictionCol;
-    }
-
-    public DoubleArrayParam thresholds() {
-        return thresholds;
     }
 
     public Param<String> model() {
@@ -238,20 +199,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return pooling;
     }
 
-    public Param<String> device() {
-        return device;
-    }
-
     public IntParam maxTrainingRows() {
         return maxTrainingRows;
-    }
-
-    public String getTextCol() {
-        return $(textCol);
-    }
-
-    public String getTextPairCol() {
-        return $(textPairCol);
     }
 
     public String getLabelCol() {
@@ -270,38 +219,8 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         return (Integer) $(maxTrainingRows);
     }
 
-    public BertClassifier setTextCol(String v) {
-        set(textCol, v);
-        return this;
-    }
-
-    public BertClassifier setTextPairCol(String v) {
-        set(textPairCol, v);
-        return this;
-    }
-
     public BertClassifier setLabelCol(String v) {
         set(labelCol, v);
-        return this;
-    }
-
-    public BertClassifier setPredictionCol(String v) {
-        set(predictionCol, v);
-        return this;
-    }
-
-    public BertClassifier setProbabilityCol(String v) {
-        set(probabilityCol, v);
-        return this;
-    }
-
-    public BertClassifier setRawPredictionCol(String v) {
-        set(rawPredictionCol, v);
-        return this;
-    }
-
-    public BertClassifier setThresholds(double[] v) {
-        set(thresholds, v);
         return this;
     }
 
@@ -312,11 +231,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     public BertClassifier setPooling(String v) {
         set(pooling, v);
-        return this;
-    }
-
-    public BertClassifier setDevice(String v) {
-        set(device, v);
         return this;
     }
 
@@ -343,26 +257,24 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     @Override
     public StructType transformSchema(StructType schema) {
         String stage = stageName();
-        SharedParams.requireString(schema, getTextCol(), "textCol", stage);
-        if (!getTextPairCol().isEmpty()) {
-            SharedParams.requireString(schema, getTextPairCol(), "textPairCol", stage);
-        }
+        SharedParams.requireTexts(schema, this, stage);
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
         ProblemType type = ProblemTargets.forSchema(problemTypeOption(), label.dataType());
         if (type != ProblemType.SINGLE_LABEL) {
             ProblemTargets.checkType(type, label, getLabelCol(), stage);
-            SharedParams.requireAbsent(schema, $(predictionCol), "predictionCol", stage);
+            SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
             if (type == ProblemType.MULTI_LABEL) {
-                SharedParams.requireAbsent(schema, $(probabilityCol), "probabilityCol", stage);
-                SharedParams.requireAbsent(schema, $(rawPredictionCol), "rawPredictionCol", stage);
+                SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+                SharedParams.requireAbsent(
+                        schema, getRawPredictionCol(), "rawPredictionCol", stage);
             }
             return SharedParams.withOutputs(
                     schema,
                     type,
-                    $(predictionCol),
-                    $(probabilityCol),
-                    $(rawPredictionCol),
+                    getPredictionCol(),
+                    getProbabilityCol(),
+                    getRawPredictionCol(),
                     -1,
                     false);
         }
@@ -374,11 +286,11 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             + label.dataType().simpleString()
                             + "; index string labels with StringIndexer first.");
         }
-        SharedParams.requireAbsent(schema, $(predictionCol), "predictionCol", stage);
-        SharedParams.requireAbsent(schema, $(probabilityCol), "probabilityCol", stage);
-        SharedParams.requireAbsent(schema, $(rawPredictionCol), "rawPredictionCol", stage);
+        SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
+        SharedParams.requireAbsent(schema, getProbabilityCol(), "probabilityCol", stage);
+        SharedParams.requireAbsent(schema, getRawPredictionCol(), "rawPredictionCol", stage);
         return SharedParams.withOutputs(
-                schema, $(predictionCol), $(probabilityCol), $(rawPredictionCol), -1, false);
+                schema, getPredictionCol(), getProbabilityCol(), getRawPredictionCol(), -1, false);
     }
 
     @Override
@@ -396,7 +308,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                             + " needs validation data: set validationFraction > 0 (e.g. 0.1).");
         }
         boolean pair = !getTextPairCol().isEmpty();
-        Device dev = Devices.resolve($(device));
+        Device dev = Devices.resolve(getDevice());
         ModelLocation location = ModelLocation.of(getModel());
         BuiltInModel builtIn = location.builtIn();
         Path dir =
@@ -508,7 +420,7 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                                 stage,
                                 base.numLabels()));
             }
-            if (isDefined(thresholds)) {
+            if (isDefined(thresholds())) {
                 throw new IllegalArgumentException(
                         stage
                                 + ": thresholds are set but problemType is regression, which"
@@ -553,22 +465,22 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                         k);
         BertClassificationModel fitted = new BertClassificationModel(uid, payload, summary);
         copyValues(fitted, extractParamMap());
-        if (isDefined(thresholds)) {
-            fitted.setThresholds($(thresholds));
+        if (isDefined(thresholds())) {
+            fitted.setThresholds(getThresholds());
         }
         return fitted.setParent(this);
     }
 
     /** Refuses thresholds and class weights whose length is not the class count. */
     private void checkPerClass(int k, TrainingConfig config, String stage) {
-        if (isDefined(thresholds) && $(thresholds).length != k) {
+        if (isDefined(thresholds()) && getThresholds().length != k) {
             throw new IllegalArgumentException(
                     String.format(
                             Locale.ROOT,
                             "%s: thresholds has %d entries but there are %d classes; give one"
                                     + " threshold per class.",
                             stage,
-                            $(thresholds).length,
+                            getThresholds().length,
                             k));
         }
         double[] weights = config.classWeights();
@@ -597,19 +509,6 @@ public class BertClassifier extends Estimator<BertClassificationModel>
     }
 
     /** Multi-label: the probability above which a class is predicted (default 0.5). */
-    public DoubleParam threshold() {
-        return threshold;
-    }
-
-    public double getThreshold() {
-        return (Double) $(threshold);
-    }
-
-    public BertClassifier setThreshold(double v) {
-        set(threshold, v);
-        return this;
-    }
-
     @Override
     public BertClassifier copy(ParamMap extra) {
         return (BertClassifier) defaultCopy(extra);

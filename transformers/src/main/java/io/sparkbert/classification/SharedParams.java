@@ -7,10 +7,7 @@ import org.apache.spark.ml.attribute.Attribute;
 import org.apache.spark.ml.attribute.AttributeGroup;
 import org.apache.spark.ml.attribute.NominalAttribute;
 import org.apache.spark.ml.linalg.SQLDataTypes;
-import org.apache.spark.ml.param.DoubleArrayParam;
-import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.Params;
 import org.apache.spark.sql.types.DataTypes;
@@ -19,71 +16,12 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The params that {@link BertClassifier} and {@link BertClassificationModel} share, created for a
- * given owner so that both stages carry the same names, docs and validators (Spark copies values
- * between them by name), plus the schema checks both run. Stateless and thread-safe.
+ * Param factories and validators for {@link BertClassifier} and {@link BertClassificationModel}
+ * (the params they share are in {@link ClassifierParams}), plus the schema checks both run.
+ * Stateless and thread-safe.
  */
 final class SharedParams {
     private SharedParams() {}
-
-    static Param<String> textCol(Params owner) {
-        return new Param<>(
-                owner, "textCol", "input column of text (string) (default \"text\")", nonBlank());
-    }
-
-    static Param<String> textPairCol(Params owner) {
-        return new Param<>(
-                owner,
-                "textPairCol",
-                "optional column with the second text of a sentence pair (string); \"\" for"
-                        + " single texts (default \"\")",
-                new NotNull());
-    }
-
-    static Param<String> predictionCol(Params owner) {
-        return new Param<>(
-                owner,
-                "predictionCol",
-                "output column of the predicted class index (double)" + " (default \"prediction\")",
-                nonBlank());
-    }
-
-    static Param<String> probabilityCol(Params owner) {
-        return new Param<>(
-                owner,
-                "probabilityCol",
-                "output column of class probabilities (Vector, softmax of the logits)"
-                        + " (default \"probability\")",
-                nonBlank());
-    }
-
-    static Param<String> rawPredictionCol(Params owner) {
-        return new Param<>(
-                owner,
-                "rawPredictionCol",
-                "output column of the logits (Vector) (default \"rawPrediction\")",
-                nonBlank());
-    }
-
-    static DoubleArrayParam thresholds(Params owner) {
-        return new DoubleArrayParam(
-                owner,
-                "thresholds",
-                "per-class thresholds: the prediction is the class with the largest"
-                        + " probability/threshold, as in MLlib (multi-label: every class whose"
-                        + " probability is above its threshold); >= 0, at most one 0 (default:"
-                        + " unset, plain argmax; multi-label: threshold)",
-                new ValidThresholds());
-    }
-
-    static DoubleParam threshold(Params owner) {
-        return new DoubleParam(
-                owner,
-                "threshold",
-                "multi-label only: a class is predicted when its sigmoid probability is above this;"
-                        + " per-class values in thresholds override it; in [0, 1] (default 0.5)",
-                ParamValidators.inRange(0, 1));
-    }
 
     static IntParam batchSize(Params owner) {
         return new IntParam(
@@ -102,17 +40,16 @@ final class SharedParams {
                 ParamValidators.gtEq(2));
     }
 
-    static Param<String> device(Params owner) {
-        return new Param<>(
-                owner,
-                "device",
-                "where training and scoring run: auto (a GPU when there is one), cpu or gpu"
-                        + " (default auto)",
-                ParamValidators.inArray(new String[] {"auto", "cpu", "gpu"}));
-    }
-
     static scala.Function1<String, Object> nonBlank() {
         return new NonBlank();
+    }
+
+    static scala.Function1<String, Object> notNull() {
+        return new NotNull();
+    }
+
+    static scala.Function1<double[], Object> validThresholds() {
+        return new ValidThresholds();
     }
 
     /** A serializable "non-null, non-blank string" validator. */
@@ -148,6 +85,14 @@ final class SharedParams {
             return t != null
                     && Arrays.stream(t).allMatch(x -> x >= 0 && Double.isFinite(x))
                     && Arrays.stream(t).filter(x -> x == 0).count() <= 1;
+        }
+    }
+
+    /** Checks that the text column (and the pair column when set) exist and are strings. */
+    static void requireTexts(StructType schema, ClassifierParams<?> p, String stage) {
+        requireString(schema, p.getTextCol(), "textCol", stage);
+        if (!p.getTextPairCol().isEmpty()) {
+            requireString(schema, p.getTextPairCol(), "textPairCol", stage);
         }
     }
 

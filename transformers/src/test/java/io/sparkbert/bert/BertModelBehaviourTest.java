@@ -13,6 +13,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,7 +65,7 @@ class BertModelBehaviourTest {
                 }
             }
             for (int i = 0; i < 20; i++) { // warm-up: allocator pools, lazy init
-                model.embed(ids, null, mask, Pooling.MEAN, true);
+                BertArrays.embed(model, ids, null, mask, Pooling.MEAN, true);
             }
             int modelArrays = model.manager().getManagedArrays().size();
             long arraysBefore = liveArrays();
@@ -75,7 +76,7 @@ class BertModelBehaviourTest {
                     rssMid = rssKb();
                 }
                 if (i % 2 == 0) {
-                    model.embed(ids, null, mask, Pooling.MEAN, true);
+                    BertArrays.embed(model, ids, null, mask, Pooling.MEAN, true);
                 } else {
                     try (NDManager scope = NDManager.newBaseManager(Device.cpu())) {
                         NDArray x = scope.create(ids);
@@ -131,13 +132,16 @@ class BertModelBehaviourTest {
     @Test
     void concurrentInferenceMatchesSingleThread() throws Exception {
         try (BertModel model = BertModel.builtIn(Device.cpu())) {
-            float[][] expected = model.embed(IDS, null, MASK, Pooling.MEAN, false);
+            float[][] expected = BertArrays.embed(model, IDS, null, MASK, Pooling.MEAN, false);
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
                 List<Future<float[][]>> results = new ArrayList<>();
                 for (int i = 0; i < 40; i++) {
                     results.add(
-                            pool.submit(() -> model.embed(IDS, null, MASK, Pooling.MEAN, false)));
+                            pool.submit(
+                                    () ->
+                                            BertArrays.embed(
+                                                    model, IDS, null, MASK, Pooling.MEAN, false)));
                 }
                 for (Future<float[][]> f : results) {
                     float[][] got = f.get();
@@ -263,20 +267,25 @@ class BertModelBehaviourTest {
             String msg =
                     assertThrows(
                                     IllegalArgumentException.class,
-                                    () -> model.logits(new long[][] {{101, 30522}}, null, null))
+                                    () ->
+                                            BertArrays.logits(
+                                                    model, new long[][] {{101, 30522}}, null, null))
                             .getMessage();
             assertTrue(msg.contains("ids[0][1]=30522") && msg.contains("vocab_size"), msg);
             msg =
                     assertThrows(
                                     IllegalArgumentException.class,
-                                    () -> model.logits(new long[][] {{1, 2}, {1}}, null, null))
+                                    () ->
+                                            BertArrays.logits(
+                                                    model, new long[][] {{1, 2}, {1}}, null, null))
                             .getMessage();
             assertTrue(msg.contains("row 1") && msg.contains("pad"), msg);
             msg =
                     assertThrows(
                                     IllegalArgumentException.class,
                                     () ->
-                                            model.logits(
+                                            BertArrays.logits(
+                                                    model,
                                                     new long[][] {{1, 2}},
                                                     new long[][] {{0, 2}},
                                                     null))
@@ -285,19 +294,24 @@ class BertModelBehaviourTest {
             msg =
                     assertThrows(
                                     IllegalArgumentException.class,
-                                    () -> model.logits(new long[][] {new long[129]}, null, null))
+                                    () ->
+                                            BertArrays.logits(
+                                                    model,
+                                                    new long[][] {new long[129]},
+                                                    null,
+                                                    null))
                             .getMessage();
             assertTrue(msg.contains("129") && msg.contains("max_position_embeddings"), msg);
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> model.embed(IDS, null, MASK, null, false));
+                    () -> BertArrays.embed(model, IDS, null, MASK, null, false));
             assertThrows(IllegalArgumentException.class, () -> Pooling.parse("max"));
             assertEquals(Pooling.MEAN, Pooling.parse("Mean"));
         }
         BertModel closed = BertModel.load(Fixtures.tinyBert(), Device.cpu());
         closed.close();
         closed.close(); // idempotent
-        assertThrows(IllegalStateException.class, () -> closed.logits(IDS, null, MASK));
+        assertThrows(IllegalStateException.class, () -> BertArrays.logits(closed, IDS, null, MASK));
     }
 
     @Test

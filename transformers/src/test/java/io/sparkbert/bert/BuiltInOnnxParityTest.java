@@ -12,6 +12,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.sparkbert.testing.BertArrays;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -153,7 +154,7 @@ class BuiltInOnnxParityTest {
         assertEquals(22_713_216L - 147_840L, model.parameterCount());
         assertThrows(
                 IllegalStateException.class,
-                () -> model.pooler(new long[][] {{101, 102}}, null, null));
+                () -> BertArrays.pooler(model, new long[][] {{101, 102}}, null, null));
     }
 
     @Test
@@ -185,7 +186,7 @@ class BuiltInOnnxParityTest {
         for (String s : SENTENCES) {
             long[][][] b = batch(List.of(tokenizer.encode(s)));
             float[][][] expected = ort(b[0], b[1], b[2]);
-            float[][][] actual = model.lastHiddenState(b[0], b[1], b[2]);
+            float[][][] actual = BertArrays.lastHiddenState(model, b[0], b[1], b[2]);
             worst = Math.max(worst, compare(b[2], expected, actual, s));
         }
         assertTrue(worst > 0, "outputs should not be bit-identical to a different engine");
@@ -204,16 +205,16 @@ class BuiltInOnnxParityTest {
             List<Encoding> part = all.subList(from, Math.min(all.size(), from + 7));
             long[][][] b = batch(part);
             float[][][] expected = ort(b[0], b[1], b[2]);
-            float[][][] actual = model.lastHiddenState(b[0], b[1], b[2]);
+            float[][][] actual = BertArrays.lastHiddenState(model, b[0], b[1], b[2]);
             worst = Math.max(worst, compare(b[2], expected, actual, "batch from " + from));
         }
         // Padding must not change a row's real-token outputs: the padded whole batch equals the
         // single-text results.
         long[][][] whole = batch(all);
-        float[][][] together = model.lastHiddenState(whole[0], whole[1], whole[2]);
+        float[][][] together = BertArrays.lastHiddenState(model, whole[0], whole[1], whole[2]);
         for (int i = 0; i < all.size(); i++) {
             long[][][] one = batch(List.of(all.get(i)));
-            float[][][] alone = model.lastHiddenState(one[0], one[1], one[2]);
+            float[][][] alone = BertArrays.lastHiddenState(model, one[0], one[1], one[2]);
             compare(one[2], alone, new float[][][] {together[i]}, "padded vs alone " + i);
         }
         System.out.println("built-in vs ORT, padded batches: max abs diff " + worst);
@@ -227,8 +228,8 @@ class BuiltInOnnxParityTest {
             System.out.println("second builtIn(): " + ms + " ms");
             assertTrue(ms < 2000, "second builtIn() took " + ms + " ms: weights re-parsed?");
             long[][] ids = {{101, 7592, 2088, 102}};
-            float[][] a = model.embed(ids, null, null, Pooling.MEAN, true);
-            float[][] b = again.embed(ids, null, null, Pooling.MEAN, true);
+            float[][] a = BertArrays.embed(model, ids, null, null, Pooling.MEAN, true);
+            float[][] b = BertArrays.embed(again, ids, null, null, Pooling.MEAN, true);
             for (int j = 0; j < a[0].length; j++) {
                 assertEquals(a[0][j], b[0][j], 0.0);
             }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ class CheckpointsTest {
     }
 
     static float[][] logits(BertModel m) {
-        return m.logits(IDS, null, MASK);
+        return BertArrays.logits(m, IDS, null, MASK);
     }
 
     static IllegalArgumentException loadFails(Path dir) {
@@ -189,9 +190,10 @@ class CheckpointsTest {
             assertFalse(enc.hasClassifier());
             assertTrue(enc.hasPooler());
             assertEquals(0, enc.numLabels());
-            assertThrows(IllegalStateException.class, () -> enc.logits(IDS, null, MASK));
-            float[][] a = enc.pooler(IDS, null, MASK);
-            float[][] b = full.pooler(IDS, null, MASK);
+            assertThrows(
+                    IllegalStateException.class, () -> BertArrays.logits(enc, IDS, null, MASK));
+            float[][] a = BertArrays.pooler(enc, IDS, null, MASK);
+            float[][] b = BertArrays.pooler(full, IDS, null, MASK);
             for (int i = 0; i < a.length; i++) {
                 assertArrayEquals(b[i], a[i], 0f);
             }
@@ -239,10 +241,10 @@ class CheckpointsTest {
                 assertEquals(2, logits(m)[0].length);
             }
         }
-        assertEquals(1.0f, Checkpoints.halfToFloat((short) 0x3C00));
-        assertEquals(-2.0f, Checkpoints.halfToFloat((short) 0xC000));
-        assertEquals(0x1p-24f, Checkpoints.halfToFloat((short) 0x0001));
-        assertEquals(65504f, Checkpoints.halfToFloat((short) 0x7BFF));
+        assertEquals(1.0f, SafetensorsBytes.halfToFloat((short) 0x3C00));
+        assertEquals(-2.0f, SafetensorsBytes.halfToFloat((short) 0xC000));
+        assertEquals(0x1p-24f, SafetensorsBytes.halfToFloat((short) 0x0001));
+        assertEquals(65504f, SafetensorsBytes.halfToFloat((short) 0x7BFF));
     }
 
     @Test
@@ -416,13 +418,16 @@ class CheckpointsTest {
                 BertModel b = base.withFreshClassifier(3, 7);
                 BertModel c = base.withFreshClassifier(3, 8)) {
             assertEquals(3, a.numLabels());
-            float[][] la = a.logits(IDS, null, MASK);
-            float[][] lb = b.logits(IDS, null, MASK);
-            float[][] lc = c.logits(IDS, null, MASK);
+            float[][] la = BertArrays.logits(a, IDS, null, MASK);
+            float[][] lb = BertArrays.logits(b, IDS, null, MASK);
+            float[][] lc = BertArrays.logits(c, IDS, null, MASK);
             assertEquals(3, la[0].length);
             assertArrayEquals(la[0], lb[0], 0f);
             assertNotEquals(Arrays.toString(la[0]), Arrays.toString(lc[0]));
-            assertArrayEquals(base.pooler(IDS, null, MASK)[0], a.pooler(IDS, null, MASK)[0], 0f);
+            assertArrayEquals(
+                    BertArrays.pooler(base, IDS, null, MASK)[0],
+                    BertArrays.pooler(a, IDS, null, MASK)[0],
+                    0f);
             float[] bias = a.parameters().get("classifier.bias").toFloatArray();
             assertArrayEquals(new float[3], bias, 0f);
             float[] w = a.parameters().get("classifier.weight").toFloatArray();

@@ -21,9 +21,9 @@ final class RawSafetensors {
 
     static Map<String, Raw> read(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
-        Checkpoints.Header h = Checkpoints.parseHeader(bytes, file.toString());
+        SafetensorsBytes.Header h = SafetensorsBytes.parseHeader(bytes, file.toString());
         Map<String, Raw> out = new LinkedHashMap<>();
-        for (Checkpoints.Entry e : h.entries().values()) {
+        for (SafetensorsBytes.Entry e : h.entries().values()) {
             byte[] data =
                     Arrays.copyOfRange(
                             bytes,

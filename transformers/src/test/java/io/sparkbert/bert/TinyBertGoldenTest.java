@@ -8,6 +8,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -91,7 +92,7 @@ class TinyBertGoldenTest {
         long[][] types = longs(eval.get("token_type_ids"));
         long[][] mask = longs(eval.get("attention_mask"));
 
-        float[][][] hidden = model.lastHiddenState(ids, types, mask);
+        float[][][] hidden = BertArrays.lastHiddenState(model, ids, types, mask);
         JsonArray expectedHidden = eval.getAsJsonArray("last_hidden_state");
         for (int i = 0; i < ids.length; i++) {
             JsonArray tokens = expectedHidden.get(i).getAsJsonArray();
@@ -104,13 +105,19 @@ class TinyBertGoldenTest {
                 assertClose(floats(tokens.get(t)), hidden[i][t], "hidden[" + i + "][" + t + "]");
             }
         }
-        assertClose(eval.get("cls"), model.embed(ids, types, mask, Pooling.CLS, false), "cls");
+        assertClose(
+                eval.get("cls"),
+                BertArrays.embed(model, ids, types, mask, Pooling.CLS, false),
+                "cls");
         assertClose(
                 eval.get("mean_pooled"),
-                model.embed(ids, types, mask, Pooling.MEAN, false),
+                BertArrays.embed(model, ids, types, mask, Pooling.MEAN, false),
                 "mean_pooled");
-        assertClose(eval.get("pooler_output"), model.pooler(ids, types, mask), "pooler_output");
-        float[][] logits = model.logits(ids, types, mask);
+        assertClose(
+                eval.get("pooler_output"),
+                BertArrays.pooler(model, ids, types, mask),
+                "pooler_output");
+        float[][] logits = BertArrays.logits(model, ids, types, mask);
         assertClose(eval.get("logits"), logits, "logits");
         float[][] probs = new float[logits.length][];
         for (int i = 0; i < logits.length; i++) {
@@ -124,8 +131,8 @@ class TinyBertGoldenTest {
         JsonObject eval = golden.getAsJsonObject("eval");
         long[][] ids = longs(eval.get("input_ids"));
         long[][] mask = longs(eval.get("attention_mask"));
-        float[][] raw = model.embed(ids, null, mask, Pooling.MEAN, false);
-        float[][] unit = model.embed(ids, null, mask, Pooling.MEAN, true);
+        float[][] raw = BertArrays.embed(model, ids, null, mask, Pooling.MEAN, false);
+        float[][] unit = BertArrays.embed(model, ids, null, mask, Pooling.MEAN, true);
         for (int i = 0; i < raw.length; i++) {
             double norm = 0;
             for (float v : raw[i]) {
@@ -151,9 +158,9 @@ class TinyBertGoldenTest {
                 mask[i][j] = ids[i][j] == 0 ? 0 : 1;
             }
         }
-        assertClose(pairs.get("logits"), model.logits(ids, types, mask), "pair logits");
+        assertClose(pairs.get("logits"), BertArrays.logits(model, ids, types, mask), "pair logits");
         // token_type_ids matter: ignoring them changes the result.
-        float[][] noTypes = model.logits(ids, null, mask);
+        float[][] noTypes = BertArrays.logits(model, ids, null, mask);
         boolean differs = false;
         JsonArray expected = pairs.getAsJsonArray("logits");
         for (int i = 0; i < noTypes.length; i++) {

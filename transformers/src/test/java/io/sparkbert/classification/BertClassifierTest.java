@@ -14,6 +14,7 @@ import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.inference.ModelCache;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -136,7 +137,9 @@ class BertClassifierTest {
                         HfTokenizer.fromDirectory(
                                 saved.resolve("hf"),
                                 TokenizerOptions.defaults().withMaxLength(128))) {
-            expected = ClassifierHead.POOLER.logits(hf, Arrays.asList(tok.encodeBatch(texts)));
+            expected =
+                    BertArrays.logits(
+                            ClassifierHead.POOLER, hf, Arrays.asList(tok.encodeBatch(texts)));
         }
         long correct = 0;
         for (int i = 0; i < rows.size(); i++) {

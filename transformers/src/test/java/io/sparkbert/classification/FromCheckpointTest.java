@@ -9,6 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.train.TrainingSummaryJsonTest;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -84,5 +85,35 @@ class FromCheckpointTest {
                 e.getMessage().contains(headless.toString())
                         && e.getMessage().contains("no classification head"),
                 e.getMessage());
+    }
+
+    /**
+     * A model saved before the snake_case summary format, with a camelCase training-summary.json,
+     * loads with its summary; saving it again writes the one format.
+     */
+    @Test
+    void aSavedModelWithACamelCaseSummaryLoads() throws IOException {
+        Path saved = tmp.resolve("old-model");
+        BertClassificationModel.fromCheckpoint(Fixtures.tinyBert().toString())
+                .write()
+                .save(saved.toString());
+        Files.writeString(
+                saved.resolve("training-summary.json"), TrainingSummaryJsonTest.CAMEL_CASE);
+        BertClassificationModel m = BertClassificationModel.load(saved.toString());
+        assertTrue(m.hasSummary());
+        assertEquals(1, m.summary().bestEpoch());
+        assertEquals(3.5, m.summary().wallSeconds());
+        assertEquals(0.625, m.summary().epochs().get(0).trainLoss());
+        assertEquals(20, m.summary().linearProbe().steps());
+        Path again = tmp.resolve("saved-again");
+        m.write().save(again.toString());
+        JsonObject summary =
+                JsonParser.parseString(Files.readString(again.resolve("training-summary.json")))
+                        .getAsJsonObject();
+        assertEquals(1, summary.get("best_epoch").getAsInt());
+        assertEquals(3.5, summary.get("wall_seconds").getAsDouble());
+        assertEquals(
+                m.summary().lossPerStep()[0],
+                BertClassificationModel.load(again.toString()).summary().lossPerStep()[0]);
     }
 }

@@ -15,6 +15,7 @@ import io.sparkbert.bert.TokenizerOptions;
 import io.sparkbert.data.SentimentData;
 import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.ModelSource;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -101,12 +102,13 @@ class BertEmbeddingsTest {
     static float[] reference(
             BertModel model, HfTokenizer tok, String text, Pooling pooling, boolean norm) {
         Encoding e = tok.encode(text);
-        return model.embed(
-                        new long[][] {e.inputIds()},
-                        null,
-                        new long[][] {e.attentionMask()},
-                        pooling,
-                        norm)[0];
+        return BertArrays.embed(
+                model,
+                new long[][] {e.inputIds()},
+                null,
+                new long[][] {e.attentionMask()},
+                pooling,
+                norm)[0];
     }
 
     static void assertVector(float[] expected, Vector actual, String what) {

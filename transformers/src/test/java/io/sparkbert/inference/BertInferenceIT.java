@@ -16,6 +16,7 @@ import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.classification.BertClassifier;
 import io.sparkbert.classification.BertClassifierAccess;
 import io.sparkbert.feature.BertEmbeddings;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.LocalCluster;
 import java.util.ArrayList;
@@ -167,12 +168,13 @@ class BertInferenceIT {
                 String text = r.getString(1);
                 Encoding e = tok.encode(text);
                 float[] expected =
-                        model.embed(
-                                        new long[][] {e.inputIds()},
-                                        null,
-                                        new long[][] {e.attentionMask()},
-                                        Pooling.MEAN,
-                                        false)[0];
+                        BertArrays.embed(
+                                model,
+                                new long[][] {e.inputIds()},
+                                null,
+                                new long[][] {e.attentionMask()},
+                                Pooling.MEAN,
+                                false)[0];
                 Vector v = r.getAs("embedding");
                 for (int k = 0; k < expected.length; k++) {
                     assertEquals(expected[k], v.apply(k), TOL, "row " + i + " dim " + k);
@@ -213,10 +215,11 @@ class BertInferenceIT {
                     assertEquals(input.get(i).getInt(0), r.getInt(0));
                     Encoding e = tok.encode(r.getString(1));
                     float[] expected =
-                            fresh.logits(
-                                            new long[][] {e.inputIds()},
-                                            null,
-                                            new long[][] {e.attentionMask()})[0];
+                            BertArrays.logits(
+                                    fresh,
+                                    new long[][] {e.inputIds()},
+                                    null,
+                                    new long[][] {e.attentionMask()})[0];
                     Vector v = r.getAs("logits");
                     assertEquals(2, v.size());
                     for (int k = 0; k < expected.length; k++) {
@@ -275,8 +278,10 @@ class BertInferenceIT {
                     Row r = out.get(i);
                     assertEquals(input.get(i).getString(0), r.getString(0), "row order " + i);
                     float[] expected =
-                            ClassifierHead.parse(model.pooling())
-                                    .logits(driver, List.of(tok.encode(r.getString(0))))[0];
+                            BertArrays.logits(
+                                    ClassifierHead.parse(model.pooling()),
+                                    driver,
+                                    List.of(tok.encode(r.getString(0))))[0];
                     double[] raw = ((Vector) r.getAs("rawPrediction")).toArray();
                     double[] prob = ((Vector) r.getAs("probability")).toArray();
                     for (int k = 0; k < expected.length; k++) {

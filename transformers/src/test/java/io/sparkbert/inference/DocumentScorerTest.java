@@ -15,6 +15,7 @@ import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.Probabilities;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,13 +65,13 @@ class DocumentScorerTest {
 
     static float[] single(String text, Pooling pooling, boolean normalize) {
         Encoding e = refTokenizer.encode(text);
-        return reference
-                .embed(
-                        new long[][] {e.inputIds()},
-                        null,
-                        new long[][] {e.attentionMask()},
-                        pooling,
-                        normalize)[0];
+        return BertArrays.embed(
+                reference,
+                new long[][] {e.inputIds()},
+                null,
+                new long[][] {e.attentionMask()},
+                pooling,
+                normalize)[0];
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {
@@ -138,11 +139,11 @@ class DocumentScorerTest {
         for (int i = 0; i < a.size(); i++) {
             Encoding e = refTokenizer.encode(a.get(i), b.get(i));
             float[] logits =
-                    reference
-                            .logits(
-                                    new long[][] {e.inputIds()},
-                                    new long[][] {e.tokenTypeIds()},
-                                    new long[][] {e.attentionMask()})[0];
+                    BertArrays.logits(
+                            reference,
+                            new long[][] {e.inputIds()},
+                            new long[][] {e.tokenTypeIds()},
+                            new long[][] {e.attentionMask()})[0];
             assertClose(logits, s[i].values(), "logits " + i);
             assertClose(
                     Probabilities.softmax(logits), toFloats(s[i].probabilities()), "probs " + i);
@@ -161,7 +162,8 @@ class DocumentScorerTest {
                             null);
             for (int i = 0; i < t.size(); i++) {
                 float[] expected =
-                        head.logits(reference, List.of(refTokenizer.encode(t.get(i))))[0];
+                        BertArrays.logits(head, reference, List.of(refTokenizer.encode(t.get(i))))[
+                                0];
                 assertClose(expected, s[i].values(), head + " row " + i);
             }
         }
@@ -215,14 +217,15 @@ class DocumentScorerTest {
             long[] mask = new long[seq.length];
             Arrays.fill(mask, 1);
             float[] v =
-                    reference
-                            .embed(
-                                    new long[][] {seq},
-                                    null,
-                                    new long[][] {mask},
-                                    Pooling.MEAN,
-                                    false)[0];
-            float[] l = reference.logits(new long[][] {seq}, null, new long[][] {mask})[0];
+                    BertArrays.embed(
+                            reference,
+                            new long[][] {seq},
+                            null,
+                            new long[][] {mask},
+                            Pooling.MEAN,
+                            false)[0];
+            float[] l =
+                    BertArrays.logits(reference, new long[][] {seq}, null, new long[][] {mask})[0];
             meanVec = accumulate(meanVec, v, ranges.size());
             meanLogits = accumulate(meanLogits, l, ranges.size());
             meanProbs = accumulate(meanProbs, Probabilities.softmax(l), ranges.size());

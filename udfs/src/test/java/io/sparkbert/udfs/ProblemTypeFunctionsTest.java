@@ -8,6 +8,7 @@ import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.io.IOException;
@@ -56,7 +57,8 @@ class ProblemTypeFunctionsTest {
     private static float[][] logits(Path dir) {
         try (BertModel m = BertModel.load(dir, Device.cpu());
                 HfTokenizer tok = HfTokenizer.fromDirectory(dir, TokenizerOptions.defaults())) {
-            return ClassifierHead.POOLER.logits(m, Arrays.asList(tok.encodeBatch(TEXTS)));
+            return BertArrays.logits(
+                    ClassifierHead.POOLER, m, Arrays.asList(tok.encodeBatch(TEXTS)));
         }
     }
 

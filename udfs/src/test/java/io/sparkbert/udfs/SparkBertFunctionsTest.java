@@ -15,6 +15,7 @@ import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
 import java.lang.reflect.Field;
@@ -206,12 +207,13 @@ class SparkBertFunctionsTest {
     /** Row (id, embedding) equals the driver's mean-pooled, normalised vector within 1e-5. */
     private static void assertDriverEmbedding(BertModel model, Encoding e, Row r) {
         float[] expected =
-                model.embed(
-                                new long[][] {e.inputIds()},
-                                new long[][] {e.tokenTypeIds()},
-                                new long[][] {e.attentionMask()},
-                                Pooling.MEAN,
-                                true)[0];
+                BertArrays.embed(
+                        model,
+                        new long[][] {e.inputIds()},
+                        new long[][] {e.tokenTypeIds()},
+                        new long[][] {e.attentionMask()},
+                        Pooling.MEAN,
+                        true)[0];
         List<Double> got = r.getList(1);
         assertEquals(expected.length, got.size());
         for (int k = 0; k < expected.length; k++) {

@@ -12,17 +12,15 @@ import java.util.List;
  * What a {@link Trainer} run did: loss and learning rate of every optimiser step, per-epoch train
  * loss, validation loss and accuracy, throughput, wall time, the epoch whose weights were kept, and
  * any step skipped because its gradients were corrupt, and the linear probe that fitted a new head
- * first. Immutable and thread-safe; {@link #toJson()} and {@link #fromJson(String)} round-trip it.
+ * first. Immutable and thread-safe; {@link #toJson()} and {@link #fromJson(String)} round-trip it
+ * (the format is written and read in {@code SummaryJson}).
  */
 public final class TrainingSummary implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    private static final Gson GSON =
-            new GsonBuilder()
-                    .serializeSpecialFloatingPointValues()
-                    .disableHtmlEscaping()
-                    .setPrettyPrinting()
-                    .create();
+    /** Reads the camelCase JSON of earlier versions (the field names of this class). */
+    private static final Gson LEGACY =
+            new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     /**
      * One optimiser step.
@@ -177,19 +175,33 @@ public final class TrainingSummary implements Serializable {
         return steps.stream().filter(Step::skipped).count();
     }
 
-    /** The summary as pretty-printed JSON. */
+    /**
+     * The summary as pretty-printed JSON with snake_case keys, the format of the train job's {@code
+     * metrics.json} (which adds its own fields around these): {@code steps} ({@code step, loss, lr,
+     * epoch, grad_norm, skipped}), {@code epochs} ({@code epoch, train_loss, samples_per_second,
+     * seconds}, plus {@code val_loss, val_accuracy} with validation data), {@code best_epoch},
+     * {@code stopped_early}, {@code train_examples}, {@code validation_examples}, {@code
+     * samples_per_second}, {@code wall_seconds}, {@code device}, {@code config}, {@code
+     * skipped_steps} and, when a new head was probed first, {@code linear_probe} ({@code examples,
+     * l2, steps, loss, accuracy, grad_norm, seconds}). A NaN or infinite number is written as a
+     * string ("NaN"), as Jackson writes it.
+     */
     public String toJson() {
-        return GSON.toJson(this);
+        return SummaryJson.write(this);
     }
 
     /**
-     * Reads what {@link #toJson()} wrote.
+     * Reads what {@link #toJson()} wrote, or the camelCase JSON that spark-bert versions before the
+     * snake_case format wrote (a saved model's {@code training-summary.json}).
      *
      * @throws IllegalArgumentException when the text is not a training summary
      */
     public static TrainingSummary fromJson(String json) {
         try {
-            TrainingSummary s = GSON.fromJson(json, TrainingSummary.class);
+            TrainingSummary s =
+                    SummaryJson.isLegacy(json)
+                            ? LEGACY.fromJson(json, TrainingSummary.class)
+                            : SummaryJson.read(json);
             if (s == null || s.steps == null || s.epochs == null) {
                 throw new IllegalArgumentException(
                         "Not a training summary (no steps/epochs): "
@@ -198,7 +210,7 @@ public final class TrainingSummary implements Serializable {
                                         : json.substring(0, Math.min(80, json.length()))));
             }
             return s;
-        } catch (JsonParseException e) {
+        } catch (JsonParseException | IllegalStateException | ClassCastException e) {
             throw new IllegalArgumentException(
                     "Training summary JSON cannot be parsed: " + e.getMessage(), e);
         }

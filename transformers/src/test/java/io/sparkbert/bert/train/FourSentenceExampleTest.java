@@ -8,6 +8,7 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -47,7 +48,7 @@ class FourSentenceExampleTest {
             assertTrue(
                     loss[loss.length - 1] < 0.5 * loss[0],
                     "loss should at least halve: " + java.util.Arrays.toString(loss));
-            float[][] logits = ClassifierHead.MEAN.logits(model, ex.encodings());
+            float[][] logits = BertArrays.logits(ClassifierHead.MEAN, model, ex.encodings());
             for (int i = 0; i < LABELS.length; i++) {
                 int pred = logits[i][1] > logits[i][0] ? 1 : 0;
                 assertEquals(LABELS[i], pred, "prediction for '" + TEXTS.get(i) + "'");

@@ -14,6 +14,7 @@ import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Pooling;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.util.Arrays;
 import java.util.List;
@@ -51,7 +52,7 @@ class LinearProbeTest {
             System.arraycopy(e.tokenTypeIds(), 0, types[i], 0, e.length());
             System.arraycopy(e.attentionMask(), 0, mask[i], 0, e.length());
         }
-        float[][] f = model.embed(ids, types, mask, Pooling.MEAN, false);
+        float[][] f = BertArrays.embed(model, ids, types, mask, Pooling.MEAN, false);
         double[][] out = new double[n][];
         for (int i = 0; i < n; i++) {
             out[i] = new double[f[i].length];

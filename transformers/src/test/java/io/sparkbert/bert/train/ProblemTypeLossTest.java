@@ -15,6 +15,7 @@ import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -153,7 +154,8 @@ class ProblemTypeLossTest {
                 try (BertModel model = tinyAs(ProblemType.MULTI_LABEL, 3)) {
                     Trainer t = new Trainer(pw == null ? b.build() : b.classWeights(pw).build());
                     Trainer.Examples ex = t.encode(tok, TEXTS, null, multi);
-                    float[][] logits = ClassifierHead.POOLER.logits(model, ex.encodings());
+                    float[][] logits =
+                            BertArrays.logits(ClassifierHead.POOLER, model, ex.encodings());
                     TrainingSummary s = t.train(model, ClassifierHead.POOLER, ex, null);
                     assertEquals(
                             bce(flat(logits), flat(multi), pw),
@@ -173,7 +175,7 @@ class ProblemTypeLossTest {
                                         .logEverySteps(0)
                                         .build());
                 Trainer.Examples ex = t.encode(tok, TEXTS, null, values);
-                float[][] logits = ClassifierHead.POOLER.logits(model, ex.encodings());
+                float[][] logits = BertArrays.logits(ClassifierHead.POOLER, model, ex.encodings());
                 TrainingSummary s = t.train(model, ClassifierHead.POOLER, ex, null);
                 double want = 0;
                 for (int i = 0; i < 4; i++) {
@@ -202,7 +204,7 @@ class ProblemTypeLossTest {
                 NDManager state = NDManager.newBaseManager(Device.cpu())) {
             Trainer t = new Trainer(TrainingConfig.builder().build());
             Trainer.Examples ex = t.encode(tok, TEXTS, null, multi);
-            float[][] z = ClassifierHead.POOLER.logits(m, ex.encodings());
+            float[][] z = BertArrays.logits(ClassifierHead.POOLER, m, ex.encodings());
             // batches of 3: the loss is averaged over examples, whatever the batching
             double[] got =
                     Loss.evaluate(
@@ -219,7 +221,7 @@ class ProblemTypeLossTest {
             assertEquals(exact / 4.0, got[1], 1e-12);
 
             Trainer.Examples rx = t.encode(tok, TEXTS, null, values);
-            float[][] v = ClassifierHead.POOLER.logits(r, rx.encodings());
+            float[][] v = BertArrays.logits(ClassifierHead.POOLER, r, rx.encodings());
             double[] reg =
                     Loss.evaluate(
                             r, ClassifierHead.POOLER, rx, state, 3, null, ProblemType.REGRESSION);

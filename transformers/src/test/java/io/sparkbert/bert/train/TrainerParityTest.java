@@ -11,6 +11,7 @@ import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,7 +97,7 @@ class TrainerParityTest {
                 types[i] = ev[i].tokenTypeIds();
                 mask[i] = ev[i].attentionMask();
             }
-            logitsOut[0] = model.logits(ids, types, mask);
+            logitsOut[0] = BertArrays.logits(model, ids, types, mask);
             return new double[][] {s.lossPerStep()};
         }
     }

@@ -14,6 +14,7 @@ import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -180,7 +181,7 @@ class TrainerTest {
                         small().epochs(1).batchSize(8).shuffle(false).labelSmoothing(eps);
                 Trainer t = new Trainer((w == null ? b : b.classWeights(w)).build());
                 Trainer.Examples ex = t.encode(tokenizer, TEXTS, null, LABELS);
-                float[][] logits = ClassifierHead.POOLER.logits(model, ex.encodings());
+                float[][] logits = BertArrays.logits(ClassifierHead.POOLER, model, ex.encodings());
                 TrainingSummary s = t.train(model, ClassifierHead.POOLER, ex, null);
                 double num = 0;
                 double den = 0;
