@@ -168,9 +168,9 @@ final class EpochLoop {
     }
 
     /**
-     * The batches of one epoch as index arrays: input order, a shuffle, or length-grouped
-     * mega-batches (shuffle, cut into groups of 50 batches, sort each group by length longest
-     * first, cut into batches, shuffle the batches).
+     * The batches of one epoch as index arrays: input order (no shuffle), a shuffle, or
+     * length-grouped mega-batches (shuffle, cut into groups of 50 batches, sort each group by
+     * length longest first, cut into batches, shuffle the batches).
      */
     static List<int[]> batches(
             int[] lengths, int batchSize, boolean shuffle, boolean group, Random rnd) {
@@ -179,9 +179,12 @@ final class EpochLoop {
         for (int i = 0; i < n; i++) {
             order.add(i);
         }
-        if (shuffle || group) {
-            Collections.shuffle(order, rnd);
+        if (!shuffle) { // the caller's order, e.g. to replay a reference run
+            List<int[]> out = new ArrayList<>();
+            cut(order, batchSize, out);
+            return out;
         }
+        Collections.shuffle(order, rnd);
         List<int[]> out = new ArrayList<>();
         if (group) {
             int mega = batchSize * 50;

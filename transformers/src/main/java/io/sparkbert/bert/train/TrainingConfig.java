@@ -172,7 +172,8 @@ public final class TrainingConfig implements Serializable {
     /**
      * Whether batches hold examples of similar length (HF {@code group_by_length}): shuffled
      * examples are cut into mega-batches of 50 batches, sorted by length inside each, and the
-     * resulting batches shuffled. Less padding, faster steps (default false).
+     * resulting batches shuffled. Less padding, faster steps (default true; only with {@link
+     * #shuffle()}: without it the batches keep the input order).
      */
     public boolean groupByLength() {
         return get(GROUP_BY_LENGTH);

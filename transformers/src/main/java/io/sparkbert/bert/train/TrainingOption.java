@@ -126,9 +126,9 @@ public final class TrainingOption<T> implements Serializable {
     public static final TrainingOption<Boolean> GROUP_BY_LENGTH =
             bool(
                     "groupByLength",
-                    false,
-                    "batch examples of similar length together (less padding, HF"
-                            + " group_by_length)");
+                    true,
+                    "batch examples of similar length together, the batches in random order"
+                            + " (less padding, HF group_by_length); applies when shuffle is on");
     public static final TrainingOption<double[]> CLASS_WEIGHTS =
             new TrainingOption<>(
                     "classWeights",

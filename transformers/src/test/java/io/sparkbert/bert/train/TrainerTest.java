@@ -355,6 +355,12 @@ class TrainerTest {
         assertArrayEquals(
                 new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, inOrder.get(0));
         assertNotEquals(0, inOrder.size());
+        // without shuffling, grouping does not reorder either (the input order is the point)
+        List<int[]> unshuffledGrouped = Trainer.batches(len, 16, false, true, new Random(3));
+        assertEquals(inOrder.size(), unshuffledGrouped.size());
+        for (int b = 0; b < inOrder.size(); b++) {
+            assertArrayEquals(inOrder.get(b), unshuffledGrouped.get(b));
+        }
     }
 
     private static long padded(int[] len, List<int[]> batches) {
