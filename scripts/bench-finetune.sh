@@ -3,13 +3,13 @@
 # the CPU, then prints test accuracy, weighted F1, AUC, training samples/s and wall times
 # (io.sparkbert.classification.FineTuneBenchmark, test tree of the transformers module).
 # Takes minutes on 2 cores: a benchmark, never part of CI. Fetches the demo data first if needed.
-# Usage: scripts/bench-finetune.sh [master, default local[2]] [groupByLength, default false] [seed, default 42]
+# Usage: scripts/bench-finetune.sh [master, default local[2]] [groupByLength, default true (the estimator default)] [seed, default 42]
 #                                  [params, e.g. epochs=4,learningRate=8e-5 (estimator params, JSON values)]
 # Env: MVN_OPTS_EXTRA (e.g. "-o" to stay offline).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MASTER="${1:-local[2]}"
-GROUP="${2:-false}"
+GROUP="${2:-true}"
 SEED="${3:-42}"
 PARAMS="${4:-}"
 cd "$ROOT"

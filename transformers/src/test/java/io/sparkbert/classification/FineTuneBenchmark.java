@@ -14,7 +14,7 @@ import org.apache.spark.sql.SparkSession;
  * UCI sentiment 80/20 split (seed 42) on the CPU and reports test accuracy, weighted F1, area under
  * ROC, training samples/s and wall times.
  *
- * <p>Arguments: {@code [master (local[2])] [groupByLength (false)] [seed (42)] [params]}, where
+ * <p>Arguments: {@code [master (local[2])] [groupByLength (true, the default)] [seed (42)] [params]}, where
  * {@code params} is an optional comma-separated list of estimator params in JSON form, e.g. {@code
  * epochs=4,learningRate=8e-5,decayBiasAndNorm=true}; every other setting is the estimator's default
  * (mean pooling for MiniLM, lr 5e-5, batch 16, 3 epochs, 10% warm-up then linear decay, clipping
@@ -30,7 +30,7 @@ public final class FineTuneBenchmark {
     /** Runs the benchmark and prints one result line plus the per-epoch summary. */
     public static void main(String[] args) throws java.io.IOException {
         String master = args.length > 0 ? args[0] : "local[2]";
-        boolean group = args.length > 1 && Boolean.parseBoolean(args[1]);
+        boolean group = args.length <= 1 || Boolean.parseBoolean(args[1]);
         long seed = args.length > 2 ? Long.parseLong(args[2]) : 42L;
         String params = args.length > 3 ? args[3] : "";
         long splitSeed =
