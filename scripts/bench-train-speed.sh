@@ -5,7 +5,8 @@
 #   2. the `train` job on 800 UCI rows, 1 epoch, otherwise the defaults of conf/train.conf:
 #      samples/s of the fine-tuning epoch from its metrics.json (the linear probe, Spark start and
 #      saving are not in it), and the ratio train samples/s / embed sentences/s;
-#   3. the same train job with --freeze-word-embeddings true.
+#   3. the same train job with --freeze-word-embeddings true, and with --group-by-length false
+#      (random batches padded to their longest text, the default until 2026-12-05).
 # For each train job also: the user and system CPU seconds of the training epoch itself (from
 # /proc, between the trainer's log lines) with the system share and CPU-ms per sample, and the whole
 # process's wall, user and system seconds (Spark start, linear probe and saving included). Absolute numbers depend on the machine's load, so the load
@@ -94,18 +95,21 @@ for ((r = 1; r <= repeat; r++)); do
   embed=$(json "$out/_manifest.json" sentences_per_second)
   printf 'embed   9000 sentences: %8.1f sentences/s  (wall %s s; load before %s, after %s)\n' \
     "$embed" "$wall" "$l0" "$(load)"
-  for freeze in false true; do
-    out="$WORK/train-$freeze-$r"
+  # the defaults; frozen word embeddings; random (not length-grouped) batches
+  for variant in defaults freeze-word-embeddings=true group-by-length=false; do
+    flags=()
+    [ "$variant" = defaults ] || flags=("--${variant%%=*}" "${variant#*=}")
+    out="$WORK/train-$variant-$r"
     l0=$(load)
-    epoch_cpu "$WORK/train-$freeze-$r.log" "$out" >"$WORK/train-$freeze-$r.cpu" &
+    epoch_cpu "$WORK/train-$variant-$r.log" "$out" >"$WORK/train-$variant-$r.cpu" &
     watcher=$!
-    timed "$WORK/train-$freeze-$r.log" "$ROOT/scripts/sparkbert" train --master "$master" \
-      --input "$WORK/train-800.jsonl" --output "$out" --epochs 1 --freeze-word-embeddings "$freeze"
+    timed "$WORK/train-$variant-$r.log" "$ROOT/scripts/sparkbert" train --master "$master" \
+      --input "$WORK/train-800.jsonl" --output "$out" --epochs 1 ${flags[@]+"${flags[@]}"}
     wait "$watcher" || true
     rate=$(json "$out/metrics.json" samples_per_second)
-    printf 'train   800 rows, freeze-word-embeddings=%-5s: %6.1f samples/s  ratio %.3f\n' \
-      "$freeze" "$rate" "$(echo "$rate / $embed" | bc -l)"
-    read -r u0 s0 u1 s1 <"$WORK/train-$freeze-$r.cpu" || true
+    printf 'train   800 rows, %-28s: %6.1f samples/s  ratio %.3f\n' \
+      "$variant" "$rate" "$(echo "$rate / $embed" | bc -l)"
+    read -r u0 s0 u1 s1 <"$WORK/train-$variant-$r.cpu" || true
     if [ -n "${s1:-}" ]; then
       awk -v u0="$u0" -v s0="$s0" -v u1="$u1" -v s1="$s1" -v t="$(getconf CLK_TCK)" 'BEGIN {
         u = (u1 - u0) / t; s = (s1 - s0) / t
