@@ -246,7 +246,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireTexts(schema, this, stage);
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
-        ProblemType type = ProblemTargets.forSchema(problemTypeOption(), label.dataType());
+        String option = problemTypeOption();
+        ProblemType type = ProblemTargets.forSchema(option, label.dataType());
+        if ("auto".equals(option) && type == ProblemType.SINGLE_LABEL) {
+            // As fit: a numeric column follows what the checkpoint's own head declares.
+            ProblemType declared = ClassifierFit.declaredByCheckpoint(getModel());
+            type = ProblemTargets.resolve(option, label.dataType(), declared, getLabelCol(), stage);
+        }
         if (type != ProblemType.SINGLE_LABEL) {
             ProblemTargets.checkType(type, label, getLabelCol(), stage);
             SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);

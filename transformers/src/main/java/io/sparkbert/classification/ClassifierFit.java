@@ -3,10 +3,13 @@ package io.sparkbert.classification;
 import ai.djl.Device;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.sparkbert.bert.BertConfig;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.BuiltInModel;
+import io.sparkbert.bert.Checkpoints;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.Devices;
+import io.sparkbert.bert.HfExport;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
@@ -229,6 +233,28 @@ final class ClassifierFit {
                             weights.length,
                             k));
         }
+    }
+
+    /**
+     * What the starting checkpoint's head declares ({@link ProblemType#declaredBy}), read from its
+     * config.json and the tensor names of its weights alone, without loading it: what {@link #run}
+     * resolves from the loaded model, for {@link BertClassifier#transformSchema}. Null for a
+     * built-in encoder or a checkpoint without a classification head.
+     */
+    static ProblemType declaredByCheckpoint(String model) {
+        ModelLocation location = ModelLocation.of(model);
+        if (location.builtIn() != null) {
+            return null;
+        }
+        Path dir =
+                location.isLocal()
+                        ? location.localPath()
+                        : location.toLocalDirectory(
+                                SparkSession.active().sparkContext().hadoopConfiguration());
+        if (!Checkpoints.hasClassifierHead(dir)) {
+            return null;
+        }
+        return ProblemType.declaredBy(BertConfig.load(dir.resolve(HfExport.CONFIG)), true);
     }
 
     /** HF config.json of the trained classifier plus the {@code sparkbert} key. */
