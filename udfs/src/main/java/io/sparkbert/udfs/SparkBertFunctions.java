@@ -66,9 +66,11 @@ import scala.collection.Seq;
  *       prediction} (double class index) and {@code probability} (array&lt;double&gt;); only for a
  *       model with a classification head, else calling it fails with a message that says so. For a
  *       multi-label model (config.json {@code problem_type}) the struct is {@code predictedLabels}
- *       (array of the names whose sigmoid probability is above 0.5), {@code prediction} (their
- *       indices) and {@code probability} (a sigmoid per class); for a regression model it is {@code
- *       prediction}, the value.
+ *       (array of the names whose sigmoid probability is above their threshold: for a saved {@code
+ *       BertClassificationModel} the {@code thresholds} or {@code threshold} it was saved with, as
+ *       its {@code transform} uses them, else 0.5), {@code prediction} (their indices) and {@code
+ *       probability} (a sigmoid per class); for a regression model it is {@code prediction}, the
+ *       value.
  * </ul>
  *
  * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
@@ -133,7 +135,8 @@ public final class SparkBertFunctions {
 
     /**
      * The classify function's result type for a multi-label model: the classes whose sigmoid
-     * probability is above 0.5, by name and index (ascending), and every class's probability.
+     * probability is above their threshold, by name and index (ascending), and every class's
+     * probability.
      */
     public static final StructType MULTI_LABEL_CLASSIFY_TYPE =
             new StructType()
@@ -227,6 +230,10 @@ public final class SparkBertFunctions {
                             .handleInvalid("keep");
             List<String> labels = info.labels;
             if (info.type != ProblemType.SINGLE_LABEL) {
+                double[] thresholds =
+                        info.type == ProblemType.MULTI_LABEL
+                                ? savedThresholds(spark, model, labels.size())
+                                : null;
                 registerModelFunction(
                         spark,
                         strategy,
@@ -234,7 +241,7 @@ public final class SparkBertFunctions {
                                 fn,
                                 spec,
                                 classifyType(info.type),
-                                problemStruct(info.type, labels)));
+                                problemStruct(info.type, labels, thresholds)));
                 continue;
             }
             BatchedCall.ValueMapper toStruct =
@@ -268,8 +275,12 @@ public final class SparkBertFunctions {
         };
     }
 
-    /** The struct of one multi-label (classes over 0.5) or regression (the value) result. */
-    private static BatchedCall.ValueMapper problemStruct(ProblemType type, List<String> labels) {
+    /**
+     * The struct of one multi-label (classes over their thresholds; null: 0.5 for every class) or
+     * regression (the value) result.
+     */
+    private static BatchedCall.ValueMapper problemStruct(
+            ProblemType type, List<String> labels, double[] thresholds) {
         return score -> {
             if (score == null) {
                 return null;
@@ -278,7 +289,7 @@ public final class SparkBertFunctions {
                 return RowFactory.create((double) score.values()[0]);
             }
             double[] p = ProblemOutputs.sigmoid(score.values());
-            double[] predicted = ProblemOutputs.predictLabels(p, null, 0.5);
+            double[] predicted = ProblemOutputs.predictLabels(p, thresholds, 0.5);
             String[] names = new String[predicted.length];
             for (int i = 0; i < names.length; i++) {
                 names[i] = labels.get((int) predicted[i]);
@@ -456,6 +467,20 @@ public final class SparkBertFunctions {
                         + model
                         + " holds neither config.json nor hf/config.json; give an HF checkpoint"
                         + " directory or a directory written by the train job.");
+    }
+
+    /**
+     * The multi-label thresholds a saved BertClassificationModel at {@code model} scores with (see
+     * {@link ProblemOutputs#savedThresholds}), or null (an HF checkpoint: 0.5, as the model's
+     * default threshold).
+     */
+    private static double[] savedThresholds(SparkSession spark, String model, int k) {
+        ModelLocation location = ModelLocation.of(model);
+        if (location.builtIn() != null) {
+            return null;
+        }
+        return ProblemOutputs.savedThresholds(
+                location.toLocalDirectory(spark.sparkContext().hadoopConfiguration()), k);
     }
 
     /** A built-in's recorded pooling (bge: CLS), mean for a directory. */
