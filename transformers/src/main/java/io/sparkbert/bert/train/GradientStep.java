@@ -16,41 +16,19 @@ import org.slf4j.LoggerFactory;
 /**
  * One optimiser step of a {@link Trainer} run: forward with dropout, the problem type's loss,
  * backward, the gradient checks, clipping and the AdamW update (see {@link Trainer} for the order
- * and for what happens to a corrupt step). Not thread-safe; one per run.
+ * and for what happens to a corrupt step). Not thread-safe; one per run, holding the run's parts.
  */
-final class GradientStep {
+record GradientStep(
+        TrainingConfig config,
+        BertModel model,
+        ClassifierHead head,
+        Trainer.Examples train,
+        double[] classWeights,
+        Map<String, NDArray> trainable,
+        NDManager state,
+        AdamW optimizer,
+        ProblemType type) {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-
-    private final TrainingConfig config;
-    private final BertModel model;
-    private final ClassifierHead head;
-    private final Trainer.Examples train;
-    private final double[] classWeights;
-    private final Map<String, NDArray> trainable;
-    private final NDManager state;
-    private final AdamW optimizer;
-    private final ProblemType type;
-
-    GradientStep(
-            TrainingConfig config,
-            BertModel model,
-            ClassifierHead head,
-            Trainer.Examples train,
-            double[] classWeights,
-            Map<String, NDArray> trainable,
-            NDManager state,
-            AdamW optimizer,
-            ProblemType type) {
-        this.config = config;
-        this.model = model;
-        this.head = head;
-        this.train = train;
-        this.classWeights = classWeights;
-        this.trainable = trainable;
-        this.state = state;
-        this.optimizer = optimizer;
-        this.type = type;
-    }
 
     TrainingSummary.Step step(int[] batch, double lr, int step, int epoch) {
         try (NDManager scope = state.newSubManager()) {

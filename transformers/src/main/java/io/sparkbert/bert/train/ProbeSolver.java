@@ -147,7 +147,7 @@ final class ProbeSolver {
             if (type != ProblemType.SINGLE_LABEL) {
                 return ProbeSolver.gradientOther(scope, this);
             }
-            return ProbeSolver.gradient(scope, x, targets, share, mask, w, b, l2, n);
+            return ProbeSolver.gradient(scope, this);
         }
     }
 
@@ -220,26 +220,20 @@ final class ProbeSolver {
         }
     }
 
-    /** [dW, db] of the objective at (w, b), in {@code scope}; mask null: every class is fitted. */
-    static NDArray[] gradient(
-            NDManager scope,
-            NDArray x,
-            NDArray targets,
-            NDArray share,
-            Mask mask,
-            NDArray w,
-            NDArray b,
-            double l2,
-            int n) {
+    /**
+     * [dW, db] of the single-label objective at the problem's (w, b), in {@code scope}; mask null:
+     * every class is fitted.
+     */
+    static NDArray[] gradient(NDManager scope, Problem p) {
         // Every temporary goes to the step's scope: results of an op land in the manager of its
         // first operand, and w, b and x belong to longer-lived managers.
-        NDArray logits = logits(scope, x, mask, w, b);
+        NDArray logits = logits(scope, p.x(), p.mask(), p.w(), p.b());
         // A class left out has softmax share 0 and no target: its column of diff is 0.
-        NDArray diff = logits.softmax(1).sub(targets);
-        NDArray g = share == null ? diff.div((float) n) : diff.mul(share);
-        NDArray gw = g.transpose().matMul(x).add(keep(scope, w.mul((float) l2)));
-        if (mask != null) {
-            gw = gw.mul(mask.rows());
+        NDArray diff = logits.softmax(1).sub(p.targets());
+        NDArray g = p.share() == null ? diff.div((float) p.n()) : diff.mul(p.share());
+        NDArray gw = g.transpose().matMul(p.x()).add(keep(scope, p.w().mul((float) p.l2())));
+        if (p.mask() != null) {
+            gw = gw.mul(p.mask().rows());
         }
         NDArray gb = g.sum(new int[] {0});
         return new NDArray[] {keep(scope, gw), keep(scope, gb)};
