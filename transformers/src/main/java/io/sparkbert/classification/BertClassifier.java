@@ -1,26 +1,12 @@
 package io.sparkbert.classification;
 
-import ai.djl.Device;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import io.sparkbert.bert.BertModel;
-import io.sparkbert.bert.BuiltInModel;
-import io.sparkbert.bert.ClassifierHead;
-import io.sparkbert.bert.Devices;
-import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.ProblemType;
-import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.bert.train.OptionException;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
 import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.bert.train.TrainingSummary;
 import io.sparkbert.persistence.ModelLocation;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
@@ -260,7 +246,13 @@ public class BertClassifier extends Estimator<BertClassificationModel>
         SharedParams.requireTexts(schema, this, stage);
         SharedParams.requireExists(schema, getLabelCol(), "labelCol", stage);
         StructField label = schema.apply(getLabelCol());
-        ProblemType type = ProblemTargets.forSchema(problemTypeOption(), label.dataType());
+        String option = problemTypeOption();
+        ProblemType type = ProblemTargets.forSchema(option, label.dataType());
+        if ("auto".equals(option) && type == ProblemType.SINGLE_LABEL) {
+            // As fit: a numeric column follows what the checkpoint's own head declares.
+            ProblemType declared = ClassifierFit.declaredByCheckpoint(getModel());
+            type = ProblemTargets.resolve(option, label.dataType(), declared, getLabelCol(), stage);
+        }
         if (type != ProblemType.SINGLE_LABEL) {
             ProblemTargets.checkType(type, label, getLabelCol(), stage);
             SharedParams.requireAbsent(schema, getPredictionCol(), "predictionCol", stage);
@@ -295,217 +287,23 @@ public class BertClassifier extends Estimator<BertClassificationModel>
 
     @Override
     public BertClassificationModel fit(Dataset<?> dataset) {
-        StructType schema = dataset.schema();
-        transformSchema(schema);
-        String stage = stageName();
-        TrainingConfig config = trainingConfig();
-        if (config.earlyStoppingPatience() > 0 && config.validationFraction() == 0) {
-            throw new OptionException(
-                    "earlyStoppingPatience",
-                    stage
-                            + ": earlyStoppingPatience "
-                            + config.earlyStoppingPatience()
-                            + " needs validation data: set validationFraction > 0 (e.g. 0.1).");
-        }
-        boolean pair = !getTextPairCol().isEmpty();
-        Device dev = Devices.resolve(getDevice());
-        ModelLocation location = ModelLocation.of(getModel());
-        BuiltInModel builtIn = location.builtIn();
-        Path dir =
-                builtIn != null
-                        ? null
-                        : location.toLocalDirectory(
-                                dataset.sparkSession().sparkContext().hadoopConfiguration());
-        try (HfTokenizer tokenizer =
-                        dir == null
-                                ? HfTokenizer.builtIn(builtIn, TokenizerOptions.defaults())
-                                : HfTokenizer.fromDirectory(dir, TokenizerOptions.defaults());
-                BertModel base =
-                        dir == null ? BertModel.builtIn(builtIn, dev) : BertModel.load(dir, dev)) {
-            // auto: a checkpoint's own head keeps its pooling; a new head gets HF's pooler path on
-            // every encoder, built-ins included (their embedding pooling is for BertEmbeddings).
-            ClassifierHead head =
-                    "auto".equals(getPooling())
-                            ? ClassifierHead.defaultFor(base)
-                            : ClassifierHead.parse(getPooling());
-            ProblemType type =
-                    ProblemTargets.resolve(
-                            problemTypeOption(),
-                            schema.apply(getLabelCol()).dataType(),
-                            base.hasClassifier()
-                                    ? ProblemType.declaredBy(base.config(), true)
-                                    : null,
-                            getLabelCol(),
-                            stage);
-            if (type != ProblemType.SINGLE_LABEL) {
-                return fitTargets(dataset, base, head, tokenizer, type, config, stage);
-            }
-            TrainingRows data =
-                    TrainingRows.collect(
-                            dataset,
-                            getTextCol(),
-                            pair ? getTextPairCol() : null,
-                            getLabelCol(),
-                            getMaxTrainingRows(),
-                            stage,
-                            false);
-            int maxLabel = data.maxLabel();
-            int k =
-                    Heads.numClasses(
-                            base, schema.apply(getLabelCol()), getLabelCol(), maxLabel, stage);
-            checkPerClass(k, config, stage);
-            try (BertModel model =
-                    Heads.singleLabel(
-                            Heads.withHead(
-                                    base,
-                                    k,
-                                    schema.apply(getLabelCol()),
-                                    getLabelCol(),
-                                    config,
-                                    stage))) {
-                return train(model, base.hasClassifier(), head, tokenizer, data, null, k, config);
-            }
-        }
+        transformSchema(dataset.schema());
+        return new ClassifierFit(this, dataset, stageName()).run();
     }
 
     /** problemType as set (lower case); auto when unset. */
-    private String problemTypeOption() {
+    String problemTypeOption() {
         return trainingConfig().problemType();
     }
 
-    /**
-     * Fits a multi-label or regression head: the label column's arrays or numbers become target
-     * rows ({@link ProblemTargets}), and the head's config records the problem type.
-     */
-    private BertClassificationModel fitTargets(
-            Dataset<?> dataset,
-            BertModel base,
-            ClassifierHead head,
-            HfTokenizer tokenizer,
-            ProblemType type,
-            TrainingConfig config,
-            String stage) {
-        StructField label = dataset.schema().apply(getLabelCol());
-        ProblemTargets.checkType(type, label, getLabelCol(), stage);
-        TrainingRows data =
-                TrainingRows.collect(
-                        dataset,
-                        getTextCol(),
-                        getTextPairCol().isEmpty() ? null : getTextPairCol(),
-                        getLabelCol(),
-                        getMaxTrainingRows(),
-                        stage,
-                        true);
-        boolean ownHead = base.hasClassifier();
-        List<String> classes;
-        float[][] targets;
-        if (type == ProblemType.MULTI_LABEL) {
-            boolean names = ProblemTargets.namesClasses(label);
-            classes =
-                    ProblemTargets.classes(
-                            data.raw(),
-                            names,
-                            ownHead ? base.config().labels() : null,
-                            getLabelCol(),
-                            stage);
-            targets = ProblemTargets.multiHot(data.raw(), names, classes, getLabelCol(), stage);
-        } else {
-            if (ownHead && base.numLabels() != 1) {
-                throw new IllegalArgumentException(
-                        String.format(
-                                Locale.ROOT,
-                                "%s: problemType regression needs a head with one output but the"
-                                        + " checkpoint's head has %d; start from a checkpoint"
-                                        + " without a classification head.",
-                                stage,
-                                base.numLabels()));
-            }
-            if (isDefined(thresholds())) {
-                throw new IllegalArgumentException(
-                        stage
-                                + ": thresholds are set but problemType is regression, which"
-                                + " predicts a value: unset thresholds.");
-            }
-            classes = ownHead ? base.config().labels() : List.of("LABEL_0");
-            targets = ProblemTargets.values(data.raw(), getLabelCol(), stage);
-        }
-        checkPerClass(classes.size(), config, stage);
-        try (BertModel model = Heads.withProblemHead(base, classes, type, config.seed())) {
-            return train(model, ownHead, head, tokenizer, data, targets, classes.size(), config);
-        }
-    }
-
-    /** Fine-tunes {@code model} on the rows and packs the result as the fitted model. */
-    private BertClassificationModel train(
-            BertModel model,
-            boolean ownHead,
-            ClassifierHead head,
-            HfTokenizer tokenizer,
-            TrainingRows data,
-            float[][] targets,
-            int k,
-            TrainingConfig config) {
-        // A checkpoint's own head is already trained: the probe would replace it.
-        Trainer trainer =
-                new Trainer(ownHead ? config.toBuilder().linearProbe(false).build() : config);
-        Trainer.Examples all =
-                targets == null
-                        ? trainer.encode(tokenizer, data.texts(), data.pairs(), data.labels())
-                        : trainer.encode(tokenizer, data.texts(), data.pairs(), targets);
-        Trainer.Examples[] split =
-                TrainingRows.split(all, config.validationFraction(), config.seed());
-        TrainingSummary summary = trainer.train(model, head, split[0], split[1]);
-        ClassifierPayload payload =
-                new ClassifierPayload(
-                        UUID.randomUUID().toString(),
-                        configJson(model, head),
-                        model.toSafetensorsBytes(),
-                        tokenizer.toJson(),
-                        head.id(),
-                        k);
+    /** The fitted model of this classifier: its params, thresholds and the trained payload. */
+    BertClassificationModel fitted(ClassifierPayload payload, TrainingSummary summary) {
         BertClassificationModel fitted = new BertClassificationModel(uid, payload, summary);
         copyValues(fitted, extractParamMap());
         if (isDefined(thresholds())) {
             fitted.setThresholds(getThresholds());
         }
         return fitted.setParent(this);
-    }
-
-    /** Refuses thresholds and class weights whose length is not the class count. */
-    private void checkPerClass(int k, TrainingConfig config, String stage) {
-        if (isDefined(thresholds()) && getThresholds().length != k) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: thresholds has %d entries but there are %d classes; give one"
-                                    + " threshold per class.",
-                            stage,
-                            getThresholds().length,
-                            k));
-        }
-        double[] weights = config.classWeights();
-        if (weights != null && weights.length != k) {
-            throw new IllegalArgumentException(
-                    String.format(
-                            Locale.ROOT,
-                            "%s: classWeights has %d entries but there are %d classes; give"
-                                    + " one weight per class.",
-                            stage,
-                            weights.length,
-                            k));
-        }
-    }
-
-    /** HF config.json of the trained classifier plus the {@code sparkbert} key. */
-    static String configJson(BertModel model, ClassifierHead head) {
-        JsonObject cfg = JsonParser.parseString(model.config().toJson(true)).getAsJsonObject();
-        JsonObject sb = new JsonObject();
-        sb.addProperty("pooling", head.id());
-        sb.addProperty("formatVersion", BertClassificationModel.FORMAT_VERSION);
-        cfg.add("sparkbert", sb);
-        // As HF's save_pretrained after training: the config says how to read the logits.
-        cfg.addProperty("problem_type", ProblemType.of(model.config()).hfName());
-        return cfg.toString();
     }
 
     /** Multi-label: the probability above which a class is predicted (default 0.5). */

@@ -1,8 +1,18 @@
 package io.sparkbert.classification;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.inference.Score;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.apache.spark.ml.linalg.Vectors;
 
 /**
@@ -58,5 +68,68 @@ public final class ProblemOutputs {
                 .filter(c -> probability[c] > (thresholds == null ? threshold : thresholds[c]))
                 .asDoubleStream()
                 .toArray();
+    }
+
+    /**
+     * The per-class multi-label thresholds a saved {@link BertClassificationModel} scores with: its
+     * {@code thresholds} param when set, else its {@code threshold} param (as set, or the default
+     * it was saved with) for every class; read from the Spark metadata under {@code dir}.
+     *
+     * @param dir a local directory, the model's save path
+     * @param k the number of classes
+     * @return null when {@code dir} holds no saved model metadata (e.g. an HF checkpoint)
+     * @throws IllegalArgumentException when the metadata cannot be read or its thresholds do not
+     *     have {@code k} entries
+     */
+    public static double[] savedThresholds(Path dir, int k) {
+        Path meta = dir.resolve("metadata");
+        if (!Files.isDirectory(meta)) {
+            return null;
+        }
+        try (Stream<Path> files = Files.list(meta)) {
+            Path part =
+                    files.filter(p -> p.getFileName().toString().startsWith("part-"))
+                            .sorted()
+                            .findFirst()
+                            .orElse(null);
+            if (part == null) {
+                return null;
+            }
+            JsonObject json =
+                    JsonParser.parseString(Files.readString(part, StandardCharsets.UTF_8).trim())
+                            .getAsJsonObject();
+            JsonObject set = json.getAsJsonObject("paramMap");
+            JsonObject defaults = json.getAsJsonObject("defaultParamMap");
+            if (set != null && set.has("thresholds")) {
+                JsonArray a = set.getAsJsonArray("thresholds");
+                if (a.size() != k) {
+                    throw new IllegalArgumentException(
+                            part
+                                    + ": thresholds has "
+                                    + a.size()
+                                    + " entries for "
+                                    + k
+                                    + " classes; save the model again.");
+                }
+                double[] t = new double[k];
+                for (int c = 0; c < k; c++) {
+                    t[c] = a.get(c).getAsDouble();
+                }
+                return t;
+            }
+            JsonObject from =
+                    set != null && set.has("threshold")
+                            ? set
+                            : defaults != null && defaults.has("threshold") ? defaults : null;
+            if (from == null) {
+                return null;
+            }
+            double[] t = new double[k];
+            Arrays.fill(t, from.get("threshold").getAsDouble());
+            return t;
+        } catch (IOException | JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException(
+                    "Cannot read the saved model params under " + meta + ": " + e.getMessage(), e);
+        }
     }
 }

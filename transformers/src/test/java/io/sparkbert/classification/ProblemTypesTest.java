@@ -234,6 +234,31 @@ class ProblemTypesTest {
     }
 
     @Test
+    void transformSchemaUnderAutoFollowsTheCheckpointsHead() throws IOException {
+        Dataset<Row> data = numbers(NUMBER_TEXTS, NUMBERS);
+        // A new head on a numeric column is single-label: prediction, probability, rawPrediction.
+        assertEquals(
+                List.of("text", "label", "prediction", "probability", "rawPrediction"),
+                Arrays.asList(
+                        tiny().setModel(headless()).transformSchema(data.schema()).fieldNames()));
+
+        // A checkpoint whose config.json declares regression: fit trains a regression under auto,
+        // and transformSchema says so before any fit.
+        Path saved = tmp.resolve("regression-start");
+        tiny().setEpochs(1)
+                .setModel(headless())
+                .setProblemType("regression")
+                .fit(data)
+                .write()
+                .save(saved.toString());
+        BertClassifier auto = tiny().setEpochs(1).setModel(saved.resolve("hf").toString());
+        StructType predicted = auto.transformSchema(data.schema());
+        BertClassificationModel fitted = auto.fit(data);
+        assertEquals(ProblemType.REGRESSION, fitted.problemType());
+        assertEquals(fitted.transform(data).schema(), predicted);
+    }
+
+    @Test
     void badLabelsNameTheColumnTheValueAndTheFix() throws IOException {
         String headless = headless();
         double[] nan = NUMBERS.clone();

@@ -1,23 +1,15 @@
 package io.sparkbert.udfs;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
-import io.sparkbert.classification.ProblemOutputs;
-import io.sparkbert.inference.LoadedModel;
-import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.ModelSource;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.inference.TokenizerCache;
 import io.sparkbert.persistence.ModelLocation;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,9 +58,11 @@ import scala.collection.Seq;
  *       prediction} (double class index) and {@code probability} (array&lt;double&gt;); only for a
  *       model with a classification head, else calling it fails with a message that says so. For a
  *       multi-label model (config.json {@code problem_type}) the struct is {@code predictedLabels}
- *       (array of the names whose sigmoid probability is above 0.5), {@code prediction} (their
- *       indices) and {@code probability} (a sigmoid per class); for a regression model it is {@code
- *       prediction}, the value.
+ *       (array of the names whose sigmoid probability is above their threshold: for a saved {@code
+ *       BertClassificationModel} the {@code thresholds} or {@code threshold} it was saved with, as
+ *       its {@code transform} uses them, else 0.5), {@code prediction} (their indices) and {@code
+ *       probability} (a sigmoid per class); for a regression model it is {@code prediction}, the
+ *       value.
  * </ul>
  *
  * The same functions are also registered as {@code <name>_tokenize}, {@code <name>_embed} and
@@ -133,7 +127,8 @@ public final class SparkBertFunctions {
 
     /**
      * The classify function's result type for a multi-label model: the classes whose sigmoid
-     * probability is above 0.5, by name and index (ascending), and every class's probability.
+     * probability is above their threshold, by name and index (ascending), and every class's
+     * probability.
      */
     public static final StructType MULTI_LABEL_CLASSIFY_TYPE =
             new StructType()
@@ -173,7 +168,7 @@ public final class SparkBertFunctions {
                     CONF_DEVICE + " = '" + device + "' must be one of auto, cpu, gpu, gpu:N.");
         }
         String location = resolveModelDirectory(spark, model);
-        ModelInfo info = ModelInfo.read(spark, location);
+        ClassifyFunctions.ModelInfo info = ClassifyFunctions.ModelInfo.read(spark, location);
         BatchedInferenceStrategy strategy = strategyOf(spark);
 
         String tokenizeName = name.toLowerCase(Locale.ROOT) + "_tokenize";
@@ -196,64 +191,17 @@ public final class SparkBertFunctions {
                     spark, strategy, new BatchedCall(fn, embedSpec, EMBED_TYPE, toVector));
         }
 
-        for (String fn : List.of("bert_classify", name.toLowerCase(Locale.ROOT) + "_classify")) {
-            if (info.labels == null) {
-                String message =
-                        fn
-                                + ": the model "
-                                + model
-                                + " has no classification head; register a fine-tuned"
-                                + " classifier (a train job output or an HF checkpoint with"
-                                + " classifier weights), or use bert_embed.";
-                spark.udf()
-                        .register(
-                                fn,
-                                (UDF1<String, Row>)
-                                        text -> {
-                                            throw new IllegalArgumentException(message);
-                                        },
-                                CLASSIFY_TYPE);
-                requireStringArgument(spark, fn);
-                continue;
-            }
-            ScoringSpec spec =
-                    new ScoringSpec(ModelSource.location(location), ScoringSpec.Output.LOGITS)
-                            .columns(fn, "text", null)
-                            .classifierHead(info.head)
-                            .maxLength(maxLength)
-                            .batchSize(batchSize)
-                            .windowSize(windowSize)
-                            .device(device)
-                            .handleInvalid("keep");
-            List<String> labels = info.labels;
-            if (info.type != ProblemType.SINGLE_LABEL) {
-                registerModelFunction(
-                        spark,
-                        strategy,
-                        new BatchedCall(
-                                fn,
-                                spec,
-                                classifyType(info.type),
-                                problemStruct(info.type, labels)));
-                continue;
-            }
-            BatchedCall.ValueMapper toStruct =
-                    score -> {
-                        if (score == null) {
-                            return null;
-                        }
-                        double[] p = score.probabilities();
-                        int best = 0;
-                        for (int i = 1; i < p.length; i++) {
-                            if (p[i] > p[best]) {
-                                best = i;
-                            }
-                        }
-                        return RowFactory.create(labels.get(best), (double) best, p.clone());
-                    };
-            registerModelFunction(
-                    spark, strategy, new BatchedCall(fn, spec, CLASSIFY_TYPE, toStruct));
-        }
+        ClassifyFunctions.register(
+                spark,
+                strategy,
+                name,
+                model,
+                location,
+                info,
+                maxLength,
+                batchSize,
+                windowSize,
+                device);
     }
 
     /**
@@ -268,26 +216,7 @@ public final class SparkBertFunctions {
         };
     }
 
-    /** The struct of one multi-label (classes over 0.5) or regression (the value) result. */
-    private static BatchedCall.ValueMapper problemStruct(ProblemType type, List<String> labels) {
-        return score -> {
-            if (score == null) {
-                return null;
-            }
-            if (type == ProblemType.REGRESSION) {
-                return RowFactory.create((double) score.values()[0]);
-            }
-            double[] p = ProblemOutputs.sigmoid(score.values());
-            double[] predicted = ProblemOutputs.predictLabels(p, null, 0.5);
-            String[] names = new String[predicted.length];
-            for (int i = 0; i < names.length; i++) {
-                names[i] = labels.get((int) predicted[i]);
-            }
-            return RowFactory.create(names, predicted, p);
-        };
-    }
-
-    private static void registerModelFunction(
+    static void registerModelFunction(
             SparkSession spark, BatchedInferenceStrategy strategy, BatchedCall call) {
         spark.udf()
                 .register(
@@ -324,7 +253,7 @@ public final class SparkBertFunctions {
      * fail inside a task on the cast to String; the check is here, in the builder, so that both the
      * batched projection and the row-at-a-time calls (filters, joins, lambdas) get it.
      */
-    private static void requireStringArgument(SparkSession spark, String fn) {
+    static void requireStringArgument(SparkSession spark, String fn) {
         FunctionRegistry registry = spark.sessionState().functionRegistry();
         Function1<Seq<Expression>, Expression> udfBuilder =
                 registry.lookupFunctionBuilder(new FunctionIdentifier(fn))
@@ -478,54 +407,5 @@ public final class SparkBertFunctions {
             out.add((int) x);
         }
         return out;
-    }
-
-    /** Labels (null without a classifier head) and the recorded head pooling of a model. */
-    private static final class ModelInfo {
-        final List<String> labels;
-        final String head;
-        final ProblemType type;
-
-        private ModelInfo(List<String> labels, String head) {
-            this(labels, head, ProblemType.SINGLE_LABEL);
-        }
-
-        private ModelInfo(List<String> labels, String head, ProblemType type) {
-            this.labels = labels;
-            this.head = head;
-            this.type = type;
-        }
-
-        static ModelInfo read(SparkSession spark, String location) {
-            if (ModelLocation.of(location).builtIn() != null) {
-                return new ModelInfo(null, null);
-            }
-            Path dir =
-                    ModelLocation.of(location)
-                            .toLocalDirectory(spark.sparkContext().hadoopConfiguration());
-            try {
-                JsonObject config =
-                        JsonParser.parseString(
-                                        Files.readString(
-                                                dir.resolve("config.json"), StandardCharsets.UTF_8))
-                                .getAsJsonObject();
-                String head =
-                        config.has("sparkbert")
-                                        && config.getAsJsonObject("sparkbert").has("pooling")
-                                ? config.getAsJsonObject("sparkbert").get("pooling").getAsString()
-                                : "pooler";
-                // Loaded once per JVM and kept in the cache that local-mode tasks share.
-                LoadedModel loaded = ModelCache.get(ModelSource.location(location), "cpu");
-                if (!loaded.model().hasClassifier()) {
-                    return new ModelInfo(null, head);
-                }
-                return new ModelInfo(
-                        loaded.model().config().labels(),
-                        head,
-                        ProblemType.of(loaded.model().config()));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + dir.resolve("config.json"), e);
-            }
-        }
     }
 }

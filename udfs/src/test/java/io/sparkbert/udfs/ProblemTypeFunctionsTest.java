@@ -1,6 +1,7 @@
 package io.sparkbert.udfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.sparkbert.bert.BertModel;
@@ -8,6 +9,8 @@ import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.TokenizerOptions;
+import io.sparkbert.classification.BertClassificationModel;
+import io.sparkbert.classification.BertClassifier;
 import io.sparkbert.testing.BertArrays;
 import io.sparkbert.testing.Fixtures;
 import io.sparkbert.testing.SparkTestSession;
@@ -17,6 +20,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -114,5 +119,56 @@ class ProblemTypeFunctionsTest {
             assertEquals(1, c.size());
             assertEquals(v[r.getInt(0)][0], c.getDouble(0), 1e-5);
         }
+    }
+
+    @Test
+    void multiLabelUsesTheThresholdTheModelWasSavedWith() throws IOException {
+        SparkSession spark = SparkTestSession.get();
+        List<String> colours = List.of("blue", "green", "red");
+        List<Row> rows = new ArrayList<>();
+        String[][] labels = {{"red"}, {"blue", "green"}, {}, {"red", "blue", "green"}};
+        for (int i = 0; i < TEXTS.size(); i++) {
+            rows.add(RowFactory.create(i, TEXTS.get(i), Arrays.asList(labels[i])));
+        }
+        StructType schema =
+                new StructType()
+                        .add("id", DataTypes.IntegerType)
+                        .add("text", DataTypes.StringType)
+                        .add("label", DataTypes.createArrayType(DataTypes.StringType));
+        Dataset<Row> data = spark.createDataFrame(rows, schema);
+        // The checkpoint's own head, barely moved: probabilities stay near 0.5, so a threshold of
+        // 0.3 predicts classes that 0.5 would not.
+        BertClassificationModel model =
+                new BertClassifier()
+                        .setModel(checkpoint(ProblemType.MULTI_LABEL, colours).toString())
+                        .setEpochs(1)
+                        .setLearningRate(1e-7)
+                        .setBatchSize(4)
+                        .setLogEverySteps(0)
+                        .setDevice("cpu")
+                        .setThreshold(0.3)
+                        .fit(data);
+        Path saved = tmp.resolve("saved-multi");
+        model.write().save(saved.toString());
+        List<Row> want = model.transform(data).orderBy("id").collectAsList();
+
+        SparkBertFunctions.register(spark, "thr", saved.toString());
+        List<Row> got = classify(spark, "thr_classify");
+        boolean between = false;
+        for (int i = 0; i < TEXTS.size(); i++) {
+            Row w = want.get(i);
+            Row c = got.get(i).getStruct(1);
+            List<Double> prediction = w.getList(w.fieldIndex("prediction"));
+            List<String> names = new ArrayList<>();
+            for (double k : prediction) {
+                names.add(colours.get((int) k));
+            }
+            assertEquals(names, c.getList(c.fieldIndex("predictedLabels")), "text " + i);
+            assertEquals(prediction, c.getList(c.fieldIndex("prediction")), "text " + i);
+            for (double p : ((Vector) w.get(w.fieldIndex("probability"))).toArray()) {
+                between |= p > 0.3 && p <= 0.5;
+            }
+        }
+        assertTrue(between, "no probability in (0.3, 0.5]: the test would not see 0.5 used");
     }
 }

@@ -117,8 +117,8 @@ final class Loss {
         for (int start = 0; start < n; start += batchSize) {
             int[] batch = Arrays.copyOfRange(all, start, Math.min(n, start + batchSize));
             try (NDManager scope = state.newSubManager()) {
-                NDArray[] inputs = Trainer.collate(scope, data, batch);
-                NDArray labels = Trainer.labels(scope, data, batch);
+                NDArray[] inputs = Batches.collate(scope, data, batch);
+                NDArray labels = Batches.labels(scope, data, batch);
                 NDArray logits = head.logits(model, scope, inputs[0], inputs[1], inputs[2], false);
                 if (type != ProblemType.SINGLE_LABEL) {
                     NDArray loss =

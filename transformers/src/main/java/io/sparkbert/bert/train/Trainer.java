@@ -3,8 +3,6 @@ package io.sparkbert.bert.train;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.sparkbert.bert.BertModel;
 import io.sparkbert.bert.ClassifierHead;
@@ -16,11 +14,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Fine-tunes a {@link BertModel} with a classification head for sequence classification, on the
@@ -62,8 +57,6 @@ import org.slf4j.LoggerFactory;
  * other threads while it trains.
  */
 public final class Trainer {
-    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-
     /** The HF name of the token embedding table. */
     static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
 
@@ -297,7 +290,7 @@ public final class Trainer {
         private final Map<String, NDArray> trainable;
         private final long seed;
         private final NDManager state;
-        private final AdamW optimizer;
+        private final GradientStep gradientStep;
         private final ProblemType type;
 
         Run(
@@ -316,8 +309,18 @@ public final class Trainer {
             this.classWeights = classWeights;
             this.seed = seed;
             this.state = NDManager.newBaseManager(model.device());
-            this.optimizer = new AdamW(state, config.beta1(), config.beta2(), config.eps());
             this.trainable = trainable(model, head, config);
+            this.gradientStep =
+                    new GradientStep(
+                            config,
+                            model,
+                            head,
+                            train,
+                            classWeights,
+                            trainable,
+                            state,
+                            new AdamW(state, config.beta1(), config.beta2(), config.eps()),
+                            type);
         }
 
         TrainingSummary run() {
@@ -424,91 +427,7 @@ public final class Trainer {
         }
 
         private TrainingSummary.Step step(int[] batch, double lr, int step, int epoch) {
-            try (NDManager scope = state.newSubManager()) {
-                NDArray[] inputs = collate(scope, train, batch);
-                NDArray labels = labels(scope, train, batch);
-                // AdamW leaves the gradients it consumed zeroed; otherwise they are zeroed here.
-                boolean updated = false;
-                try {
-                    double lossValue = forwardBackward(scope, inputs, labels);
-                    Gradients g = Gradients.collect(scope, trainable, lossValue);
-                    if (g.corrupt(config.maxSaneGradNorm())) {
-                        reportCorrupt(step, epoch, g);
-                        return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm(), true);
-                    }
-                    double scale = 1.0;
-                    if (config.maxGradNorm() > 0) {
-                        double coef = config.maxGradNorm() / (g.norm() + 1e-6);
-                        if (coef < 1.0) {
-                            scale = coef;
-                        }
-                    }
-                    for (Map.Entry<String, NDArray> e : g.arrays().entrySet()) {
-                        String name = e.getKey();
-                        double wd =
-                                config.decayBiasAndNorm() || decays(name)
-                                        ? config.weightDecay()
-                                        : 0.0;
-                        optimizer.update(name, trainable.get(name), e.getValue(), lr, wd, scale);
-                    }
-                    updated = true;
-                    return new TrainingSummary.Step(step, epoch, lossValue, lr, g.norm(), false);
-                } finally {
-                    if (!updated) {
-                        zeroGradients();
-                    }
-                }
-            }
-        }
-
-        /** The batch's loss, forward and backward with grad mode on; returns the loss value. */
-        private double forwardBackward(NDManager scope, NDArray[] inputs, NDArray labels) {
-            NDArray loss;
-            // Grad mode only for forward and backward; updates run without it.
-            JniUtils.setGradMode(true);
-            try {
-                loss =
-                        loss(
-                                scope,
-                                head.logits(model, scope, inputs[0], inputs[1], inputs[2], true),
-                                labels);
-                JniUtils.backward(
-                        (PtNDArray) loss, (PtNDArray) scope.ones(new Shape()), false, false);
-            } finally {
-                JniUtils.setGradMode(false);
-            }
-            return loss.getFloat();
-        }
-
-        private void zeroGradients() {
-            for (NDArray p : trainable.values()) {
-                JniUtils.zeroGrad((PtNDArray) p);
-            }
-        }
-
-        private void reportCorrupt(int step, int epoch, Gradients g) {
-            LOG.warn(
-                    String.format(
-                            Locale.ROOT,
-                            "Skipping step %d (epoch %d): loss %.6g, global gradient norm %.6g"
-                                    + " is not finite or above maxSaneGradNorm %.3g; largest"
-                                    + " parameter gradient norms:%s",
-                            step,
-                            epoch,
-                            g.loss(),
-                            g.norm(),
-                            config.maxSaneGradNorm(),
-                            g.largest(5)));
-        }
-
-        private NDArray loss(NDManager scope, NDArray logits, NDArray labels) {
-            return switch (type) {
-                case SINGLE_LABEL ->
-                        Loss.crossEntropy(
-                                scope, logits, labels, classWeights, config.labelSmoothing());
-                case MULTI_LABEL -> Loss.bceWithLogits(scope, logits, labels, classWeights);
-                case REGRESSION -> Loss.mse(logits, labels);
-            };
+            return gradientStep.step(batch, lr, step, epoch);
         }
 
         private Map<String, NDArray> snapshot(Map<String, NDArray> previous) {
@@ -529,46 +448,5 @@ public final class Trainer {
                 trainable.get(e.getKey()).muli(0f).addi(e.getValue());
             }
         }
-    }
-
-    /** [ids, typeIds, mask] of the batch, right-padded with zeros to its longest example. */
-    static NDArray[] collate(NDManager scope, Examples data, int[] batch) {
-        int longest = 1;
-        for (int i : batch) {
-            longest = Math.max(longest, data.encodings().get(i).length());
-        }
-        long[] ids = new long[batch.length * longest];
-        long[] types = new long[batch.length * longest];
-        long[] mask = new long[batch.length * longest];
-        for (int r = 0; r < batch.length; r++) {
-            Encoding e = data.encodings().get(batch[r]);
-            System.arraycopy(e.inputIds(), 0, ids, r * longest, e.length());
-            System.arraycopy(e.tokenTypeIds(), 0, types, r * longest, e.length());
-            System.arraycopy(e.attentionMask(), 0, mask, r * longest, e.length());
-        }
-        Shape shape = new Shape(batch.length, longest);
-        return new NDArray[] {
-            scope.create(ids, shape), scope.create(types, shape), scope.create(mask, shape)
-        };
-    }
-
-    /**
-     * The batch's class ids [b] (single-label), or its target rows [b, k] (multi-label,
-     * regression).
-     */
-    static NDArray labels(NDManager scope, Examples data, int[] batch) {
-        if (data.targets() != null) {
-            int k = data.targets()[batch[0]].length;
-            float[] t = new float[batch.length * k];
-            for (int i = 0; i < batch.length; i++) {
-                System.arraycopy(data.targets()[batch[i]], 0, t, i * k, k);
-            }
-            return scope.create(t, new Shape(batch.length, k));
-        }
-        long[] y = new long[batch.length];
-        for (int i = 0; i < batch.length; i++) {
-            y[i] = data.labels()[batch[i]];
-        }
-        return scope.create(y);
     }
 }
