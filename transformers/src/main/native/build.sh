@@ -40,4 +40,4 @@ build() { # $1 = library name, $2 = source, $3 = compiler flags, $4 = libraries
 build libsparkbert_mkl.so mkl_dispatch.c "-O2" "-ldl"
 # -O3 vectorises the loop (sqrtps/divps need -fno-math-errno); -ffp-contract=off keeps every
 # multiply and add separately rounded, so no compiler or CPU choice of FMA changes the result.
-build libsparkbert_adamw.so fused_adamw.c "-O3 -fno-math-errno -ffp-contract=off" "-lm"
+build libsparkbert_adamw.so fused_adamw.c "-O3 -fno-math-errno -ffp-contract=off -pthread" "-lm"

@@ -15,14 +15,22 @@
  *   v = v * b2 + (1 - b2) * g * g           (mul_, addcmul_)
  *   p = p - step_size * m / (sqrt(v) / bc2_sqrt + eps)
  * with 1 - b1, 1 - b2, step_size = lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t) computed by
- * the caller in double, as torch computes them in Python. Built with -ffp-contract=off, so no fused multiply-add changes the rounding between
- * builds; one thread, so results do not depend on the thread count.
+ * the caller in double, as torch computes them in Python. Built with -ffp-contract=off, so no
+ * fused multiply-add changes the rounding between builds. Large parameters are cut into one slice
+ * per thread (the trainer's libtorch thread count, given by the caller); every element is computed
+ * alone, so the result is the same bit for bit whatever the thread count.
  *
  * Built by src/main/native/build.sh; called by io.sparkbert.bert.train.FusedAdamW.
  */
 #include <jni.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
+
+/* Below this many floats a second thread costs more than it saves (the loop moves ~20 bytes per
+ * float; creating and joining a thread takes tens of microseconds). */
+#define MIN_FLOATS_PER_THREAD (1 << 18)
+#define MAX_THREADS 16
 
 static void adamw(float *restrict p, float *restrict g, float *restrict m, float *restrict v,
                   size_t n, float grad_scale, float decay, float b2, float one_minus_b1,
@@ -39,10 +47,64 @@ static void adamw(float *restrict p, float *restrict g, float *restrict m, float
     }
 }
 
+struct slice {
+    float *p, *g, *m, *v;
+    size_t n;
+    float grad_scale, decay, b2, one_minus_b1, one_minus_b2, step_size, bc2_sqrt, eps;
+};
+
+static void *run_slice(void *arg) {
+    struct slice *s = arg;
+    adamw(s->p, s->g, s->m, s->v, s->n, s->grad_scale, s->decay, s->b2, s->one_minus_b1,
+          s->one_minus_b2, s->step_size, s->bc2_sqrt, s->eps);
+    return NULL;
+}
+
+/* The step over n floats on up to `threads` threads: slice 0 on the calling thread, the others
+ * on threads of their own; a thread that cannot be started has its slice run here instead. */
+static void adamw_parallel(struct slice all, int threads) {
+    size_t parts = all.n / MIN_FLOATS_PER_THREAD;
+    if (threads > MAX_THREADS) {
+        threads = MAX_THREADS;
+    }
+    if (parts > (size_t)threads) {
+        parts = (size_t)threads;
+    }
+    if (parts < 2) {
+        run_slice(&all);
+        return;
+    }
+    struct slice s[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    size_t per = (all.n / parts + 15) & ~(size_t)15; /* 64-byte aligned slice starts */
+    for (size_t k = 0; k < parts; k++) {
+        size_t from = k * per < all.n ? k * per : all.n;
+        size_t to = (k + 1) * per < all.n && k + 1 < parts ? (k + 1) * per : all.n;
+        s[k] = all;
+        s[k].p = all.p + from;
+        s[k].g = all.g + from;
+        s[k].m = all.m + from;
+        s[k].v = all.v + from;
+        s[k].n = to - from;
+    }
+    for (size_t k = 1; k < parts; k++) {
+        started[k] = pthread_create(&tid[k], NULL, run_slice, &s[k]) == 0;
+    }
+    run_slice(&s[0]);
+    for (size_t k = 1; k < parts; k++) {
+        if (started[k]) {
+            pthread_join(tid[k], NULL);
+        } else {
+            run_slice(&s[k]);
+        }
+    }
+}
+
 JNIEXPORT jboolean JNICALL Java_io_sparkbert_bert_train_FusedAdamW_update(
     JNIEnv *env, jclass cls, jobject param, jobject grad, jobject exp_avg, jobject exp_avg_sq,
     jlong n, jfloat grad_scale, jfloat decay, jfloat beta2, jfloat one_minus_beta1,
-    jfloat one_minus_beta2, jfloat step_size, jfloat bc2_sqrt, jfloat eps) {
+    jfloat one_minus_beta2, jfloat step_size, jfloat bc2_sqrt, jfloat eps, jint threads) {
     (void)cls;
     float *p = (*env)->GetDirectBufferAddress(env, param);
     float *g = (*env)->GetDirectBufferAddress(env, grad);
@@ -56,7 +118,8 @@ JNIEXPORT jboolean JNICALL Java_io_sparkbert_bert_train_FusedAdamW_update(
         (*env)->GetDirectBufferCapacity(env, exp_avg_sq) < need) {
         return JNI_FALSE;
     }
-    adamw(p, g, m, v, (size_t)n, grad_scale, decay, beta2, one_minus_beta1, one_minus_beta2,
-          step_size, bc2_sqrt, eps);
+    struct slice all = {p, g, m, v, (size_t)n, grad_scale, decay, beta2, one_minus_beta1,
+                        one_minus_beta2, step_size, bc2_sqrt, eps};
+    adamw_parallel(all, threads);
     return JNI_TRUE;
 }

@@ -128,7 +128,8 @@ public final class AdamW implements AutoCloseable {
                             (float) (1 - beta2),
                             (float) stepSize,
                             (float) bc2Sqrt,
-                            (float) eps);
+                            (float) eps,
+                            JniUtils.getNumThreads()); // the trainer's libtorch threads
             if (!done) {
                 throw new IllegalStateException(
                         "AdamW: the native step refused the buffers of " + name);

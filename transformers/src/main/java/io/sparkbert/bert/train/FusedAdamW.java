@@ -59,7 +59,8 @@ final class FusedAdamW {
 
     /**
      * One AdamW step over {@code n} floats, in place; the gradient is left zeroed. See
-     * fused_adamw.c for the arithmetic.
+     * fused_adamw.c for the arithmetic. A large parameter is split over up to {@code threads}
+     * threads; the result does not depend on how many.
      *
      * @return false (and nothing changed) when a buffer is not direct or shorter than {@code n}
      */
@@ -76,5 +77,6 @@ final class FusedAdamW {
             float oneMinusBeta2,
             float stepSize,
             float bc2Sqrt,
-            float eps);
+            float eps,
+            int threads);
 }

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -60,12 +62,19 @@ class AdamWTest {
 
     /** Runs the optimizer; returns the final parameter and checks every gradient was zeroed. */
     static float[] run(boolean fused, float[][] d, double lr, double wd, double scale) {
+        return run(fused, d, new Shape(3, N / 3), lr, wd, scale);
+    }
+
+    /** {@link #run} for a parameter of any shape, {@code d.length - 1} steps. */
+    static float[] run(
+            boolean fused, float[][] d, Shape shape, double lr, double wd, double scale) {
+        int steps = d.length - 1;
         try (NDManager base = NDManager.newBaseManager()) {
-            NDArray p = base.create(d[0], new Shape(3, N / 3));
+            NDArray p = base.create(d[0], shape);
             try (AdamW opt = new AdamW(base, B1, B2, EPS, fused)) {
-                for (int t = 1; t <= STEPS; t++) {
+                for (int t = 1; t <= steps; t++) {
                     try (NDManager step = base.newSubManager()) {
-                        NDArray g = step.create(d[t], new Shape(3, N / 3));
+                        NDArray g = step.create(d[t], shape);
                         opt.update("w", p, g, lr, wd, scale);
                         float[] left = g.toFloatArray();
                         for (float x : left) {
@@ -73,7 +82,7 @@ class AdamWTest {
                         }
                     }
                 }
-                assertEquals(STEPS, opt.steps("w"));
+                assertEquals(steps, opt.steps("w"));
             }
             return p.toFloatArray();
         }
@@ -98,6 +107,37 @@ class AdamWTest {
                             "fused=" + fused + " lr=" + s[0] + " element " + i);
                 }
             }
+        }
+    }
+
+    @Test
+    void aLargeParameterSplitOverThreadsGivesTheOneThreadResultBitForBit() {
+        assumeTrue(FusedAdamW.available(), "no native AdamW in this build");
+        int n = 3 * (1 << 18) + 37; // three slices of the native loop and a ragged end
+        Random r = new Random(5);
+        float[][] d = new float[4][n];
+        for (float[] row : d) {
+            for (int i = 0; i < n; i++) {
+                row[i] = (float) r.nextGaussian();
+            }
+        }
+        int old = JniUtils.getNumThreads();
+        float[] one;
+        float[] three;
+        try {
+            JniUtils.setNumThreads(1);
+            one = run(true, d, new Shape(n), 1e-3, 0.01, 0.5);
+            JniUtils.setNumThreads(3);
+            three = run(true, d, new Shape(n), 1e-3, 0.01, 0.5);
+        } finally {
+            JniUtils.setNumThreads(old);
+        }
+        assertArrayEquals(one, three);
+        float[][] grads = {d[1], d[2], d[3]};
+        double[] want = reference(d[0], grads, 1e-3, 0.01, 0.5);
+        // torch's rule on both sides of every slice boundary and at the ends
+        for (int i : new int[] {0, (1 << 18) - 1, 1 << 18, (1 << 19) + 3, n - 1}) {
+            assertEquals(want[i], three[i], 1e-6 * Math.max(1, Math.abs(want[i])), "element " + i);
         }
     }
 
