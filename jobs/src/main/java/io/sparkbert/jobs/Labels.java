@@ -118,14 +118,7 @@ record Labels(List<String> names, Column index) {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(
-                    "--label-col: labels "
-                            + unknown
-                            + " in column '"
-                            + column
-                            + "' are not among the model's classes "
-                            + names
-                            + "; fix the labels or start from a model with these classes.");
+            throw unknownLabels(column, unknown, names, "start from a model with these classes");
         }
         Column c = null;
         for (int i = 0; i < names.size(); i++) {
@@ -191,5 +184,25 @@ record Labels(List<String> names, Column index) {
                         + "' has more than "
                         + MAX_CLASSES
                         + " distinct values; is it the label column?");
+    }
+
+    /**
+     * The refusal of labels a model has no class for.
+     *
+     * @param classes the model's classes as the message shows them
+     * @param fix what to do besides fixing the labels
+     */
+    static IllegalArgumentException unknownLabels(
+            String column, List<String> unknown, Object classes, String fix) {
+        return new IllegalArgumentException(
+                "--label-col: labels "
+                        + unknown
+                        + " in column '"
+                        + column
+                        + "' are not among the model's classes "
+                        + classes
+                        + "; fix the labels or "
+                        + fix
+                        + ".");
     }
 }

@@ -110,14 +110,11 @@ final class ProblemMetrics {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(
-                    "--label-col: labels "
-                            + unknown
-                            + " in column '"
-                            + column
-                            + "' are not among the model's classes "
-                            + (strings ? names : "0.." + (names.size() - 1) + " " + names)
-                            + "; fix the labels or evaluate a model with these classes.");
+            throw Labels.unknownLabels(
+                    column,
+                    unknown,
+                    strings ? names : "0.." + (names.size() - 1) + " " + names,
+                    "evaluate a model with these classes");
         }
         // Ascending and without repeats, as the predictions: MLlib's subset accuracy compares the
         // arrays element by element.
