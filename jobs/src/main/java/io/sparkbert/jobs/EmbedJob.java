@@ -15,6 +15,7 @@ import io.sparkbert.inference.ModelCache;
 import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.HadoopFiles;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
@@ -53,18 +54,13 @@ public final class EmbedJob extends SparkJob {
 
     @Override
     public List<JobOption> options() {
-        List<JobOption> own =
+        List<JobOption> own = new ArrayList<>();
+        own.addAll(
+                Inputs.textsInAndOut(
+                        "default, a HF checkpoint dir, or a train job dir",
+                        "texts to embed (file or directory)"));
+        own.addAll(
                 List.of(
-                        JobOption.string(
-                                "model", "default, a HF checkpoint dir, or a train job dir"),
-                        JobOption.string("input", "texts to embed (file or directory)"),
-                        JobOption.choice(
-                                "input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                        JobOption.string("output", "output directory"),
-                        JobOption.choice("format", "output format", "parquet", "json", "csv"),
-                        JobOption.string("text-col", "column with the texts"),
-                        JobOption.string(
-                                "pair-col", "column with the second texts of pairs (optional)"),
                         JobOption.string("embedding-col", "output column of the vectors"),
                         JobOption.choice(
                                 "pooling",
@@ -84,10 +80,9 @@ public final class EmbedJob extends SparkJob {
                                 "mode",
                                 "replace the output, or stream new files",
                                 "overwrite",
-                                "stream"));
-        List<JobOption> all = new java.util.ArrayList<>(own);
-        all.addAll(StreamScoring.options());
-        return all;
+                                "stream")));
+        own.addAll(StreamScoring.options());
+        return own;
     }
 
     @Override

@@ -384,4 +384,19 @@ public final class Inputs {
         }
         return schema.apply(column);
     }
+
+    /**
+     * The options every job that reads texts and writes a row per text shares, in --help order:
+     * model, input, input-format, output, format, text-col, pair-col.
+     */
+    static List<JobOption> textsInAndOut(String modelHelp, String inputHelp) {
+        return List.of(
+                JobOption.string("model", modelHelp),
+                JobOption.string("input", inputHelp),
+                JobOption.choice("input-format", "format of --input", FORMAT_CHOICES),
+                JobOption.string("output", "output directory"),
+                JobOption.choice("format", "output format", "parquet", "json", "csv"),
+                JobOption.string("text-col", "column with the texts"),
+                JobOption.string("pair-col", "column with the second texts of pairs (optional)"));
+    }
 }

@@ -96,17 +96,11 @@ public final class ScoreJob extends SparkJob {
     public List<JobOption> options() {
         List<JobOption> all = new ArrayList<>();
         all.addAll(
+                Inputs.textsInAndOut(
+                        "model dir from the train job, or a HF checkpoint dir",
+                        "texts to score (file or directory)"));
+        all.addAll(
                 List.of(
-                        JobOption.string(
-                                "model", "model dir from the train job, or a HF checkpoint dir"),
-                        JobOption.string("input", "texts to score (file or directory)"),
-                        JobOption.choice(
-                                "input-format", "format of --input", Inputs.FORMAT_CHOICES),
-                        JobOption.string("output", "output directory"),
-                        JobOption.choice("format", "output format", "parquet", "json", "csv"),
-                        JobOption.string("text-col", "column with the texts"),
-                        JobOption.string(
-                                "pair-col", "column with the second texts of pairs (optional)"),
                         JobOption.string("id-col", "column identifying rows; output sorted by it"),
                         JobOption.string("label-out-col", "output column of the class names"),
                         JobOption.integer("batch-size", "texts per forward pass"),
