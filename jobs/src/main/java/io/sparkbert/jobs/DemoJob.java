@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.data.SentimentData;
 import io.sparkbert.persistence.HadoopFiles;
@@ -18,8 +19,8 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The README's main command: fine-tunes the built-in MiniLM on the training split of the UCI
- * Sentiment Labelled Sentences (stratified 80/20, seed 42), evaluates it on the held-out split
+ * The README's main command: fine-tunes the default built-in encoder on the training split of the
+ * UCI Sentiment Labelled Sentences (stratified 80/20, seed 42), evaluates it on the held-out split
  * (metrics.json + report.html), scores the held-out texts as a corpus, and prints the accuracy and
  * where everything is. It runs {@link TrainJob}, {@link EvaluateJob} and {@link ScoreJob} on files
  * it writes under {@code --output}:
@@ -84,7 +85,9 @@ public final class DemoJob extends SparkJob {
                                         "use only the first N sentences per split (0 = all)"),
                                 JobOption.string(
                                         "model",
-                                        "starting checkpoint: a built-in (default = minilm-l6-v2, bge-small-en-v1.5,"
+                                        "starting checkpoint: a built-in (default = "
+                                                + BuiltInModel.defaultModel().id()
+                                                + ", minilm-l6-v2, bge-small-en-v1.5,"
                                                 + " e5-small-v2) or a HF dir")));
         options.addAll(TrainingFlags.jobOptions(TRAINING));
         options.add(JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));

@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.classification.BertClassificationModel;
 import io.sparkbert.inference.TextColumns;
@@ -113,7 +114,9 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
 
     /** Why {@code score --model default} cannot work, and the two ways on. */
     static final String DEFAULT_HAS_NO_HEAD =
-            "--model default: the built-in all-MiniLM-L6-v2 is an encoder without a trained"
+            "--model default: the built-in "
+                    + BuiltInModel.defaultModel().hfName()
+                    + " is an encoder without a trained"
                     + " classification head, so it has no classes to score. Either fine-tune it"
                     + " first (scripts/sparkbert train --model default --input LABELLED --output"
                     + " MODEL_DIR) and score with --model MODEL_DIR, or use scripts/sparkbert"

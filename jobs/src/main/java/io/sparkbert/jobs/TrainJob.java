@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.train.TrainingOption;
 import io.sparkbert.inference.TextColumns;
 import io.sparkbert.persistence.HadoopFiles;
@@ -66,7 +67,9 @@ public final class TrainJob extends SparkJob {
                                         "output", "model directory to create (must not exist)"),
                                 JobOption.string(
                                         "model",
-                                        "starting checkpoint: a built-in (default = minilm-l6-v2, bge-small-en-v1.5,"
+                                        "starting checkpoint: a built-in (default = "
+                                                + BuiltInModel.defaultModel().id()
+                                                + ", minilm-l6-v2, bge-small-en-v1.5,"
                                                 + " e5-small-v2) or a HF dir"),
                                 JobOption.string("text-col", "column with the texts"),
                                 JobOption.string(

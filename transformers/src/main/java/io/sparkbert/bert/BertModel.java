@@ -93,9 +93,9 @@ public final class BertModel implements AutoCloseable {
     }
 
     /**
-     * The default built-in encoder ({@link BuiltInModel#defaultModel()}, all-MiniLM-L6-v2; no
-     * pooler, no head), read from the ONNX file in the langchain4j jar. The parsed weights are
-     * cached per JVM, so later calls only copy them to the device.
+     * The default built-in encoder ({@link BuiltInModel#defaultModel()}; no pooler, no head), read
+     * from the ONNX file in the langchain4j jar. The parsed weights are cached per JVM, so later
+     * calls only copy them to the device.
      *
      * @param device where the parameters live
      * @return the model

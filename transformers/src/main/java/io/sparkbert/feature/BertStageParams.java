@@ -1,5 +1,6 @@
 package io.sparkbert.feature;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.inference.ScoringSpec;
 import io.sparkbert.persistence.ModelLocation;
 import java.util.Arrays;
@@ -59,9 +60,10 @@ abstract class BertStageParams extends Transformer {
                 new Param<>(
                         this,
                         "model",
-                        "a built-in encoder: \"default\" (= minilm-l6-v2, all-MiniLM-L6-v2),"
-                                + " \"bge-small-en-v1.5\" or \"e5-small-v2\" (bert-base-uncased"
-                                + " vocabulary; the last two need their jar, see README), or the"
+                        "a built-in encoder: \"default\" (= "
+                                + BuiltInModel.defaultModel().id()
+                                + "), \"minilm-l6-v2\", \"bge-small-en-v1.5\" or \"e5-small-v2\""
+                                + " (bert-base-uncased vocabulary; e5 needs its jar, see README), or the"
                                 + " URI of a model directory holding"
                                 + " tokenizer.json or vocab.txt (local path, file:, hdfs://,"
                                 + " ...) (default \"default\")",

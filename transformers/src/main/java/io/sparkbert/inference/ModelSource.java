@@ -10,8 +10,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Where executors get a model and its tokenizer from: a location ({@code default} for the built-in
- * all-MiniLM-L6-v2, a local directory, or any Hadoop FileSystem URI of a HuggingFace-layout
+ * Where executors get a model and its tokenizer from: a location ({@code default} or another
+ * built-in encoder's name, a local directory, or any Hadoop FileSystem URI of a HuggingFace-layout
  * directory), or the bytes of an in-memory model shipped once per executor in a Spark broadcast.
  *
  * <p>Serializable and small: the broadcast handle travels with the task, the bytes do not; an
@@ -52,7 +52,7 @@ public final class ModelSource implements Serializable {
         if (location == null || location.isBlank()) {
             throw new IllegalArgumentException(
                     "The model location is empty: set the model param to \"default\" (the built-in"
-                            + " all-MiniLM-L6-v2) or to the URI of a HuggingFace model directory.");
+                            + " encoder) or to the URI of a HuggingFace model directory.");
         }
         ModelLocation parsed = ModelLocation.of(location);
         if (parsed.builtIn() != null) {
