@@ -66,7 +66,7 @@ class BuiltInOnnxParityTest {
 
     @BeforeAll
     static void setUp() throws IOException, OrtException {
-        model = BertModel.builtIn(Device.cpu());
+        model = BertModel.builtIn(BuiltInModel.MINILM_L6_V2, Device.cpu());
         try (InputStream in = BertModel.class.getResourceAsStream(OnnxWeights.BUILT_IN_TOKENIZER)) {
             Map<String, String> opts = new HashMap<>();
             opts.put("padding", "false");
@@ -223,7 +223,7 @@ class BuiltInOnnxParityTest {
     @Test
     void secondBuiltInReusesParsedWeights() {
         long t0 = System.nanoTime();
-        try (BertModel again = BertModel.builtIn(Device.cpu())) {
+        try (BertModel again = BertModel.builtIn(BuiltInModel.MINILM_L6_V2, Device.cpu())) {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             System.out.println("second builtIn(): " + ms + " ms");
             assertTrue(ms < 2000, "second builtIn() took " + ms + " ms: weights re-parsed?");
