@@ -1,5 +1,6 @@
 package io.sparkbert.classification;
 
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.ProblemType;
 import io.sparkbert.bert.train.Trainer;
 import io.sparkbert.bert.train.TrainingConfig;
