@@ -85,10 +85,9 @@ public final class DemoJob extends SparkJob {
                                         "use only the first N sentences per split (0 = all)"),
                                 JobOption.string(
                                         "model",
-                                        "starting checkpoint: a built-in (default = "
-                                                + BuiltInModel.defaultModel().id()
-                                                + ", minilm-l6-v2, bge-small-en-v1.5,"
-                                                + " e5-small-v2) or a HF dir")));
+                                        "starting checkpoint: a built-in ("
+                                                + BuiltInModel.describeNames()
+                                                + ") or a HF dir")));
         options.addAll(TrainingFlags.jobOptions(TRAINING));
         options.add(JobOption.choice("device", "where to run", "auto", "cpu", "gpu"));
         return options;

@@ -67,10 +67,9 @@ public final class TrainJob extends SparkJob {
                                         "output", "model directory to create (must not exist)"),
                                 JobOption.string(
                                         "model",
-                                        "starting checkpoint: a built-in (default = "
-                                                + BuiltInModel.defaultModel().id()
-                                                + ", minilm-l6-v2, bge-small-en-v1.5,"
-                                                + " e5-small-v2) or a HF dir"),
+                                        "starting checkpoint: a built-in ("
+                                                + BuiltInModel.describeNames()
+                                                + ") or a HF dir"),
                                 JobOption.string("text-col", "column with the texts"),
                                 JobOption.string(
                                         "pair-col",

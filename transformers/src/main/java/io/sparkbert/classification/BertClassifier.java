@@ -111,10 +111,9 @@ public class BertClassifier extends Estimator<BertClassificationModel>
                 new Param<>(
                         this,
                         "model",
-                        "a built-in encoder (\"default\" = "
-                                + BuiltInModel.defaultModel().id()
-                                + ", \"minilm-l6-v2\", \"bge-small-en-v1.5\","
-                                + " \"e5-small-v2\"), or the URI of an HF"
+                        "a built-in encoder ("
+                                + BuiltInModel.describeNames()
+                                + "), or the URI of an HF"
                                 + " checkpoint directory (config.json, model.safetensors,"
                                 + " tokenizer.json or vocab.txt) (default \"default\")",
                         SharedParams.nonBlank());

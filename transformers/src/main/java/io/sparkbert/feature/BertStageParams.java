@@ -60,11 +60,10 @@ abstract class BertStageParams extends Transformer {
                 new Param<>(
                         this,
                         "model",
-                        "a built-in encoder: \"default\" (= "
-                                + BuiltInModel.defaultModel().id()
-                                + "), \"minilm-l6-v2\", \"bge-small-en-v1.5\" or \"e5-small-v2\""
-                                + " (bert-base-uncased vocabulary; e5 needs its jar, see README), or the"
-                                + " URI of a model directory holding"
+                        "a built-in encoder: "
+                                + BuiltInModel.describeNames()
+                                + " (bert-base-uncased vocabulary; bge needs its jar, see README),"
+                                + " or the URI of a model directory holding"
                                 + " tokenizer.json or vocab.txt (local path, file:, hdfs://,"
                                 + " ...) (default \"default\")",
                         Validators.notBlank());

@@ -129,8 +129,9 @@ class HfExportTest {
     }
 
     /**
-     * The built-in MiniLM has no pooler: by default its head is HF's pooler path, with a fresh
-     * pooler that trains, and HF reads the export with spark-bert's logits.
+     * The default built-in (e5-small-v2, like every built-in) has no pooler in its ONNX file: by
+     * default its head is HF's pooler path, with a fresh pooler that trains, and HF reads the
+     * export with spark-bert's logits.
      */
     @Test
     void theBuiltInDefaultIsExportedAsHfReadsIt() throws IOException {

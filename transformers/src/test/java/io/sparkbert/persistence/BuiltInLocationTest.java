@@ -30,7 +30,7 @@ class BuiltInLocationTest {
         ModelLocation def = ModelLocation.of("Default");
         assertEquals("default", def.value());
         assertTrue(def.isDefault());
-        assertEquals(BuiltInModel.BGE_SMALL_EN_V15, def.builtIn());
+        assertEquals(BuiltInModel.E5_SMALL_V2, def.builtIn());
         assertEquals(BuiltInModel.MINILM_L6_V2, ModelLocation.of("minilm-l6-v2").builtIn());
 
         assertNull(ModelLocation.of("./e5-small-v2").builtIn());

@@ -85,9 +85,9 @@ import scala.collection.Seq;
  * #CONF_WINDOW_SIZE} (1..1048576, default 8192), {@value #CONF_MAX_LENGTH} (2..512, default 512)
  * and {@value #CONF_DEVICE} (default auto). A bad value fails {@code register} naming the key.
  *
- * <p>The {@code model} is a built-in encoder ({@code default} = bge-small-en-v1.5, {@code
- * minilm-l6-v2}, {@code e5-small-v2}; embeddings only, pooled as each was trained), an HF
- * checkpoint directory, or a directory written by the {@code train} job or by saving a {@code
+ * <p>The {@code model} is a built-in encoder ({@code default} = e5-small-v2, {@code minilm-l6-v2},
+ * {@code bge-small-en-v1.5}; embeddings only, pooled as each was trained), an HF checkpoint
+ * directory, or a directory written by the {@code train} job or by saving a {@code
  * BertClassificationModel} (its {@code hf/} sub-directory is used), as a local path or any Hadoop
  * FileSystem URI.
  */

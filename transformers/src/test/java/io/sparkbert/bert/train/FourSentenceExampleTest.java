@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.ClassifierHead;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.TokenizerOptions;
@@ -37,8 +38,10 @@ class FourSentenceExampleTest {
                         .logEverySteps(0)
                         .seed(42)
                         .build();
-        try (HfTokenizer tok = HfTokenizer.builtIn(TokenizerOptions.defaults());
-                BertModel base = BertModel.builtIn(Device.cpu());
+        try (HfTokenizer tok =
+                        HfTokenizer.builtIn(
+                                BuiltInModel.MINILM_L6_V2, TokenizerOptions.defaults());
+                BertModel base = BertModel.builtIn(BuiltInModel.MINILM_L6_V2, Device.cpu());
                 BertModel model = base.withFreshClassifier(2, cfg.seed())) {
             Trainer trainer = new Trainer(cfg);
             Trainer.Examples ex = trainer.encode(tok, TEXTS, null, LABELS);
