@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tunes a built-in encoder (default MiniLM; params model=bge-small-en-v1.5 for another) with BertClassifier on the UCI sentiment 80/20 split (seed 42) on
+# Fine-tunes a built-in encoder (default: the `default` built-in, e5-small-v2 since 2026-12-05, MiniLM before; params model=NAME for another) with BertClassifier on the UCI sentiment 80/20 split (seed 42) on
 # the CPU, then prints test accuracy, weighted F1, AUC, training samples/s and wall times
 # (io.sparkbert.classification.FineTuneBenchmark, test tree of the transformers module).
 # Takes minutes on 2 cores: a benchmark, never part of CI. Fetches the demo data first if needed.

@@ -10,19 +10,20 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Benchmark program (not a test): fine-tunes the built-in MiniLM with {@link BertClassifier} on the
- * UCI sentiment 80/20 split (seed 42) on the CPU and reports test accuracy, weighted F1, area under
- * ROC, training samples/s and wall times.
+ * Benchmark program (not a test): fine-tunes a built-in encoder (the {@code default}, or {@code
+ * model=NAME} in params) with {@link BertClassifier} on the UCI sentiment 80/20 split (seed 42) on
+ * the CPU and reports test accuracy, weighted F1, area under ROC, training samples/s and wall
+ * times.
  *
  * <p>Arguments: {@code [master (local[2])] [groupByLength (true, the default)] [seed (42)]
  * [params]}, where {@code params} is an optional comma-separated list of estimator params in JSON
  * form, e.g. {@code epochs=4,learningRate=8e-5,decayBiasAndNorm=true}; every other setting is the
- * estimator's default (mean pooling for MiniLM, lr 5e-5, batch 16, 3 epochs, 10% warm-up then
- * linear decay, clipping 1.0, weight decay 0.01 without biases/LayerNorm, maxLength 128). Run it
- * with {@code scripts/bench-finetune.sh}; it lives in the test tree because it needs MLlib at run
- * time. The environment variable {@code SPARKBERT_BENCH_SPLIT_SEED} (default 42, the issue's split)
- * draws another 80/20 split, to check on unseen test sentences a setting chosen on the seed-42
- * split. A command-line program; not thread-safe.
+ * estimator's default (the pooler head, lr 5e-5, batch 16, 3 epochs, 10% warm-up then linear decay,
+ * clipping 1.0, weight decay 0.01 without biases/LayerNorm, maxLength 128). Run it with {@code
+ * scripts/bench-finetune.sh}; it lives in the test tree because it needs MLlib at run time. The
+ * environment variable {@code SPARKBERT_BENCH_SPLIT_SEED} (default 42, the issue's split) draws
+ * another 80/20 split, to check on unseen test sentences a setting chosen on the seed-42 split. A
+ * command-line program; not thread-safe.
  */
 public final class FineTuneBenchmark {
     private FineTuneBenchmark() {}

@@ -43,7 +43,10 @@ public final class EmbeddingsLrBaseline {
             SentimentData.Split split = SentimentData.split(SentimentData.load(spark), 0.8, 42);
             SentimentData.Split inner = SentimentData.split(split.train(), 0.8, 7);
             BertEmbeddings embed =
-                    new BertEmbeddings().setInputCol("text").setOutputCol("features");
+                    new BertEmbeddings()
+                            .setModel("minilm-l6-v2")
+                            .setInputCol("text")
+                            .setOutputCol("features");
             // Embed the tuning data once; LR fits are cheap next to the encoder.
             Dataset<Row> tuneTrain = embed.transform(inner.train()).cache();
             Dataset<Row> tuneVal = embed.transform(inner.test()).cache();
