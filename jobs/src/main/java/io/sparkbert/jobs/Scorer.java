@@ -62,8 +62,9 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
      */
     static Scorer load(
             SparkSession spark, ModelBackend backend, String dir, boolean wantPair, JobOptions o) {
-        if (ModelLocation.of(dir).isDefault()) {
-            throw new IllegalArgumentException(DEFAULT_HAS_NO_HEAD);
+        BuiltInModel builtIn = ModelLocation.of(dir).builtIn();
+        if (builtIn != null) {
+            throw new IllegalArgumentException(builtInHasNoHead(dir.trim(), builtIn));
         }
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
@@ -112,15 +113,20 @@ record Scorer(PipelineModel model, List<String> labels, boolean hasPair, String 
         return s;
     }
 
-    /** Why {@code score --model default} cannot work, and the two ways on. */
-    static final String DEFAULT_HAS_NO_HEAD =
-            "--model default: the built-in "
-                    + BuiltInModel.defaultModel().hfName()
-                    + " is an encoder without a trained"
-                    + " classification head, so it has no classes to score. Either fine-tune it"
-                    + " first (scripts/sparkbert train --model default --input LABELLED --output"
-                    + " MODEL_DIR) and score with --model MODEL_DIR, or use scripts/sparkbert"
-                    + " embed --model default for sentence vectors.";
+    /** Why {@code score --model default} (or another built-in) cannot work, and the two ways on. */
+    static String builtInHasNoHead(String name, BuiltInModel builtIn) {
+        return "--model "
+                + name
+                + ": the built-in "
+                + builtIn.hfName()
+                + " is an encoder without a trained classification head, so it has no classes to"
+                + " score. Either fine-tune it first (scripts/sparkbert train --model "
+                + name
+                + " --input LABELLED --output MODEL_DIR) and score with --model MODEL_DIR, or use"
+                + " scripts/sparkbert embed --model "
+                + name
+                + " for sentence vectors.";
+    }
 
     /** Names of the hidden staging dirs that the jobs write before renaming into place. */
     static final java.util.regex.Pattern STAGING_NAME =

@@ -27,6 +27,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Train and score jobs on the MLlib stand-in backend: layout, labels, commits, manifest, lock. */
 class TrainScoreJobTest {
@@ -618,23 +620,25 @@ class TrainScoreJobTest {
         assertEquals(null, spark.sparkContext().getLocalProperty("spark.job.description"));
     }
 
-    @Test
-    void scoringTheBuiltInEncoderSaysWhatToDoInstead() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"default", "minilm-l6-v2"})
+    void scoringABuiltInEncoderSaysWhatToDoInstead(String name) throws IOException {
         Path in = JobFixtures.write(tmp.resolve("d.jsonl"), JobFixtures.unlabelled(0, 2));
         IllegalArgumentException e =
                 JobFixtures.refused(
                         spark,
                         score(),
                         "--model",
-                        "default",
+                        name,
                         "--input",
                         in.toString(),
                         "--output",
                         tmp.resolve("d-out").toString());
         String m = e.getMessage();
+        assertTrue(m.startsWith("--model " + name + ": the built-in "), m);
         assertTrue(m.contains("without a trained classification head"), m);
-        assertTrue(m.contains("sparkbert train --model default"), m);
-        assertTrue(m.contains("sparkbert embed --model default"), m);
+        assertTrue(m.contains("sparkbert train --model " + name + " "), m);
+        assertTrue(m.contains("sparkbert embed --model " + name + " "), m);
         assertFalse(m.contains("does not exist"), m);
         assertFalse(Files.exists(tmp.resolve("d-out")));
     }

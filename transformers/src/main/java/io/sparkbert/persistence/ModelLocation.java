@@ -167,14 +167,16 @@ public final class ModelLocation implements Serializable {
     /**
      * A digest of the directory's current contents as its file system lists them: each file's path
      * relative to the directory, its length and its modification time (sorted by path), so that a
-     * model rewritten in place gets another value. {@code "builtin"} for {@code default}. Costs one
-     * recursive listing (no file is read).
+     * model rewritten in place gets another value. {@code "builtin:" + id} for a built-in encoder
+     * (its weights are in a jar and never change under a running JVM). Costs one recursive listing
+     * (no file is read).
      *
      * @throws IllegalArgumentException when the location does not exist or cannot be listed
      */
     public String fingerprint(Configuration hadoopConf) {
-        if (isDefault()) {
-            return "builtin";
+        BuiltInModel builtIn = builtIn();
+        if (builtIn != null) {
+            return "builtin:" + builtIn.id();
         }
         try {
             if (isLocal()) {

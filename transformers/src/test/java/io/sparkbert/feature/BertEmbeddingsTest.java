@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import io.sparkbert.bert.BertModel;
+import io.sparkbert.bert.BuiltInModel;
 import io.sparkbert.bert.Encoding;
 import io.sparkbert.bert.HfTokenizer;
 import io.sparkbert.bert.Pooling;
@@ -214,6 +215,26 @@ class BertEmbeddingsTest {
             for (int i = 0; i < texts.size(); i++) {
                 float[] expected = reference(model, tok, texts.get(i), Pooling.MEAN, false);
                 assertEquals(384, expected.length);
+                assertVector(expected, out.get(i).getAs("embedding"), "row " + i);
+            }
+        }
+    }
+
+    /** A built-in named by its id (not "default") is served by the executors' model cache too. */
+    @Test
+    void aBuiltInByNameMatchesItsEngineOnTheExecutors() {
+        List<String> texts = List.of("The food was great.", "Battery died after two days.", "ok");
+        List<Integer> ids = List.of(0, 1, 2);
+        BertEmbeddings stage =
+                new BertEmbeddings().setInputCol("text").setModel("MiniLM-L6-v2").setBatchSize(2);
+        List<Row> out = stage.transform(frame(ids, texts, 2)).collectAsList();
+        assertEquals(1, ModelCache.loadCount(ModelSource.location("minilm-l6-v2"), "cpu"));
+        try (BertModel model = BertModel.builtIn(BuiltInModel.MINILM_L6_V2, Device.cpu());
+                HfTokenizer tok =
+                        HfTokenizer.builtIn(
+                                BuiltInModel.MINILM_L6_V2, TokenizerOptions.defaults())) {
+            for (int i = 0; i < texts.size(); i++) {
+                float[] expected = reference(model, tok, texts.get(i), Pooling.MEAN, false);
                 assertVector(expected, out.get(i).getAs("embedding"), "row " + i);
             }
         }

@@ -38,4 +38,21 @@ class BuiltInLocationTest {
         assertEquals(BuiltInModel.E5_SMALL_V2, ModelSource.location("e5-small-v2").builtIn());
         assertNull(ModelSource.location("/models/bert").builtIn());
     }
+
+    /** A built-in's version for the executors' cache is its name: no file system is asked. */
+    @Test
+    void builtInsAreFingerprintedByNameWithoutAListing() {
+        Configuration conf = new Configuration();
+        assertEquals("builtin:e5-small-v2", ModelLocation.of("default").fingerprint(conf));
+        assertEquals("builtin:e5-small-v2", ModelLocation.of("e5-small-v2").fingerprint(conf));
+        assertEquals("builtin:minilm-l6-v2", ModelLocation.of("MiniLM-L6-v2").fingerprint(conf));
+        assertEquals(
+                "builtin:bge-small-en-v1.5",
+                ModelLocation.of("bge-small-en-v1.5").fingerprint(conf));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ModelLocation.of("./minilm-l6-v2").fingerprint(conf));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+    }
 }
