@@ -38,7 +38,8 @@ public enum BuiltInModel {
             133_093_490L),
     /**
      * intfloat/e5-small-v2: 12 layers, mean pooling, bundled; the default. Its authors prefix texts
-     * with "query: " or "passage: " for retrieval embeddings; fine-tuning needs no prefix.
+     * with "query: " or "passage: " for retrieval embeddings; fine-tuning takes the texts as they
+     * are (the accuracy in docs/benchmarks.md was measured so).
      */
     E5_SMALL_V2(
             "e5-small-v2",
@@ -117,11 +118,9 @@ public enum BuiltInModel {
      * e5-small-v2), minilm-l6-v2, bge-small-en-v1.5, e5-small-v2}.
      */
     public static String describeNames() {
-        StringBuilder out = new StringBuilder(DEFAULT_ALIAS + " (= " + defaultModel().id + ")");
-        for (BuiltInModel m : values()) {
-            out.append(", ").append(m.id);
-        }
-        return out.toString();
+        List<String> names = names();
+        names.set(0, DEFAULT_ALIAS + " (= " + defaultModel().id + ")");
+        return String.join(", ", names);
     }
 
     /** The name used in {@code --model}, e.g. {@code bge-small-en-v1.5}. */

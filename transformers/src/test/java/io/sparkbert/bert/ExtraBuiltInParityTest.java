@@ -127,6 +127,9 @@ class ExtraBuiltInParityTest {
     void namesResolveAndAbsentJarNamesItsCoordinate() throws IOException {
         // the default is the built-in chosen by fine-tuning accuracy (docs/benchmarks.md)
         assertEquals(BuiltInModel.E5_SMALL_V2, BuiltInModel.find("default").orElseThrow());
+        assertEquals(
+                "default (= e5-small-v2), minilm-l6-v2, bge-small-en-v1.5, e5-small-v2",
+                BuiltInModel.describeNames());
         assertEquals(BuiltInModel.BGE_SMALL_EN_V15, BuiltInModel.find(" BGE-small-en-v1.5").get());
         assertEquals(BuiltInModel.E5_SMALL_V2, BuiltInModel.find("e5-small-v2").get());
         assertTrue(BuiltInModel.find("/models/e5-small-v2").isEmpty());
