@@ -78,14 +78,7 @@ class EmbedJobTest {
                                 TokenizerOptions.defaults().withMaxLength(128))) {
             for (int i = 0; i < texts.size(); i++) {
                 Encoding e = tok.encode(texts.get(i));
-                float[] expected =
-                        BertArrays.embed(
-                                model,
-                                new long[][] {e.inputIds()},
-                                new long[][] {e.tokenTypeIds()},
-                                new long[][] {e.attentionMask()},
-                                Pooling.CLS,
-                                false)[0];
+                float[] expected = BertArrays.embed(model, e, Pooling.CLS, false);
                 List<Double> got = rows.get(i).getList(rows.get(i).fieldIndex("embedding"));
                 assertEquals(expected.length, got.size());
                 for (int k = 0; k < expected.length; k++) {

@@ -103,13 +103,7 @@ class BertEmbeddingsTest {
     static float[] reference(
             BertModel model, HfTokenizer tok, String text, Pooling pooling, boolean norm) {
         Encoding e = tok.encode(text);
-        return BertArrays.embed(
-                model,
-                new long[][] {e.inputIds()},
-                null,
-                new long[][] {e.attentionMask()},
-                pooling,
-                norm)[0];
+        return BertArrays.embed(model, e, pooling, norm);
     }
 
     static void assertVector(float[] expected, Vector actual, String what) {

@@ -167,14 +167,7 @@ class BertInferenceIT {
                 assertEquals(input.get(i).getInt(0), r.getInt(0), "row order at " + i);
                 String text = r.getString(1);
                 Encoding e = tok.encode(text);
-                float[] expected =
-                        BertArrays.embed(
-                                model,
-                                new long[][] {e.inputIds()},
-                                null,
-                                new long[][] {e.attentionMask()},
-                                Pooling.MEAN,
-                                false)[0];
+                float[] expected = BertArrays.embed(model, e, Pooling.MEAN, false);
                 Vector v = r.getAs("embedding");
                 for (int k = 0; k < expected.length; k++) {
                     assertEquals(expected[k], v.apply(k), TOL, "row " + i + " dim " + k);
@@ -214,12 +207,7 @@ class BertInferenceIT {
                     Row r = logits.get(i);
                     assertEquals(input.get(i).getInt(0), r.getInt(0));
                     Encoding e = tok.encode(r.getString(1));
-                    float[] expected =
-                            BertArrays.logits(
-                                    fresh,
-                                    new long[][] {e.inputIds()},
-                                    null,
-                                    new long[][] {e.attentionMask()})[0];
+                    float[] expected = BertArrays.logits(fresh, e);
                     Vector v = r.getAs("logits");
                     assertEquals(2, v.size());
                     for (int k = 0; k < expected.length; k++) {

@@ -65,13 +65,7 @@ class DocumentScorerTest {
 
     static float[] single(String text, Pooling pooling, boolean normalize) {
         Encoding e = refTokenizer.encode(text);
-        return BertArrays.embed(
-                reference,
-                new long[][] {e.inputIds()},
-                null,
-                new long[][] {e.attentionMask()},
-                pooling,
-                normalize)[0];
+        return BertArrays.embed(reference, e, pooling, normalize);
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {
@@ -138,12 +132,7 @@ class DocumentScorerTest {
                         b.toArray(new String[0]));
         for (int i = 0; i < a.size(); i++) {
             Encoding e = refTokenizer.encode(a.get(i), b.get(i));
-            float[] logits =
-                    BertArrays.logits(
-                            reference,
-                            new long[][] {e.inputIds()},
-                            new long[][] {e.tokenTypeIds()},
-                            new long[][] {e.attentionMask()})[0];
+            float[] logits = BertArrays.logits(reference, e);
             assertClose(logits, s[i].values(), "logits " + i);
             assertClose(
                     Probabilities.softmax(logits), toFloats(s[i].probabilities()), "probs " + i);

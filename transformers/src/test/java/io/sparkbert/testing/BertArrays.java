@@ -52,6 +52,29 @@ public final class BertArrays {
     }
 
     /**
+     * The sentence embedding of one encoding (its ids, segment ids and mask); see {@link #embed}.
+     */
+    public static float[] embed(BertModel model, Encoding e, Pooling pooling, boolean normalize) {
+        return embed(
+                model,
+                rows(e.inputIds()),
+                rows(e.tokenTypeIds()),
+                rows(e.attentionMask()),
+                pooling,
+                normalize)[0];
+    }
+
+    /** The logits of one encoding (its ids, segment ids and mask); see {@link #logits}. */
+    public static float[] logits(BertModel model, Encoding e) {
+        return logits(model, rows(e.inputIds()), rows(e.tokenTypeIds()), rows(e.attentionMask()))[
+                0];
+    }
+
+    private static long[][] rows(long[] row) {
+        return new long[][] {row};
+    }
+
+    /**
      * The HF pooler output for a padded batch.
      *
      * @return [batch][hidden]

@@ -206,14 +206,7 @@ class SparkBertFunctionsTest {
 
     /** Row (id, embedding) equals the driver's mean-pooled, normalised vector within 1e-5. */
     private static void assertDriverEmbedding(BertModel model, Encoding e, Row r) {
-        float[] expected =
-                BertArrays.embed(
-                        model,
-                        new long[][] {e.inputIds()},
-                        new long[][] {e.tokenTypeIds()},
-                        new long[][] {e.attentionMask()},
-                        Pooling.MEAN,
-                        true)[0];
+        float[] expected = BertArrays.embed(model, e, Pooling.MEAN, true);
         List<Double> got = r.getList(1);
         assertEquals(expected.length, got.size());
         for (int k = 0; k < expected.length; k++) {
