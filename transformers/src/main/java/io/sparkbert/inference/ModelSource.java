@@ -110,11 +110,6 @@ public final class ModelSource implements Serializable {
         return location;
     }
 
-    /** Whether this is the built-in model. */
-    public boolean isDefault() {
-        return location != null && location.equals(ModelLocation.DEFAULT);
-    }
-
     /** The built-in encoder this source names ({@code default} or an id), or null. */
     public BuiltInModel builtIn() {
         return location == null ? null : BuiltInModel.find(location).orElse(null);

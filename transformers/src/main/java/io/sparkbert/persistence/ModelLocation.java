@@ -85,11 +85,6 @@ public final class ModelLocation implements Serializable {
         return new ModelLocation(v.equalsIgnoreCase(DEFAULT) ? DEFAULT : v);
     }
 
-    /** Whether this is the built-in model. */
-    public boolean isDefault() {
-        return DEFAULT.equals(value);
-    }
-
     /**
      * The built-in encoder this location names ({@code default} or a {@link BuiltInModel} id), or
      * null for a directory location.

@@ -2,6 +2,7 @@ package io.sparkbert.persistence;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,7 +20,7 @@ class BuiltInLocationTest {
         ModelLocation bge = ModelLocation.of(" BGE-Small-EN-v1.5 ");
         assertEquals("bge-small-en-v1.5", bge.value());
         assertEquals(BuiltInModel.BGE_SMALL_EN_V15, bge.builtIn());
-        assertFalse(bge.isDefault());
+        assertNotEquals(ModelLocation.DEFAULT, bge.value());
         assertFalse(bge.isLocal());
         IllegalStateException e =
                 assertThrows(
@@ -28,8 +29,7 @@ class BuiltInLocationTest {
         assertTrue(e.getMessage().contains("bge-small-en-v1.5"), e.getMessage());
 
         ModelLocation def = ModelLocation.of("Default");
-        assertEquals("default", def.value());
-        assertTrue(def.isDefault());
+        assertEquals(ModelLocation.DEFAULT, def.value());
         assertEquals(BuiltInModel.E5_SMALL_V2, def.builtIn());
         assertEquals(BuiltInModel.MINILM_L6_V2, ModelLocation.of("minilm-l6-v2").builtIn());
 

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ModelLocationTest {
     @Test
     void defaultAndLocalForms() {
-        assertTrue(ModelLocation.of("default").isDefault());
-        assertTrue(ModelLocation.of(" DEFAULT ").isDefault());
+        assertEquals(ModelLocation.DEFAULT, ModelLocation.of("default").value());
+        assertEquals(ModelLocation.DEFAULT, ModelLocation.of(" DEFAULT ").value());
         Path tiny = Fixtures.tinyBert().toAbsolutePath().normalize();
         ModelLocation plain = ModelLocation.of(tiny.toString());
         assertTrue(plain.isLocal());
